@@ -1,0 +1,375 @@
+"""Turn the raw article body into clean, simple HTML and collect its images.
+
+Pure: ``clean(article)`` returns a new Article whose ``body_html`` holds only
+content (paragraphs, headings, lists, tables, code, quotes, links, images)
+and whose ``images`` lists every content image once. Boilerplate at the head
+and tail is removed by the rules in :mod:`wxarchive.boilerplate`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import html
+import logging
+import re
+from urllib.parse import urlsplit
+
+import lxml.html
+from lxml import etree
+
+from . import boilerplate
+from .jsdata import js_unescape
+from .models import Article, Image, Media
+
+__all__ = ["BLOCK_TAGS", "clean", "clean_fragment", "image_name", "image_url_ok"]
+
+log = logging.getLogger(__name__)
+
+BLOCK_TAGS = frozenset(
+    "p div section article blockquote pre ul ol li table thead tbody tfoot tr td th h1 h2 h3 h4 h5 h6 "
+    "figure figcaption hr dl dt dd header footer aside center".split()
+)
+_DROP_TAGS = ("script", "style", "noscript", "link", "meta", "template", "mp-style-type", "svg", "canvas",
+              "input", "button", "textarea", "select", "form", "object", "embed", "title", "head",
+              "mp-common-sticker", "mpprofile", "mp-common-profile", "qqmusic-skeleton")
+_DROP_CLASSES = ("mp_profile_iframe_wrp", "original_area_primary", "original_area_extra", "code-snippet__line-index",
+                 "js_uneditable_profile", "wx_profile_card", "reward_area", "rich_media_tool", "qr_code_pc",
+                 "js_pc_qr_code", "weui-loadmore", "js_banner_container")
+_DROP_IDS = ("js_top_ad_area", "js_tags_preview_toast", "content_bottom_area", "js_pc_qr_code",
+             "wx_stream_article_slide_tip", "meta_content", "js_profile_qrcode", "js_share_notice_wrp")
+_KEEP_ATTRS = {"a": ("href", "title"), "img": ("src", "alt"), "td": ("colspan", "rowspan"),
+               "th": ("colspan", "rowspan"), "pre": ("data-lang",), "code": ("data-lang",), "ol": ("start",)}
+_UNWRAP = frozenset("span font o:p mark u ins small big label leaf a-wrapper mpchecktext nobr wbr".split())
+_BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*url\(\s*(?:&quot;|["'])?([^"')&]+(?:&amp;[^"')&]+)*)""", re.I)
+_DOC_WRITE = re.compile(r"""document\.write\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+_MEDIA_ID = re.compile(r"/(?:mmbiz_\w+|sz_mmbiz_\w+|mmbiz)/([A-Za-z0-9_-]{16,})/")
+
+
+def image_url_ok(url: str) -> bool:
+    """A content image URL: http(s), not an avatar, not a UI icon or emoji, not a data: placeholder."""
+    if not url.startswith(("http://", "https://", "//")):
+        return False
+    host = (urlsplit(url if not url.startswith("//") else "https:" + url).hostname or "").lower()
+    if host.endswith("qlogo.cn") and "/mmhead/" in url:
+        return False
+    if host == "res.wx.qq.com" or host.endswith(".res.wx.qq.com"):
+        return False
+    if "pic_blank.gif" in url or "/mmhead/" in url:
+        return False
+    return True
+
+
+def image_name(url: str) -> str:
+    """Stable file stem: the mmbiz media id when there is one, else a hash of the URL."""
+    m = _MEDIA_ID.search(url)
+    if m:
+        return m.group(1)
+    import hashlib
+
+    path = urlsplit(url).path.rstrip("/")
+    stem = re.sub(r"[^A-Za-z0-9_-]", "", path.rsplit("/", 1)[-1].rsplit(".", 1)[0])[:40]
+    digest = hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()[:12]
+    return f"{stem}-{digest}" if stem else digest
+
+
+def _drop(el: etree._Element) -> None:
+    """Remove an element but keep its tail text."""
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def _unwrap(el: etree._Element) -> None:
+    if el.getparent() is not None:
+        el.drop_tag()
+
+
+def _norm_src(el: etree._Element) -> str:
+    cands = [el.get("data-src"), el.get("data-original"), el.get("src"), el.get("data-backsrc"), el.get("data-croporisrc")]
+    for c in cands:
+        if not c:
+            continue
+        c = html.unescape(c.strip())
+        if c.startswith("//"):
+            c = "https:" + c
+        if c.startswith(("http://", "https://")):
+            return c
+    return ""
+
+
+def _classes(el: etree._Element) -> set[str]:
+    return set((el.get("class") or "").split())
+
+
+def _has_block_child(el: etree._Element) -> bool:
+    return any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el.iterdescendants())
+
+
+def _code_text(pre: etree._Element) -> str:
+    """The text of a code block, one line per ``<code>`` line or ``<br>``."""
+    for sp in pre.xpath('.//*[contains(@style,"mmbiz_svg") or contains(@style,"background: url")]'):
+        if not (sp.text_content() or "").strip():
+            _drop(sp)
+    for ln in pre.xpath('.//ul[contains(@class,"code-snippet__line-index")]'):
+        _drop(ln)
+    codes = pre.findall(".//code")
+    for br in pre.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    if len(codes) > 1 and all(not (c.tail or "").strip() for c in codes):
+        text = "\n".join(c.text_content() for c in codes)
+    else:
+        text = pre.text_content()
+    return text.replace("\xa0", " ").replace("\r", "").strip("\n")
+
+
+def _lang(pre: etree._Element) -> str:
+    lang = pre.get("data-lang") or ""
+    if not lang:
+        for el in [pre, *pre.iter("code")]:
+            m = re.search(r"\blang(?:uage)?-([\w+#-]+)", el.get("class") or "")
+            if m:
+                lang = m.group(1)
+                break
+    return re.sub(r"[^\w+#-]", "", lang)[:20]
+
+
+def _media_placeholders(root: etree._Element, media: list[Media]) -> None:
+    """Audio, video, mini-programs and cards become a short readable line, never nothing."""
+    for el in list(root.iter("mpvoice", "mp-common-mpaudio")):
+        fid = el.get("voice_encode_fileid") or el.get("data-voice_encode_fileid") or ""
+        name = html.unescape(el.get("name") or el.get("data-name") or "音频")
+        p = lxml.html.Element("p")
+        if fid:
+            url = f"https://res.wx.qq.com/voice/getvoice?mediaid={fid}"
+            media.append(Media(kind="audio", url=url, title=name))
+            p.text = "🔊 音频："
+            a = etree.SubElement(p, "a", href=url)
+            a.text = name
+        else:
+            p.text = f"🔊 音频：{name}"
+        p.tail = el.tail
+        el.getparent().replace(el, p)
+    for el in list(root.iter("iframe", "mpvideo", "mp-video", "video")):
+        src = html.unescape(el.get("data-src") or el.get("src") or "")
+        vid = el.get("data-mpvid") or ""
+        m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
+        url = ""
+        if m:
+            url = f"https://v.qq.com/x/page/{m.group(1)}.html"
+        elif src.startswith("http") and "mp.weixin.qq.com/mp/readtemplate" in src or "mpvideo" in src:
+            url = src
+        elif vid:
+            url = f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
+        elif src.startswith("http"):
+            url = src
+        poster = html.unescape(el.get("data-cover") or el.get("poster") or "")
+        p = lxml.html.Element("p")
+        if poster.startswith("http") and image_url_ok(poster):
+            etree.SubElement(p, "img", src=poster, alt="视频封面")
+            etree.SubElement(p, "br")
+        if url:
+            media.append(Media(kind="video", url=url, poster=poster))
+            a = etree.SubElement(p, "a", href=url)
+            a.text = "▶ 视频"
+        elif len(p) == 0:
+            p = None
+        parent = el.getparent()
+        if parent is None:
+            continue
+        if p is None:
+            _drop(el)
+        else:
+            p.tail = el.tail
+            parent.replace(el, p)
+    cards = root.xpath('//*[self::mp-miniprogram or self::mp-common-miniprogram or self::mpcps or self::mp-common-cpsad'
+                       ' or self::mp-common-product or self::mp-common-poi or self::mp-common-vote or self::mpvote'
+                       ' or contains(@class,"weapp_display_element") or contains(@class,"js_weapp_entry")]')
+    for el in cards:
+        if el.getparent() is None:
+            continue
+        title = (el.get("data-miniprogram-title") or el.get("data-title") or el.get("data-product_name")
+                 or " ".join(el.text_content().split()))[:80]
+        tag = el.tag if isinstance(el.tag, str) else ""
+        label = "投票" if "vote" in tag else "商品卡片" if ("cps" in tag or "product" in tag) else "小程序"
+        href = el.get("data-miniprogram-path") or el.get("data-url") or el.get("href") or ""
+        p = lxml.html.Element("p")
+        p.text = f"〔{label}：{title or '（无标题）'}〕"
+        if href.startswith("http"):
+            a = etree.SubElement(p, "a", href=href)
+            a.text = "链接"
+        p.tail = el.tail
+        el.getparent().replace(el, p)
+
+
+def clean_fragment(body_html: str) -> tuple[str, tuple[Image, ...], tuple[Media, ...], tuple[str, ...]]:
+    """Clean one body fragment; returns (html, images, media, stripped texts)."""
+    if not body_html.strip():
+        return "", (), (), ()
+    try:
+        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return "", (), (), ()
+
+    # scripts that write content (old picture posts) give their text; all other scripts go
+    for s in list(root.iter("script")):
+        m = _DOC_WRITE.search(s.text or "")
+        if m:
+            text = js_unescape(m.group(1)[1:-1])
+            p = lxml.html.Element("p")
+            parts = text.replace("\r", "").split("\n")
+            p.text = parts[0]
+            for part in parts[1:]:
+                br = etree.SubElement(p, "br")
+                br.tail = part
+            p.tail = s.tail
+            s.getparent().replace(s, p)
+    media: list[Media] = []
+    _media_placeholders(root, media)
+    for el in list(root.iter(*_DROP_TAGS)):
+        _drop(el)
+    for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        _drop(el)
+    for el in root.xpath(" | ".join(f'//*[contains(concat(" ",normalize-space(@class)," "), " {c} ")]' for c in _DROP_CLASSES)
+                         + " | " + " | ".join(f'//*[@id="{i}"]' for i in _DROP_IDS)):
+        if el.getparent() is not None:
+            _drop(el)
+
+    # code blocks: rebuild as <pre><code> with real newlines
+    for pre in list(root.iter("pre")):
+        text = _code_text(pre)
+        lang = _lang(pre)
+        new = lxml.html.Element("pre")
+        if lang:
+            new.set("data-lang", lang)
+        code = etree.SubElement(new, "code")
+        code.text = text
+        new.tail = pre.tail
+        pre.getparent().replace(pre, new)
+
+    # images: real URL from data-src, CSS backgrounds become images, avatars/icons/emoji go
+    images: dict[str, Image] = {}
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None and el is not root:
+            continue
+        style = el.get("style") or ""
+        if "url(" in style and el.tag != "img":
+            m = _BG_URL.search(style)
+            if m:
+                u = html.unescape(m.group(1)).strip()
+                if u.startswith("//"):
+                    u = "https:" + u
+                if image_url_ok(u) and "mmbiz_svg" not in u:
+                    img = lxml.html.Element("img", src=u)
+                    img.tail = el.text
+                    el.text = None
+                    el.insert(0, img)
+    for img in list(root.iter("img")):
+        url = _norm_src(img)
+        alt = (img.get("alt") or "").strip()
+        if not url or not image_url_ok(url):
+            if alt and ("we-emoji" in (img.get("src") or "") or alt.startswith("[")):
+                img.tail = alt + (img.tail or "")
+            _drop(img)
+            continue
+        for a in list(img.attrib):
+            del img.attrib[a]
+        img.set("src", url)
+        if alt and alt not in ("图片", "Image", "image"):
+            img.set("alt", alt[:120])
+        if url not in images:
+            images[url] = Image(url=url, name=image_name(url))
+
+    # links: javascript: and empty links keep only their text
+    for a in list(root.iter("a")):
+        href = html.unescape((a.get("href") or "").strip())
+        if not href.lower().startswith(("http://", "https://", "mailto:")):
+            _unwrap(a)
+            continue
+        a.attrib.clear()
+        a.set("href", href)
+
+    # structure: sections become p (leaf) or div; spans and editor wrappers unwrap
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el is root:
+            continue
+        tag = el.tag.lower()
+        if tag in ("section", "article", "center", "header", "footer", "aside", "figure", "mp-common-markdown",
+                   "mp-style-type") or ("-" in tag and tag not in ("mp-common-mpaudio",)):
+            el.tag = "div" if _has_block_child(el) else "p"
+        elif tag in _UNWRAP or ":" in tag:
+            _unwrap(el)
+            continue
+        elif tag == "div" and not _has_block_child(el):
+            el.tag = "p"
+        elif tag in ("b",):
+            el.tag = "strong"
+        elif tag in ("i",):
+            el.tag = "em"
+        keep = _KEEP_ATTRS.get(el.tag, ())
+        for a in list(el.attrib):
+            if a not in keep:
+                del el.attrib[a]
+    # p inside p is invalid and confuses converters: make the outer one a div
+    for p in list(root.iter("p")):
+        if _has_block_child(p):
+            p.tag = "div"
+    # empty emphasis is debris
+    for el in list(root.iter("strong", "em", "b", "i", "del", "s", "strike")):
+        if el.getparent() is None:
+            continue
+        if not (el.text_content() or "").strip() and el.find(".//img") is None:
+            _drop_keep_breaks(el)
+        elif el.find(".//img") is not None or el.xpath(".//*[self::p or self::div or self::br]"):
+            _unwrap(el)
+
+    stripped = boilerplate.strip(root)
+    _prune_empty(root)
+    out = etree.tostring(root, encoding="unicode", method="html")
+    kept_images = tuple(images[u] for u in dict.fromkeys(i.get("src") for i in root.iter("img")) if u in images)
+    return out, kept_images, tuple(media), stripped
+
+
+def _drop_keep_breaks(el: etree._Element) -> None:
+    """Remove empty emphasis but keep any line breaks it wrapped."""
+    brs = el.findall(".//br")
+    parent = el.getparent()
+    if brs and parent is not None:
+        i = parent.index(el)
+        for n, br in enumerate(brs):
+            new = lxml.html.Element("br")
+            parent.insert(i + n, new)
+        tail = el.tail
+        parent.remove(el)
+        last = parent[i + len(brs) - 1]
+        last.tail = (tail or "") + (last.tail or "") if tail else last.tail
+        return
+    _drop(el)
+
+
+def _prune_empty(root: etree._Element) -> None:
+    """Drop blocks left with no text and no image (editor spacer paragraphs)."""
+    for el in reversed(list(root.iter())):
+        if el is root or not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag in ("img", "br", "hr", "td", "th", "tr", "code", "pre"):
+            continue
+        if el.find(".//img") is not None or el.find(".//pre") is not None:
+            continue
+        if el.tag == "a" and el.get("href") and (el.text_content() or "").strip():
+            continue
+        if not (el.text_content() or "").replace("\xa0", " ").strip():
+            if el.tag in BLOCK_TAGS or el.tag in ("strong", "em", "a", "sup", "sub"):
+                tail = el.tail
+                _drop(el)
+                if tail and tail.strip():
+                    continue
+
+
+def clean(article: Article) -> Article:
+    """The article with a cleaned body and its image list."""
+    body, images, media, stripped = clean_fragment(article.body_html)
+    return dataclasses.replace(
+        article,
+        body_html=body,
+        images=images,
+        media=tuple(dict.fromkeys(article.media + media)),
+        stripped=stripped,
+    )

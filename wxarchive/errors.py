@@ -1,0 +1,122 @@
+"""Every way an article can fail, as its own class, caught in one place (pipeline).
+
+    WxError                       exit  permanent  --json error code
+    ├── UsageError                  2      -       usage
+    ├── FetchError                  1      no      network | http
+    ├── RateLimited                 3      no      verify
+    ├── Unavailable(reason)         1      yes     deleted | removed | unavailable |
+    │                                              expired | migrated | account_closed | invalid
+    ├── NotAnArticle                1      yes     not_article
+    ├── LayoutChanged               1      no      layout
+    ├── ImageError                  1      no      image   (per image, never fails a post)
+    └── LockedError                 3      no      locked
+
+``permanent`` says whether trying again later can help: a deleted article stays
+deleted, a network error or a verification page may pass.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "FetchError",
+    "ImageError",
+    "LayoutChanged",
+    "LockedError",
+    "NotAnArticle",
+    "RateLimited",
+    "Unavailable",
+    "UsageError",
+    "WxError",
+]
+
+
+class WxError(Exception):
+    """Base of every error the tool reports to the user."""
+
+    code = "error"
+    exit_code = 1
+    permanent = False
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.code
+
+
+class UsageError(WxError):
+    """Bad flags, not a WeChat URL, a missing file: the user must change the command."""
+
+    code = "usage"
+    exit_code = 2
+    permanent = True
+
+
+class FetchError(WxError):
+    """Network trouble or an HTTP status that retries did not cure."""
+
+    code = "network"
+
+    def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
+        super().__init__(message, url=url)
+        self.status = status
+        if status is not None:
+            self.code = "http"
+            # 404/410 will not change; other statuses may
+            self.permanent = status in (404, 410)
+
+
+class RateLimited(WxError):
+    """WeChat asks for verification or says slow down: stop asking for pages."""
+
+    code = "verify"
+    exit_code = 3
+
+    def __init__(self, message: str, *, url: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, url=url)
+        self.retry_after = retry_after
+
+
+class Unavailable(WxError):
+    """The article is gone or cannot be shown; ``reason`` is the error code."""
+
+    permanent = True
+    REASONS = ("deleted", "removed", "unavailable", "expired", "migrated", "account_closed", "invalid")
+
+    def __init__(self, reason: str, message: str, *, url: str = "", target: str = "") -> None:
+        super().__init__(message, url=url)
+        self.code = reason
+        self.target = target  # migration target, when WeChat gives one
+        # a temporary outage or a migration may pass; the others will not
+        self.permanent = reason not in ("unavailable", "migrated")
+
+
+class NotAnArticle(WxError):
+    """An HTML file or page that is not a WeChat article at all."""
+
+    code = "not_article"
+    permanent = True
+
+
+class LayoutChanged(WxError):
+    """Looks like WeChat but matches no known page: the raw page is kept for a report."""
+
+    code = "layout"
+
+    def __init__(self, message: str, *, url: str = "", saved_to: str = "") -> None:
+        super().__init__(message, url=url)
+        self.saved_to = saved_to
+
+
+class ImageError(WxError):
+    """One image could not be saved; the post keeps its remote URL."""
+
+    code = "image"
+
+
+class LockedError(WxError):
+    """Another run holds the archive's lock."""
+
+    code = "locked"
+    exit_code = 3

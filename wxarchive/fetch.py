@@ -1,0 +1,278 @@
+"""The one HTTP client: User-Agent, timeouts, retries, pacing and ``--connect-to`` routing.
+
+Everything the tool records keeps the real URL; ``--connect-to HOST=BASE``
+only changes where the bytes come from (tests and benchmarks use it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import os
+import random
+import threading
+import time
+from typing import Callable, Iterator, Mapping
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from .errors import FetchError, RateLimited, UsageError
+from .models import Page
+from .urls import ARTICLE_HOST, IMAGE_HOSTS
+
+__all__ = ["Fetcher", "parse_connect_to"]
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+MAX_PAGE_BYTES = 40 * 1024 * 1024
+MAX_REDIRECTS = 10
+
+
+def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[str, httpx.URL]:
+    """``host=base_url`` pairs from flags and ``WXARCHIVE_CONNECT_TO`` (comma-separated)."""
+    pairs = list(items or [])
+    if env:
+        pairs += [p for p in env.split(",") if p.strip()]
+    routes: dict[str, httpx.URL] = {}
+    for p in pairs:
+        host, sep, base = p.strip().partition("=")
+        if not sep or not host or not base.startswith(("http://", "https://")):
+            raise UsageError(f"--connect-to wants HOST=http://ADDR:PORT, got {p!r}")
+        routes[host.lower()] = httpx.URL(base)
+    return routes
+
+
+class _Routing(httpx.BaseTransport):
+    """Send requests for some hosts elsewhere while the client keeps the real URL."""
+
+    def __init__(self, routes: Mapping[str, httpx.URL], inner: httpx.BaseTransport) -> None:
+        self.routes = dict(routes)
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        base = self.routes.get(request.url.host)
+        if base is not None:
+            prefix = base.path.rstrip("/")
+            url = request.url.copy_with(scheme=base.scheme, host=base.host, port=base.port,
+                                        path=prefix + request.url.path)
+            request = httpx.Request(request.method, url, headers=request.headers, stream=request.stream,
+                                    extensions=request.extensions)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Retry(Exception):
+    def __init__(self, status: int, retry_after: float | None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+class Fetcher:
+    """Pages paced per host (minimum interval with jitter); images unpaced but bounded by the caller."""
+
+    def __init__(
+        self,
+        *,
+        connect_to: Mapping[str, httpx.URL] | None = None,
+        timeout: float = 20.0,
+        retries: int = 3,
+        backoff: float = 1.0,
+        delay: tuple[float, float] = (2.0, 3.0),
+        max_retry_after: float = 60.0,
+        page_hosts: tuple[str, ...] = (ARTICLE_HOST,),
+        image_hosts: tuple[str, ...] = IMAGE_HOSTS,
+        on_request: Callable[[str], None] | None = None,
+    ) -> None:
+        transport: httpx.BaseTransport = httpx.HTTPTransport(retries=0)
+        if connect_to:
+            transport = _Routing(connect_to, transport)
+        self.client = httpx.Client(
+            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            trust_env=False,
+        )
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.delay = delay
+        self.max_retry_after = max_retry_after
+        self.page_hosts = page_hosts
+        self.image_hosts = image_hosts
+        self.on_request = on_request
+        self._last: dict[str, float] = {}
+        self._pace_lock = threading.Lock()
+        self.requests = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- pacing
+    def _pace(self, host: str) -> None:
+        lo, hi = self.delay
+        if hi <= 0:
+            return
+        with self._pace_lock:
+            last = self._last.get(host)
+            wait = 0.0
+            if last is not None:
+                gap = random.uniform(lo, hi) if hi > lo else lo
+                wait = last + gap - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last[host] = time.monotonic()
+
+    # ---- core
+    def _allowed(self, url: str, hosts: tuple[str, ...]) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        return parts.scheme in ("http", "https") and any(host == h or host.endswith("." + h) for h in hosts)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retry) and exc.retry_after is not None:
+            return min(exc.retry_after, self.max_retry_after)
+        return min(self.backoff * (2 ** (state.attempt_number - 1)), 30.0) * random.uniform(0.8, 1.2)
+
+    @staticmethod
+    def _retryable(exc: BaseException) -> bool:
+        return isinstance(exc, (_Retry, httpx.TransportError))
+
+    def _send(self, url: str, hosts: tuple[str, ...], stream: bool) -> httpx.Response:
+        """One request with redirects followed by hand, so every hop's host is checked."""
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            if not self._allowed(current, hosts):
+                raise FetchError(f"refusing to fetch {current} (not an allowed WeChat host)", url=url)
+            self.requests += 1
+            if self.on_request:
+                self.on_request(current)
+            req = self.client.build_request("GET", current)
+            resp = self.client.send(req, stream=stream)
+            if resp.is_redirect and resp.headers.get("location"):
+                nxt = urljoin(current, resp.headers["location"])
+                resp.close()
+                if "captcha" in urlsplit(nxt).path or urlsplit(nxt).path.rstrip("/").endswith("/mp/verify"):
+                    raise RateLimited(f"WeChat redirected {url} to verification ({nxt.split('?')[0]})", url=url)
+                current = nxt
+                continue
+            return resp
+        raise FetchError(f"too many redirects for {url}", url=url)
+
+    def _get(self, url: str, hosts: tuple[str, ...], stream: bool = False) -> httpx.Response:
+        def attempt() -> httpx.Response:
+            resp = self._send(url, hosts, stream)
+            if resp.status_code == 429 or resp.status_code >= 500:
+                ra = _retry_after(resp.headers.get("retry-after"))
+                resp.close()
+                raise _Retry(resp.status_code, ra)
+            return resp
+
+        try:
+            for att in Retrying(stop=stop_after_attempt(self.retries), wait=self._wait,
+                                retry=retry_if_exception(self._retryable), reraise=True):
+                with att:
+                    return attempt()
+        except _Retry as e:
+            if e.status == 429:
+                raise RateLimited(f"WeChat answered 429 Too Many Requests for {url}", url=url,
+                                  retry_after=e.retry_after) from None
+            raise FetchError(f"HTTP {e.status} for {url} after {self.retries} attempts", url=url, status=e.status) from None
+        except httpx.TimeoutException as e:
+            raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url) from None
+        except httpx.TransportError as e:
+            raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url) from None
+        raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises
+
+    def page(self, url: str) -> Page:
+        """Fetch an article page (paced); 4xx other than 429 is not retried."""
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"not an http(s) URL: {url}")
+        self._pace(urlsplit(url).hostname or "")
+        resp = self._get(url, self.page_hosts, stream=True)
+        try:
+            if resp.status_code >= 400:
+                raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
+            chunks, size = [], 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > MAX_PAGE_BYTES:
+                    raise FetchError(f"page {url} is larger than {MAX_PAGE_BYTES // 2**20} MB", url=url)
+                chunks.append(chunk)
+        except httpx.TransportError as e:
+            raise FetchError(f"network error reading {url}: {e or type(e).__name__}", url=url) from None
+        finally:
+            resp.close()
+        return Page(url=url, final_url=str(resp.url), status=resp.status_code, content=b"".join(chunks),
+                    fetched_at=dt.datetime.now(dt.timezone.utc), content_type=resp.headers.get("content-type", ""))
+
+    def text(self, url: str, hosts: tuple[str, ...] | None = None) -> str:
+        """A small text resource (feed, list, album JSON); paced when it is on a page host."""
+        host = (urlsplit(url).hostname or "").lower()
+        if host in self.page_hosts:
+            self._pace(host)
+        allowed = hosts or (host,)
+        resp = self._get(url, allowed, stream=True)
+        try:
+            if resp.status_code >= 400:
+                raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
+            data = b""
+            for chunk in resp.iter_bytes():
+                data += chunk
+                if len(data) > MAX_PAGE_BYTES:
+                    raise FetchError(f"{url} is too large", url=url)
+        except httpx.TransportError as e:
+            raise FetchError(f"network error reading {url}: {e or type(e).__name__}", url=url) from None
+        finally:
+            resp.close()
+        return data.decode(resp.encoding or "utf-8", "replace")
+
+    def stream_image(self, url: str) -> Iterator[httpx.Response]:
+        """A streaming response for an image on an allowed image host (caller closes it)."""
+        return _Closing(self._get(url, self.image_hosts, stream=True))
+
+
+class _Closing:
+    def __init__(self, resp: httpx.Response) -> None:
+        self.resp = resp
+
+    def __enter__(self) -> httpx.Response:
+        return self.resp
+
+    def __exit__(self, *exc: object) -> None:
+        self.resp.close()
+
+
+def default_connect_to() -> str | None:
+    return os.environ.get("WXARCHIVE_CONNECT_TO")
+
+

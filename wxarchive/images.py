@@ -1,0 +1,136 @@
+"""Image download: stable names, de-duplication, type sniffing, size cap, atomic save.
+
+A body that is not an image (an HTML error page, 0 bytes, a placeholder) is a
+failure, never a file: the post then keeps the remote URL and the image is
+recorded for a later retry.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from .errors import FetchError, ImageError, RateLimited
+from .fetch import Fetcher
+from .models import Article, Image
+
+__all__ = ["MAX_IMAGE_BYTES", "ImageSaver", "sniff"]
+
+log = logging.getLogger(__name__)
+MAX_IMAGE_BYTES = 30 * 1024 * 1024
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\xff\xd8\xff", 0, "jpg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "png"),
+    (b"GIF87a", 0, "gif"),
+    (b"GIF89a", 0, "gif"),
+    (b"WEBP", 8, "webp"),
+    (b"BM", 0, "bmp"),
+    (b"ftypavif", 4, "avif"),
+    (b"ftypheic", 4, "heic"),
+    (b"ftypmif1", 4, "heic"),
+    (b"\x00\x00\x01\x00", 0, "ico"),
+    (b"II*\x00", 0, "tif"),
+    (b"MM\x00*", 0, "tif"),
+)
+
+
+def sniff(head: bytes) -> str | None:
+    """The file extension the bytes prove, or None when they are not an image."""
+    for magic, offset, ext in _MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            if ext == "webp" and head[:4] != b"RIFF":
+                continue
+            return ext
+    start = head.lstrip()[:256].lower()
+    if start.startswith(b"<svg") or (start.startswith(b"<?xml") and b"<svg" in head[:2048].lower()):
+        return "svg"
+    return None
+
+
+class ImageSaver:
+    """Saves the images of articles into one folder, several at a time, each URL once."""
+
+    def __init__(self, fetcher: Fetcher, folder: Path, *, concurrency: int = 4,
+                 known: Callable[[str], str | None] | None = None) -> None:
+        self.fetcher = fetcher
+        self.folder = folder
+        self.pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="img")
+        self.known = known
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def existing(self, name: str) -> str | None:
+        """A file saved earlier under this stem (another post shared the image)."""
+        for ext in ("jpg", "png", "gif", "webp", "svg", "bmp", "avif", "heic", "ico", "tif"):
+            if (self.folder / f"{name}.{ext}").exists():
+                return f"{name}.{ext}"
+        return None
+
+    def save_one(self, img: Image) -> Image:
+        local = self.existing(img.name)
+        if local:
+            return dataclasses.replace(img, local=local, error=None)
+        try:
+            return dataclasses.replace(img, local=self._download(img), error=None)
+        except (ImageError, FetchError, RateLimited) as e:
+            log.warning("image not saved: %s (%s)", img.url, e)
+            return dataclasses.replace(img, local=None, error=str(e))
+
+    def _download(self, img: Image) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.fetcher.stream_image(img.url) as resp:
+            if resp.status_code != 200:
+                raise ImageError(f"HTTP {resp.status_code}", url=img.url)
+            ctype = resp.headers.get("content-type", "").lower()
+            if ctype.startswith(("text/", "application/json", "application/javascript")):
+                raise ImageError(f"not an image (Content-Type {ctype})", url=img.url)
+            declared = resp.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+                raise ImageError(f"image is {int(declared) // 2**20} MB, over the cap", url=img.url)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
+            try:
+                size, head = 0, b""
+                with os.fdopen(fd, "wb") as f:
+                    try:
+                        for chunk in resp.iter_bytes(65536):
+                            size += len(chunk)
+                            if size > MAX_IMAGE_BYTES:
+                                raise ImageError(f"image larger than {MAX_IMAGE_BYTES // 2**20} MB", url=img.url)
+                            if len(head) < 4096:
+                                head += chunk[: 4096 - len(head)]
+                            f.write(chunk)
+                    except (httpx.TransportError, httpx.DecodingError) as e:
+                        raise ImageError(f"download broke off: {e or type(e).__name__}", url=img.url) from None
+                    f.flush()
+                    os.fsync(f.fileno())
+                if size == 0:
+                    raise ImageError("empty body", url=img.url)
+                ext = sniff(head)
+                if ext is None:
+                    raise ImageError("body is not an image (magic bytes)", url=img.url)
+                name = f"{img.name}.{ext}"
+                os.replace(tmp, self.folder / name)
+                return name
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+
+    def submit(self, article: Article) -> list[cf.Future[Image]]:
+        """Start saving an article's images; the caller gathers with :func:`gather`."""
+        return [self.pool.submit(self.save_one, img) for img in article.images]
+
+
+def gather(article: Article, futures: list[cf.Future[Image]]) -> Article:
+    """The article with each image's outcome."""
+    return dataclasses.replace(article, images=tuple(f.result() for f in futures))

@@ -1,0 +1,291 @@
+"""Reading values out of the inline scripts of a WeChat page, without running them.
+
+WeChat writes its metadata as ``var x = "" || "v";``, ``window.x = '1' * 1``,
+``htmlDecode("…")``, ``'…'.html(false)``, ``JsDecode('…')`` and one big object
+literal, ``window.cgiDataNew = {…}``. A tiny tokenizer evaluates exactly those
+forms; anything else (identifiers, calls we do not know) evaluates to Unknown
+and is skipped, so a garbled script can never crash the parser.
+"""
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+__all__ = ["UNKNOWN", "js_unescape", "parse_object_at", "script_vars"]
+
+
+class _Unknown:
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Any = _Unknown()
+
+_ESC = re.compile(r"\\(x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|.)", re.S)
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "\n": ""}
+
+
+def js_unescape(s: str) -> str:
+    """Decode the escapes of a JS string literal body."""
+    if "\\" not in s:
+        return s
+
+    def sub(m: re.Match[str]) -> str:
+        e = m.group(1)
+        if e[0] == "x" and len(e) == 3:
+            return chr(int(e[1:], 16))
+        if e[0] == "u" and len(e) > 1:
+            h = e[2:-1] if e[1] == "{" else e[1:]
+            try:
+                return chr(int(h, 16))
+            except (ValueError, OverflowError):
+                return ""
+        return _SIMPLE.get(e, e)
+
+    out = _ESC.sub(sub, s)
+    # surrogate pairs written as two \u escapes
+    try:
+        return out.encode("utf-16", "surrogatepass").decode("utf-16")
+    except UnicodeDecodeError:
+        return out.encode("utf-8", "replace").decode("utf-8", "replace")
+
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<str>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+      | (?P<num>-?\d+(?:\.\d+)?)
+      | (?P<op>\|\||\*|\.html\(\s*false\s*\)|\.html\(\s*\)|[{}\[\](),:?;])
+      | (?P<ident>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)
+      | (?P<other>.)
+    )""",
+    re.X | re.S,
+)
+_DECODERS = {"JsDecode": js_unescape, "htmlDecode": html.unescape, "decodeURIComponent": None}
+
+
+class _Parser:
+    """Recursive descent over the handful of forms WeChat uses."""
+
+    def __init__(self, text: str, pos: int) -> None:
+        self.text = text
+        self.pos = pos
+        self.depth = 0
+
+    def peek(self) -> tuple[str, str]:
+        m = _TOKEN.match(self.text, self.pos)
+        if not m:
+            return "eof", ""
+        kind = m.lastgroup or "eof"
+        return kind, m.group(kind)
+
+    def next(self) -> tuple[str, str]:
+        m = _TOKEN.match(self.text, self.pos)
+        if not m:
+            self.pos = len(self.text)
+            return "eof", ""
+        self.pos = m.end()
+        kind = m.lastgroup or "eof"
+        return kind, m.group(kind)
+
+    def expr(self) -> Any:
+        value = self.term()
+        while True:
+            kind, tok = self.peek()
+            if kind == "op" and tok == "||":
+                self.next()
+                other = self.term()
+                if value is UNKNOWN or value == "" or value is None:
+                    if other is not UNKNOWN or value is UNKNOWN:
+                        value = other if (other is not UNKNOWN or value is UNKNOWN) else value
+            elif kind == "op" and tok == "?":
+                # conditional: we cannot know; skip both branches
+                self.next()
+                self.term()
+                if self.peek() == ("op", ":"):
+                    self.next()
+                    self.term()
+                value = UNKNOWN
+            else:
+                return value
+
+    def term(self) -> Any:
+        value = self.primary()
+        while True:
+            kind, tok = self.peek()
+            if kind == "op" and tok == "*":
+                self.next()
+                k2, t2 = self.next()
+                if isinstance(value, str) and k2 == "num":
+                    try:
+                        value = int(value) if value.strip() else 0
+                    except ValueError:
+                        try:
+                            value = float(value)
+                        except ValueError:
+                            value = UNKNOWN
+                else:
+                    value = UNKNOWN
+            elif kind == "op" and tok.startswith(".html("):
+                self.next()
+                if isinstance(value, str):
+                    value = html.unescape(value)
+            else:
+                return value
+
+    def primary(self) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > 200:
+                return UNKNOWN
+            kind, tok = self.next()
+            if kind == "str":
+                return js_unescape(tok[1:-1])
+            if kind == "num":
+                return float(tok) if "." in tok else int(tok)
+            if kind == "op" and tok == "{":
+                return self.obj()
+            if kind == "op" and tok == "[":
+                return self.arr()
+            if kind == "op" and tok == "(":
+                v = self.expr()
+                if self.peek() == ("op", ")"):
+                    self.next()
+                return v
+            if kind == "ident":
+                if tok in ("true", "false"):
+                    return tok == "true"
+                if tok in ("null", "undefined"):
+                    return None
+                if self.peek() == ("op", "("):
+                    self.next()
+                    arg = self.expr() if self.peek() != ("op", ")") else UNKNOWN
+                    self._skip_to_close(")")
+                    fn = tok.rsplit(".", 1)[-1]
+                    if fn in _DECODERS and isinstance(arg, str):
+                        dec = _DECODERS[fn]
+                        return dec(arg) if dec else arg
+                    return UNKNOWN
+                return UNKNOWN
+            return UNKNOWN
+        finally:
+            self.depth -= 1
+
+    def _skip_to_close(self, close: str) -> None:
+        """Skip to the matching ``close`` at this level (tolerates junk)."""
+        depth = 0
+        while True:
+            kind, tok = self.next()
+            if kind == "eof":
+                return
+            if kind == "op":
+                if tok in "([{":
+                    depth += 1
+                elif tok in ")]}":
+                    if depth == 0:
+                        return
+                    depth -= 1
+                elif tok == ";" and depth == 0:
+                    return
+
+    def _skip_value(self) -> None:
+        """Skip an unparseable value up to the next ``,`` or closer at this level."""
+        depth = 0
+        while True:
+            kind, tok = self.peek()
+            if kind == "eof":
+                return
+            if kind == "op":
+                if tok in "([{":
+                    depth += 1
+                elif tok in ")]}":
+                    if depth == 0:
+                        return
+                    depth -= 1
+                elif tok == "," and depth == 0:
+                    return
+            self.next()
+
+    def obj(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        while True:
+            kind, tok = self.next()
+            if kind == "eof" or (kind == "op" and tok == "}"):
+                return out
+            if kind == "op" and tok == ",":
+                continue
+            if kind in ("ident", "str", "num"):
+                key = tok[1:-1] if kind == "str" else tok
+                if self.peek() != ("op", ":"):
+                    self._skip_value()
+                    continue
+                self.next()
+                start = self.pos
+                value = self.expr()
+                k2, t2 = self.peek()
+                if not (k2 == "op" and t2 in ",}"):
+                    self.pos = start
+                    self._skip_value()
+                    value = UNKNOWN
+                if value is not UNKNOWN and key not in out:
+                    out[key] = value
+            else:
+                self._skip_value()
+
+    def arr(self) -> list[Any]:
+        out: list[Any] = []
+        while True:
+            kind, tok = self.peek()
+            if kind == "eof":
+                return out
+            if kind == "op" and tok == "]":
+                self.next()
+                return out
+            if kind == "op" and tok == ",":
+                self.next()
+                continue
+            start = self.pos
+            value = self.expr()
+            k2, t2 = self.peek()
+            if not (k2 == "op" and t2 in ",]"):
+                self.pos = start
+                self._skip_value()
+                if self.pos == start:
+                    self.next()
+                value = UNKNOWN
+            if value is not UNKNOWN:
+                out.append(value)
+
+
+def parse_object_at(text: str, pos: int) -> Any:
+    """Evaluate the literal starting at ``pos`` (an object, array or expression)."""
+    return _Parser(text, pos).expr()
+
+
+def script_vars(text: str, names: frozenset[str] | set[str]) -> dict[str, list[Any]]:
+    """Every literal assigned to one of ``names`` as ``var n =``, ``window.n =`` or ``d.n =``.
+
+    Values are listed in page order; Unknown values are left out, so the
+    caller can take the first non-empty one.
+    """
+    if not names:
+        return {}
+    pattern = re.compile(
+        r"(?:\bvar\s+|\bwindow\.|(?<![\w$.])d\.|\bcgiData\.)(" + "|".join(sorted(map(re.escape, names))) + r")\s*=(?!=)"
+    )
+    out: dict[str, list[Any]] = {}
+    for m in pattern.finditer(text):
+        p = _Parser(text, m.end())
+        try:
+            value = p.expr()
+        except RecursionError:  # pragma: no cover - depth is bounded above
+            continue
+        kind, tok = p.peek()
+        if value is UNKNOWN or not (kind == "eof" or (kind == "op" and tok in ";,)}") or "\n" in text[p.pos:p.pos + 2]):
+            if value is UNKNOWN:
+                continue
+        out.setdefault(m.group(1), []).append(value)
+    return out

@@ -1,0 +1,89 @@
+"""The one data shape that flows through fetch -> parse -> clean -> images -> render -> write.
+
+Every stage takes these frozen values and returns new ones with
+``dataclasses.replace``; nothing is mutated in place, so a stage can be
+re-run (``wxarchive rebuild``) from the kept raw page and give the same post.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+__all__ = ["Article", "Image", "Media", "Page"]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What the fetcher got: the bytes and where they really came from."""
+
+    url: str  # what was asked for (a real WeChat URL, never the --connect-to target)
+    final_url: str  # after redirects
+    status: int
+    content: bytes
+    fetched_at: dt.datetime
+    content_type: str = "text/html"
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """One content image: its remote URL and, once saved, its local name."""
+
+    url: str
+    name: str  # stable file name stem from the mmbiz media id
+    local: str | None = None  # file name under the image folder once on disk
+    error: str | None = None  # why it could not be saved
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """A video or audio item referenced from the post."""
+
+    kind: str  # "video" | "audio"
+    url: str  # a link a reader can open
+    title: str = ""
+    poster: str = ""
+    direct_url: str = ""  # a downloadable file when the page exposes one
+    local: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """A parsed WeChat article. ``key`` (biz:mid:idx) is its identity."""
+
+    url: str
+    title: str
+    account: str = ""
+    author: str = ""
+    published: dt.datetime | None = None  # aware, Asia/Shanghai
+    biz: str = ""
+    mid: str = ""
+    idx: str = ""
+    sn: str = ""
+    canonical_url: str = ""
+    digest: str = ""
+    cover: str = ""
+    read_more_url: str = ""
+    copyright_stat: int = 0  # 0 none, 1 original, 2 reprint
+    kind: str = "article"  # article | reprint | picture | text | video | audio
+    item_show_type: int = 0
+    body_html: str = ""
+    title_derived: bool = False
+    reprint_of: tuple[tuple[str, str], ...] = ()  # (("account", ..), ("author", ..), ("url", ..))
+    paid_preview: bool = False
+    images: tuple[Image, ...] = ()
+    media: tuple[Media, ...] = ()
+    stripped: tuple[str, ...] = ()  # boilerplate text removed by the cleaner, for the record
+    final_url: str = ""
+    archived_at: dt.datetime | None = None
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def key(self) -> str:
+        """Identity: ``biz:mid:idx`` when known, else the canonical URL."""
+        if self.biz and self.mid and self.idx:
+            return f"{self.biz}:{self.mid}:{self.idx}"
+        return self.canonical_url or self.url
+
+    @property
+    def original(self) -> bool:
+        return self.copyright_stat == 1

@@ -1,0 +1,298 @@
+"""``archive_one`` / ``archive_many``: the only place that catches per-article errors.
+
+Order for one article (gallery-dl's): check the state (no request for a known
+long URL) -> fetch -> parse -> clean -> images -> render -> write raw page and
+post atomically -> record in the state. Page requests are sequential and paced;
+image downloads of one article overlap the fetch of the next.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import dataclasses
+import datetime as dt
+import gzip
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import clean as clean_mod
+from .errors import LayoutChanged, RateLimited, Unavailable, UsageError, WxError
+from .fetch import Fetcher
+from .images import ImageSaver, gather
+from .models import Article, Page
+from .parse import SHANGHAI, parse
+from .render import render
+from .site import Site, atomic_write
+from .store import Store
+from .urls import article_key, is_article_url, normalize_article_url
+
+__all__ = ["Archiver", "Options", "Outcome"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    out: Path = Path("archive")
+    no_images: bool = False
+    force: bool = False
+    media: bool = False
+    keep_footers: bool = False
+    max_attempts: int = 3
+    retry_failed: bool = False
+    concurrency: int = 4
+    delay: tuple[float, float] = (2.0, 3.0)
+    timeout: float = 20.0
+    retries: int = 3
+    backoff: float = 1.0
+    connect_to: dict = field(default_factory=dict)
+    in_flight: int = 8
+
+
+@dataclass
+class Outcome:
+    """What happened to one source: one JSON line under ``--json``."""
+
+    source: str
+    status: str  # archived | skipped | failed
+    error: str | None = None
+    message: str | None = None
+    post: str | None = None
+    title: str | None = None
+    key: str | None = None
+    images: dict = field(default_factory=lambda: {"found": 0, "saved": 0, "failed": 0})
+
+    def as_json(self) -> dict:
+        d = {"source": self.source, "status": self.status, "error": self.error, "post": self.post,
+             "title": self.title, "images": self.images}
+        if self.message:
+            d["message"] = self.message
+        if self.key:
+            d["key"] = self.key
+        return d
+
+
+def _read_file(path: Path) -> Page:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    now = dt.datetime.now(dt.timezone.utc)
+    url = path.resolve().as_uri()
+    return Page(url=url, final_url=url, status=200, content=data, fetched_at=now)
+
+
+class Archiver:
+    """One archive, one HTTP client, one image pool; use as a context manager."""
+
+    def __init__(self, opts: Options, *, fetcher: Fetcher | None = None) -> None:
+        self.opts = opts
+        self.site = Site.open(opts.out)
+        self.site.init()
+        self.store = Store(self.site.state_dir / "state.sqlite3")
+        self.fetcher = fetcher or Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
+                                          backoff=opts.backoff, delay=opts.delay)
+        self.saver = ImageSaver(self.fetcher, self.site.image_dir, concurrency=opts.concurrency)
+        self.blocked: RateLimited | None = None
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.saver.close()
+        self.fetcher.close()
+        self.store.close()
+
+    def __enter__(self) -> "Archiver":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- stage 1: everything up to the images (sequential, paced)
+    def _prepare(self, source: str) -> tuple[Article, Page] | Outcome:
+        path = Path(source)
+        if "://" not in source and (path.exists() or source.endswith((".html", ".htm"))):
+            page = _read_file(path)
+        else:
+            if not source.startswith(("http://", "https://")):
+                raise UsageError(f"not an http(s) URL or a readable file: {source}")
+            if not is_article_url(source):
+                raise UsageError(f"not a WeChat article URL: {source}")
+            url = normalize_article_url(source)
+            key = article_key(url)
+            if key and not self.opts.force and self.store.is_archived(key, self.site.root):
+                rec = self.store.get(key) or {}
+                return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=rec.get("key"))
+            if key and not self.opts.force and not self.opts.retry_failed:
+                rec = self.store.get(key)
+                if rec and rec["status"] == "gave_up":
+                    return Outcome(source, "failed", error=rec["error_code"], key=rec["key"],
+                                   message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
+            if self.blocked is not None:
+                raise self.blocked
+            page = self.fetcher.page(url)
+        try:
+            article = parse(page)
+        except Unavailable as e:
+            if e.code == "migrated" and e.target and is_article_url(e.target) and page.url.startswith("http"):
+                log.info("%s migrated; following to %s", page.url, e.target)
+                page = self.fetcher.page(normalize_article_url(e.target))
+                article = parse(page)
+            else:
+                raise
+        except LayoutChanged as e:
+            saved = self._keep_layout_page(page)
+            raise LayoutChanged(f"{e.message}; raw page kept at {saved}", url=page.url, saved_to=str(saved)) from None
+        if page.url.startswith("file:") and article.canonical_url:
+            article = dataclasses.replace(article, url=article.canonical_url)
+        if not self.opts.force and self.store.is_archived(article.key, self.site.root):
+            rec = self.store.get(article.key) or {}
+            self._add_aliases(article, source)
+            return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=article.key)
+        article = clean_mod.clean(article)
+        return article, page
+
+    def _keep_layout_page(self, page: Page) -> Path:
+        h = hashlib.sha1(page.content).hexdigest()[:12]
+        p = self.site.state_dir / "layout" / f"{h}.html"
+        atomic_write(p, page.content)
+        return p
+
+    def _add_aliases(self, article: Article, source: str) -> None:
+        aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
+                               article.canonical_url} if a]
+        with self.store._lock, self.store._tx():
+            for a in aliases:
+                self.store.db.execute("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", (a, article.key))
+
+    # ---- stage 2: wait for images, render, write, record (may run in a worker)
+    def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
+        if futures:
+            article = gather(article, futures)
+        now = dt.datetime.now(SHANGHAI).replace(microsecond=0)
+        article = dataclasses.replace(article, archived_at=now)
+        text = render(article, self.site.settings)
+        key = article.key
+        raw_rel = Path(".wxarchive") / "raw" / (hashlib.sha1(key.encode()).hexdigest() + ".html.gz")
+        with self._write_lock:
+            rec = self.store.get(key)
+            if rec and rec.get("post_path"):
+                post = self.site.root / rec["post_path"]
+                if rec["post_path"] != str(self.site.post_path(article).relative_to(self.site.root)) and post.exists():
+                    post.unlink()  # title changed: the new name replaces the old file
+            def taken(p: Path) -> bool:
+                owner = self.store.post_owner(str(p.relative_to(self.site.root)))
+                return owner != key if owner is not None else p.exists()
+
+            post = self.site.post_path(article, taken=taken)
+            atomic_write(self.site.root / raw_rel, gzip.compress(page.content, 6, mtime=0))
+            atomic_write(post, text.encode("utf-8"))
+            saved = sum(1 for i in article.images if i.local)
+            failed = [i for i in article.images if not i.local]
+            for i in article.images:
+                if not self.opts.no_images:
+                    self.store.record_image(i.url, i.name, i.local, i.error)
+            aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
+                                   article.canonical_url, article_key(article.canonical_url)} if a]
+            self.store.record_archived(
+                key, aliases, url=article.url, canonical_url=article.canonical_url, title=article.title,
+                account=article.account, published=article.published.isoformat() if article.published else "",
+                post_path=str(post.relative_to(self.site.root)), raw_path=str(raw_rel),
+                images_found=len(article.images), images_saved=saved,
+                stripped=json.dumps(list(article.stripped), ensure_ascii=False))
+        return Outcome(source, "archived", post=str(post), title=article.title, key=key,
+                       images={"found": len(article.images), "saved": saved,
+                               "failed": 0 if self.opts.no_images else len(failed)})
+
+    def _fail(self, source: str, e: WxError) -> Outcome:
+        msg = e.message
+        if isinstance(e, RateLimited):
+            self.blocked = e
+        elif not isinstance(e, UsageError):
+            key = article_key(e.url or source) if (e.url or source).startswith("http") else None
+            if key:
+                self.store.record_failure(key, e.url or source, e.code, msg, e.permanent, self.opts.max_attempts)
+        log.error("%s: %s", source, msg)
+        return Outcome(source, "failed", error=e.code, message=msg)
+
+    def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Archive each source; outcomes are reported in input order."""
+        outcomes: list[Outcome] = []
+        pending: collections.deque[tuple[str, cf.Future[Outcome] | Outcome]] = collections.deque()
+        finisher = cf.ThreadPoolExecutor(max_workers=max(2, self.opts.in_flight), thread_name_prefix="finish")
+
+        def emit_ready(block: bool = False) -> None:
+            while pending:
+                src, item = pending[0]
+                if isinstance(item, cf.Future):
+                    if not block and not item.done() and len(pending) < self.opts.in_flight:
+                        return
+                    try:
+                        out = item.result()
+                    except WxError as e:
+                        out = self._fail(src, e)
+                    except OSError as e:
+                        out = Outcome(src, "failed", error="io", message=f"cannot write the archive: {e}")
+                        log.error("%s: %s", src, out.message)
+                else:
+                    out = item
+                pending.popleft()
+                outcomes.append(out)
+                if on_outcome:
+                    on_outcome(out)
+
+        try:
+            for source in sources:
+                if self.blocked is not None:
+                    break
+                try:
+                    prepared = self._prepare(source)
+                except WxError as e:
+                    pending.append((source, self._fail(source, e)))
+                    emit_ready()
+                    continue
+                if isinstance(prepared, Outcome):
+                    pending.append((source, prepared))
+                    emit_ready()
+                    continue
+                article, page = prepared
+                futures = [] if self.opts.no_images else self.saver.submit(article)
+                pending.append((source, finisher.submit(self._finish, source, article, page, futures)))
+                emit_ready()
+            emit_ready(block=True)
+        finally:
+            finisher.shutdown(wait=True)
+        return outcomes
+
+    def archive_one(self, source: str) -> Outcome:
+        return self.archive_many([source])[0]
+
+    # ---- rebuild: re-render every post from its kept raw page, offline
+    def rebuild(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        outs = []
+        for rec in list(self.store.archived()):
+            src = rec["url"]
+            try:
+                raw = gzip.decompress((self.site.root / rec["raw_path"]).read_bytes())
+                page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
+                            fetched_at=dt.datetime.now(dt.timezone.utc))
+                article = clean_mod.clean(parse(page))
+                imgs = []
+                for img in article.images:
+                    local = self.saver.existing(img.name)
+                    imgs.append(dataclasses.replace(img, local=local))
+                article = dataclasses.replace(article, images=tuple(imgs))
+                out = self._finish(src, article, page, [])
+                out.status = "rebuilt"
+            except (OSError, WxError) as e:
+                out = Outcome(src, "failed", error=getattr(e, "code", "io"), message=str(e))
+            outs.append(out)
+            if on_outcome:
+                on_outcome(out)
+        return outs
+
+

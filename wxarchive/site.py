@@ -1,0 +1,218 @@
+"""The Jekyll tree: ``_posts/``, ``postimg/``, ``_config.yml``, the settings file, safe names, atomic writes."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+from .models import Article
+
+__all__ = ["Site", "atomic_write", "slugify"]
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "wxarchive.toml"
+STATE_DIR = ".wxarchive"
+
+_DEFAULT_TOML = """\
+# wxarchive settings for this archive. Edit freely; wxarchive never overwrites this file.
+
+[site]
+layout = "post"               # Jekyll layout of every post
+author = ""                   # front-matter author; empty = the article's author, else the account
+header_img = "img/the-first.png"
+catalog = false
+tags = ["其他"]
+attribution = true            # a "转载：… 来源：微信公众号" quote at the top of each post
+posts_dir = "_posts"
+image_dir = "postimg"
+image_prefix = "{{ site.baseurl }}/postimg/"   # how posts refer to saved images
+liquid = true                 # escape {{ and {% in article text for Jekyll
+
+# Sources for `wxarchive harvest` (album pages, feeds, URL lists):
+# [[sources]]
+# name = "反诈合集"
+# url = "https://mp.weixin.qq.com/mp/appmsgalbum?__biz=XXXX&album_id=YYYY"
+# [[sources]]
+# url = "https://rsshub.example.org/wechat/mp/XXXX"
+# [[sources]]
+# path = "links.txt"
+"""
+
+_CONFIG_YML = """\
+# Minimal Jekyll site laid down by `wxarchive init`. Yours to change.
+title: WeChat archive
+description: Articles archived with wxarchive
+baseurl: ""
+timezone: Asia/Shanghai
+permalink: /:year/:month/:day/:title/
+markdown: kramdown
+kramdown:
+  input: GFM
+  hard_wrap: false
+exclude:
+  - wxarchive.toml
+  - .wxarchive
+  - Gemfile
+  - Gemfile.lock
+"""
+
+_LAYOUT_DEFAULT = """\
+<!DOCTYPE html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{% if page.title %}{{ page.title | escape }} · {% endif %}{{ site.title | escape }}</title>
+<style>
+body{max-width:46rem;margin:2rem auto;padding:0 1rem;font:17px/1.7 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;color:#222}
+img{max-width:100%;height:auto}pre{overflow:auto;background:#f6f8fa;padding:.8rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem}
+blockquote{color:#555;border-left:4px solid #ddd;margin:0;padding:0 1rem}.meta{color:#777;font-size:.9rem}
+</style>
+</head>
+<body>
+<p><a href="{{ site.baseurl }}/">{{ site.title | escape }}</a></p>
+{{ content }}
+</body>
+</html>
+"""
+
+_LAYOUT_POST = """\
+---
+layout: default
+---
+<article>
+<h1 class="post-title">{{ page.title | escape }}</h1>
+<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }}{% if page.account %} · {{ page.account | escape }}{% endif %}{% if page.article_author %} · {{ page.article_author | escape }}{% endif %}{% if page.source_url %} · <a href="{{ page.source_url }}">原文</a>{% endif %}</p>
+{{ content }}
+</article>
+"""
+
+_INDEX = """\
+---
+layout: default
+title: Archive
+---
+<ul class="posts">
+{% for post in site.posts %}<li><span class="meta">{{ post.date | date: "%Y-%m-%d" }}</span> <a href="{{ post.url | relative_url }}">{{ post.title | escape }}</a>{% if post.account %} <span class="meta">{{ post.account | escape }}</span>{% endif %}</li>
+{% endfor %}</ul>
+"""
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, fsync, then rename into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
+
+
+def slugify(title: str, limit: int = 50) -> str:
+    """A file-name-safe slug that keeps CJK text readable: no separators, controls or bidi marks."""
+    text = unicodedata.normalize("NFKC", title)
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch.isalnum() and cat[0] in "LN":
+            out.append(ch.lower())
+        else:
+            out.append("-")
+    slug = re.sub(r"-{2,}", "-", "".join(out)).strip("-")
+    slug = slug[:limit].strip("-")
+    if not slug or slug.lower() in _RESERVED:
+        slug = "post" if not slug else slug + "-post"
+    return slug
+
+
+@dataclass
+class Site:
+    """An archive folder: where posts, images and state live, and its settings."""
+
+    root: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str]) -> "Site":
+        root = Path(root)
+        settings: dict[str, Any] = tomllib.loads(_DEFAULT_TOML)["site"]
+        sources: list[dict[str, Any]] = []
+        cfg = root / CONFIG_NAME
+        if cfg.exists():
+            try:
+                data = tomllib.loads(cfg.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+                raise UsageError(f"{cfg}: not valid TOML ({e})") from None
+            settings.update(data.get("site", {}))
+            sources = list(data.get("sources", []))
+        return cls(root=root, settings=settings, sources=sources)
+
+    @property
+    def posts_dir(self) -> Path:
+        return self.root / _safe_rel(self.settings.get("posts_dir", "_posts"))
+
+    @property
+    def image_dir(self) -> Path:
+        return self.root / _safe_rel(self.settings.get("image_dir", "postimg"))
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def init(self) -> list[Path]:
+        """Lay down a minimal Jekyll site; never overwrite a file that exists."""
+        made = []
+        files = {
+            CONFIG_NAME: _DEFAULT_TOML,
+            "_config.yml": _CONFIG_YML,
+            "_layouts/default.html": _LAYOUT_DEFAULT,
+            "_layouts/post.html": _LAYOUT_POST,
+            "index.html": _INDEX,
+        }
+        for rel, text in files.items():
+            p = self.root / rel
+            if rel == "index.html" and any((self.root / n).exists() for n in ("index.md", "index.markdown")):
+                continue
+            if not p.exists():
+                atomic_write(p, text.encode("utf-8"))
+                made.append(p)
+        for d in (self.posts_dir, self.image_dir, self.state_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        return made
+
+    def post_path(self, article: Article, taken: "callable[[Path], bool] | None" = None) -> Path:
+        """``_posts/YYYY-MM-DD-slug.md``; a different article never gets the same name."""
+        day = article.published.strftime("%Y-%m-%d") if article.published else "1970-01-01"
+        base = f"{day}-{slugify(article.title)}"
+        path = self.posts_dir / f"{base}.md"
+        if taken is not None and taken(path):
+            h = hashlib.sha1(article.key.encode()).hexdigest()[:8]
+            path = self.posts_dir / f"{base}-{h}.md"
+        return path
+
+
+def _safe_rel(rel: str) -> str:
+    parts = [p for p in Path(rel).parts if p not in ("..", "/", "\\") and not p.startswith("/")]
+    return str(Path(*parts)) if parts else "_"

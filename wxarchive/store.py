@@ -1,0 +1,278 @@
+"""SQLite state of an archive: articles, aliases, images, back-off, sources, learned footers.
+
+gallery-dl's order: *check* before any request, *record* only after the files
+were renamed into place, so the state never claims a post that is not on disk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = ["Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    key TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    canonical_url TEXT,
+    title TEXT,
+    account TEXT,
+    published TEXT,
+    post_path TEXT,
+    raw_path TEXT,
+    status TEXT NOT NULL,            -- archived | failed | gave_up
+    error_code TEXT,
+    error_msg TEXT,
+    permanent INTEGER DEFAULT 0,
+    attempts INTEGER DEFAULT 0,
+    images_found INTEGER DEFAULT 0,
+    images_saved INTEGER DEFAULT 0,
+    stripped TEXT,
+    updated_at REAL NOT NULL,
+    archived_at REAL
+);
+CREATE INDEX IF NOT EXISTS articles_status ON articles(status);
+CREATE INDEX IF NOT EXISTS articles_post ON articles(post_path);
+CREATE INDEX IF NOT EXISTS articles_account ON articles(account);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS aliases_key ON aliases(key);
+CREATE TABLE IF NOT EXISTS images (
+    url TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    local TEXT,
+    status TEXT NOT NULL,            -- saved | failed
+    error TEXT,
+    attempts INTEGER DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    source TEXT PRIMARY KEY,
+    last_run REAL,
+    last_status TEXT,
+    found INTEGER DEFAULT 0,
+    new INTEGER DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS footers (
+    account TEXT NOT NULL,
+    block TEXT NOT NULL,
+    posts INTEGER DEFAULT 0,
+    PRIMARY KEY (account, block)
+);
+"""
+
+
+class Store:
+    """One SQLite file per archive; safe to share between threads of one process."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- articles
+    def resolve(self, key_or_alias: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT key FROM aliases WHERE alias=?", (key_or_alias,)).fetchone()
+            if row:
+                return row[0]
+            row = self.db.execute("SELECT key FROM articles WHERE key=?", (key_or_alias,)).fetchone()
+            return row[0] if row else None
+
+    def get(self, key_or_alias: str) -> dict[str, Any] | None:
+        key = self.resolve(key_or_alias)
+        if key is None:
+            return None
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM articles WHERE key=?", (key,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            return dict(zip([c[0] for c in cur.description], row))
+
+    def is_archived(self, key_or_alias: str, root: Path | None = None) -> bool:
+        """Archived, and (when ``root`` is given) its post still on disk."""
+        rec = self.get(key_or_alias)
+        if not rec or rec["status"] != "archived":
+            return False
+        if root is not None and rec.get("post_path"):
+            return (root / rec["post_path"]).exists()
+        return True
+
+    def post_owner(self, post_path: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT key FROM articles WHERE post_path=?", (post_path,)).fetchone()
+            return row[0] if row else None
+
+    def record_archived(self, key: str, aliases: list[str], **fields: Any) -> None:
+        now = time.time()
+        cols = {"url": "", "canonical_url": "", "title": "", "account": "", "published": "", "post_path": "",
+                "raw_path": "", "images_found": 0, "images_saved": 0, "stripped": "[]"}
+        cols.update({k: v for k, v in fields.items() if k in cols})
+        with self._lock, self._tx():
+            self.db.execute(
+                """INSERT INTO articles (key, url, canonical_url, title, account, published, post_path, raw_path,
+                       status, error_code, error_msg, permanent, attempts, images_found, images_saved, stripped,
+                       updated_at, archived_at)
+                   VALUES (:key, :url, :canonical_url, :title, :account, :published, :post_path, :raw_path,
+                       'archived', NULL, NULL, 0, 0, :images_found, :images_saved, :stripped, :now, :now)
+                   ON CONFLICT(key) DO UPDATE SET url=excluded.url, canonical_url=excluded.canonical_url,
+                       title=excluded.title, account=excluded.account, published=excluded.published,
+                       post_path=excluded.post_path, raw_path=excluded.raw_path, status='archived',
+                       error_code=NULL, error_msg=NULL, permanent=0, images_found=excluded.images_found,
+                       images_saved=excluded.images_saved, stripped=excluded.stripped,
+                       updated_at=excluded.updated_at, archived_at=excluded.archived_at""",
+                {**cols, "key": key, "now": now},
+            )
+            for a in {key, *aliases}:
+                if a:
+                    self.db.execute("INSERT OR REPLACE INTO aliases(alias, key) VALUES (?, ?)", (a, key))
+
+    def record_failure(self, key: str, url: str, code: str, message: str, permanent: bool,
+                       max_attempts: int = 3) -> int:
+        """Count one failed attempt; after ``max_attempts`` (or a permanent error) the article is given up."""
+        now = time.time()
+        with self._lock, self._tx():
+            row = self.db.execute("SELECT attempts, status FROM articles WHERE key=?", (key,)).fetchone()
+            if row and row[1] == "archived":
+                return row[0]
+            attempts = (row[0] if row else 0) + 1
+            status = "gave_up" if permanent or attempts >= max_attempts else "failed"
+            self.db.execute(
+                """INSERT INTO articles (key, url, status, error_code, error_msg, permanent, attempts, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(key) DO UPDATE SET status=excluded.status, error_code=excluded.error_code,
+                       error_msg=excluded.error_msg, permanent=excluded.permanent, attempts=excluded.attempts,
+                       updated_at=excluded.updated_at""",
+                (key, url, status, code, message[:500], int(permanent), attempts, now),
+            )
+            self.db.execute("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", (key, key))
+            return attempts
+
+    def reset_failures(self) -> int:
+        with self._lock, self._tx():
+            return self.db.execute("UPDATE articles SET status='failed', attempts=0 WHERE status IN ('failed','gave_up')").rowcount
+
+    def archived(self) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM articles WHERE status='archived' ORDER BY published")
+            names = [c[0] for c in cur.description]
+            rows = cur.fetchall()
+        for r in rows:
+            yield dict(zip(names, r))
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status").fetchall())
+
+    def failures(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.db.execute(
+                "SELECT key, url, status, error_code, error_msg, attempts, updated_at FROM articles "
+                "WHERE status IN ('failed','gave_up') ORDER BY updated_at DESC LIMIT ?", (limit,))
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    # ---- images
+    def image(self, url: str) -> dict[str, Any] | None:
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM images WHERE url=?", (url,))
+            row = cur.fetchone()
+            return dict(zip([c[0] for c in cur.description], row)) if row else None
+
+    def record_image(self, url: str, name: str, local: str | None, error: str | None) -> None:
+        with self._lock, self._tx():
+            self.db.execute(
+                """INSERT INTO images(url, name, local, status, error, attempts, updated_at) VALUES (?,?,?,?,?,1,?)
+                   ON CONFLICT(url) DO UPDATE SET local=COALESCE(excluded.local, images.local),
+                       status=CASE WHEN excluded.local IS NOT NULL THEN 'saved' ELSE images.status END,
+                       error=excluded.error, attempts=images.attempts+1, updated_at=excluded.updated_at""",
+                (url, name, local, "saved" if local else "failed", error, time.time()),
+            )
+
+    def failed_images(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM images WHERE status='failed'")
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    # ---- key/value (back-off and the like)
+    def get_kv(self, k: str) -> Any:
+        with self._lock:
+            row = self.db.execute("SELECT v FROM kv WHERE k=?", (k,)).fetchone()
+            return json.loads(row[0]) if row else None
+
+    def set_kv(self, k: str, v: Any) -> None:
+        with self._lock, self._tx():
+            if v is None:
+                self.db.execute("DELETE FROM kv WHERE k=?", (k,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", (k, json.dumps(v)))
+
+    # ---- sources
+    def record_source(self, source: str, status: str, found: int, new: int) -> None:
+        with self._lock, self._tx():
+            self.db.execute("INSERT OR REPLACE INTO sources(source, last_run, last_status, found, new) VALUES (?,?,?,?,?)",
+                            (source, time.time(), status, found, new))
+
+    def sources(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM sources ORDER BY source")
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    # ---- learned footers
+    def footer_blocks(self, account: str, min_posts: int = 3) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.db.execute(
+                "SELECT block FROM footers WHERE account=? AND posts>=?", (account, min_posts))]
+
+    def count_tail_blocks(self, account: str, blocks: list[str]) -> None:
+        with self._lock, self._tx():
+            for b in dict.fromkeys(blocks):
+                self.db.execute("""INSERT INTO footers(account, block, posts) VALUES (?,?,1)
+                                   ON CONFLICT(account, block) DO UPDATE SET posts=posts+1""", (account, b))
+
+    def _tx(self) -> "_Tx":
+        return _Tx(self.db)
+
+    def integrity_ok(self) -> bool:
+        with self._lock:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def now_shanghai() -> dt.datetime:  # pragma: no cover - convenience for callers
+    from .parse import SHANGHAI
+
+    return dt.datetime.now(SHANGHAI)

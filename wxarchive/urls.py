@@ -1,0 +1,106 @@
+"""Recognising, normalising and keying WeChat article URLs.
+
+Identity is ``biz:mid:idx``; a long URL yields it with no request at all.
+Short ``/s/TOKEN`` links are keyed ``s:TOKEN`` until fetched, then aliased.
+"""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+__all__ = [
+    "ARTICLE_HOST",
+    "IMAGE_HOSTS",
+    "article_key",
+    "find_article_urls",
+    "is_article_url",
+    "is_image_host",
+    "normalize_article_url",
+    "url_ids",
+]
+
+ARTICLE_HOST = "mp.weixin.qq.com"
+IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmecoa.qpic.cn", "mmsns.qpic.cn", "vpic.video.qq.com",
+               "puui.qpic.cn", "res.wx.qq.com", "wx.qlogo.cn")
+_KEEP_PARAMS = ("__biz", "mid", "idx", "sn", "src", "timestamp", "ver", "signature", "new")
+_ALIASES = {"appmsgid": "mid", "itemidx": "idx", "sign": "sn"}
+_URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[^\s"'<>\]\)）」，。、]*""", re.I)
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def is_image_host(url: str, allowed: tuple[str, ...] = IMAGE_HOSTS) -> bool:
+    host = _host(url)
+    return any(host == h or host.endswith("." + h) for h in allowed)
+
+
+def is_article_url(url: str) -> bool:
+    """An http(s) URL of a WeChat article page (short, long or temporary form)."""
+    try:
+        parts = urlsplit(html.unescape(url.strip()))
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != ARTICLE_HOST:
+        return False
+    path = parts.path.rstrip("/")
+    return path == "/s" or path.startswith("/s/") or path == "/mp/appmsg/show" or path.startswith("/mp/rumor")
+
+
+def normalize_article_url(url: str) -> str:
+    """The canonical https form: entity-decoded, tracking parameters and fragment dropped."""
+    url = html.unescape(html.unescape(url.strip())).replace("\\x26", "&").replace("\\/", "/")
+    parts = urlsplit(url)
+    path = parts.path
+    if path.startswith("/s/"):
+        token = path[3:].split("/")[0]
+        return f"https://{ARTICLE_HOST}/s/{token}"
+    params: dict[str, str] = {}
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        k = _ALIASES.get(k, k)
+        if k in _KEEP_PARAMS and v and k not in params:
+            params[k] = v
+    query = urlencode([(k, params[k]) for k in _KEEP_PARAMS if k in params], quote_via=quote, safe="=")
+    return urlunsplit(("https", ARTICLE_HOST, path or "/s", query, ""))
+
+
+def url_ids(url: str) -> dict[str, str]:
+    """biz/mid/idx/sn read from a long URL, or the token of a short one."""
+    try:
+        parts = urlsplit(html.unescape(url))
+    except ValueError:
+        return {}
+    if parts.path.startswith("/s/"):
+        return {"token": parts.path[3:].split("/")[0]}
+    out: dict[str, str] = {}
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        k = {"__biz": "biz"}.get(_ALIASES.get(k, k), _ALIASES.get(k, k))
+        if k in ("biz", "mid", "idx", "sn") and v and k not in out:
+            out[k] = unquote(v) if k == "biz" else v
+    return out
+
+
+def article_key(url: str) -> str | None:
+    """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None."""
+    ids = url_ids(url)
+    if "token" in ids and ids["token"]:
+        return "s:" + ids["token"]
+    if ids.get("biz") and ids.get("mid") and ids.get("idx"):
+        return f"{ids['biz']}:{ids['mid']}:{ids['idx']}"
+    return None
+
+
+def find_article_urls(text: str) -> list[str]:
+    """Every WeChat article URL in free text (lists, CSV, JSON, bookmarks), normalised, in order."""
+    text = html.unescape(text.replace("\\/", "/").replace("\\u0026", "&").replace("\\x26", "&"))
+    seen: dict[str, None] = {}
+    for m in _URL_RE.finditer(text):
+        raw = m.group(0).rstrip(".,;:!?'\"")
+        if is_article_url(raw):
+            seen.setdefault(normalize_article_url(raw), None)
+    return list(seen)
