@@ -51,6 +51,8 @@ HEAD_RULES: tuple[tuple[str, str], ...] = (
 )
 
 _SECTION = [re.compile(p, re.I) for p, _ in SECTION_MARKERS]
+_SECTION_LEAD = re.compile(r"^(往期推荐|推荐阅读|往期回顾|往期精彩|近期文章|热文回顾|相关阅读|延伸阅读|精彩推荐)\s*[:：|丨｜]")
+_QR = re.compile(r"二维码|扫码|长按|识别|关注|follow", re.I)
 _TAIL = [(re.compile(p, re.I), why) for p, why in TAIL_RULES]
 _HEAD = [(re.compile(p, re.I), why) for p, why in HEAD_RULES]
 _LEAF_TAGS = frozenset("p div blockquote pre li h1 h2 h3 h4 h5 h6 td th table ul ol hr".split())
@@ -99,7 +101,7 @@ def strip(root: etree._Element) -> tuple[str, ...]:
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
-        if t and len(t) <= 24 and any(r.search(t) for r in _SECTION):
+        if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
             if seen / total >= 0.5 or rest <= 600:
                 doomed.update(range(i, len(leaves)))
@@ -107,6 +109,7 @@ def strip(root: etree._Element) -> tuple[str, ...]:
 
     # 2. walk back from the end over boilerplate blocks; images count only between footer texts
     pending_images: list[int] = []
+    footer_after = False  # a footer text block lies after the current position
     last = min(doomed) if doomed else len(leaves)
     i = last - 1
     limit_chars = max(400, int(total * 0.25))
@@ -125,8 +128,11 @@ def strip(root: etree._Element) -> tuple[str, ...]:
         if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or not any(r.search(t) for r, _ in _TAIL):
             break
         doomed.add(i)
-        doomed.update(pending_images)
+        if footer_after or _QR.search(t):
+            # images between two footer texts, or right after a follow/QR prompt, are the footer's
+            doomed.update(pending_images)
         pending_images = []
+        footer_after = True
         i -= 1
     # images directly after a QR prompt belong to it
     # 3. the head: follow prompts before the first real block

@@ -11,14 +11,14 @@ import datetime as dt
 import html
 import logging
 import re
-from typing import Any, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import lxml.html
 from lxml import etree
 
 from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
-from .jsdata import UNKNOWN, js_unescape, parse_object_at, script_vars
+from .jsdata import js_unescape, parse_object_at, script_vars
 from .models import Article, Media, Page
 from .urls import ARTICLE_HOST, normalize_article_url, url_ids
 
@@ -307,7 +307,10 @@ def parse(page: Page) -> Article:
     reprint: list[tuple[str, str]] = []
     media: list[Media] = []
     body_html = ""
-    if item_show_type == 10 or "page_content" in classes.split():
+    cls = classes.split()
+    is_video = item_show_type == 5 or (item_show_type == 0 and bool(
+        doc.xpath('//*[@id="js_mpvedio"] | //*[contains(@class,"common_share_title")]')))
+    if item_show_type == 10 or (item_show_type == 0 and "page_content" in cls and not is_video):
         kind = "text"
         tpi = cgi.get("text_page_info") if isinstance(cgi.get("text_page_info"), dict) else {}
         body_text = _first(tpi.get("content_noencode"), tpi.get("content"), var("TextContentNoEncode"),
@@ -319,7 +322,7 @@ def parse(page: Page) -> Article:
         if user_title in (0, "0") or not title or title.strip() == body_text.strip():
             if not title or user_title in (0, "0") or len(title) > 60:
                 title, title_derived = _derive_title(body_text or title), True
-    elif item_show_type == 8 or "share_content_page" in classes.split():
+    elif item_show_type == 8 or (item_show_type == 0 and "share_content_page" in cls and not is_video):
         kind = "picture"
         body_text = _first(cgi.get("content_noencode"), var("content_noencode"), var("ContentNoEncode"))
         pics = _list_of(cgi.get("picture_page_info_list"))
@@ -334,7 +337,7 @@ def parse(page: Page) -> Article:
                 if src:
                     parts.append(f'<p><img src="{html.escape(src)}"/></p>')
         body_html = "\n".join(parts)
-    elif item_show_type == 5 or doc.xpath('//*[@id="js_mpvedio"] | //*[contains(@class,"common_share_title")]'):
+    elif is_video:
         kind = "video"
         vids = [m for m in re.findall(r"""\bvid\s*:\s*["']([A-Za-z0-9_]+)["']""", scripts) if m]
         poster = html.unescape(_first(*re.findall(r"""\bcdn_url\s*:\s*["']([^"']+)["']""", scripts)))
@@ -410,7 +413,3 @@ def parse(page: Page) -> Article:
         paid_preview=paid,
         media=tuple(media),
     )
-
-
-def _iter_nonempty(values: Iterable[Any]) -> Iterable[Any]:  # pragma: no cover - kept small on purpose
-    return (x for x in values if x not in ("", None, UNKNOWN))
