@@ -320,11 +320,36 @@ def clean_fragment(body_html: str) -> tuple[str, tuple[Image, ...], tuple[Media,
         elif el.find(".//img") is not None or el.xpath(".//*[self::p or self::div or self::br]"):
             _unwrap(el)
 
+    _collapse_editor_whitespace(root)
     stripped = boilerplate.strip(root)
     _prune_empty(root)
     out = etree.tostring(root, encoding="unicode", method="html")
     kept_images = tuple(images[u] for u in dict.fromkeys(i.get("src") for i in root.iter("img")) if u in images)
     return out, kept_images, tuple(media), stripped
+
+
+_WS_NL = re.compile(r"[ \t\r\f\v\xa0]*\n\s*")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+
+
+def _join(m: re.Match[str]) -> str:
+    s, i, j = m.string, m.start(), m.end()
+    if 0 < i and j < len(s) and _CJK.match(s[i - 1]) and _CJK.match(s[j]):
+        return ""
+    return " "
+
+
+def _collapse_editor_whitespace(root: etree._Element) -> None:
+    """Newlines and indentation from the editor's HTML source are not line breaks in prose."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        in_code = el.tag in ("pre", "code") or any(a.tag == "pre" for a in el.iterancestors())
+        if not in_code and el.text and "\n" in el.text:
+            el.text = _WS_NL.sub(_join, el.text)
+        parent_code = any(a.tag == "pre" for a in el.iterancestors())
+        if not parent_code and el.tail and "\n" in el.tail:
+            el.tail = _WS_NL.sub(_join, el.tail)
 
 
 def _drop_keep_breaks(el: etree._Element) -> None:

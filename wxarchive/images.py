@@ -95,7 +95,7 @@ class ImageSaver:
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
                 raise ImageError(f"image is {int(declared) // 2**20} MB, over the cap", url=img.url)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".part")
             try:
                 size, head = 0, b""
                 with os.fdopen(fd, "wb") as f:

@@ -171,6 +171,16 @@ def _dom(doc: lxml.html.HtmlElement, *xpaths: str) -> str:
     return ""
 
 
+def _byline(doc: lxml.html.HtmlElement) -> str:
+    """The legacy un-id'd author span in the meta row -- only when it reads like a name."""
+    for el in doc.xpath('//*[@id="meta_content"]//*[contains(@class,"rich_media_meta_text") and not(@id)'
+                        ' and not(contains(@class,"rich_media_meta_nickname"))]'):
+        t = _text(el)
+        if t and len(t) <= 24 and not re.search(r"关注|点击|☞|→|\d{4}-\d{2}", t):
+            return t
+    return ""
+
+
 def _cgi(text: str) -> dict[str, Any]:
     m = re.search(r"window\.cgiDataNew\s*=\s*\{", text)
     if not m:
@@ -280,8 +290,7 @@ def parse(page: Page) -> Article:
     author = _first(
         cgi.get("author"), var("author"),
         _dom(doc, '//*[@id="js_author_name"]'), _meta(doc, "author", "og:article:author"),
-        _dom(doc, '//*[@id="meta_content"]//*[contains(@class,"rich_media_meta_text") and not(@id)'
-                  ' and not(contains(@class,"rich_media_meta_nickname"))]'),
+        _byline(doc),
     )
     if author == account:
         author = author  # WeChat shows the account as author when none is set; keep it honest
@@ -378,6 +387,7 @@ def parse(page: Page) -> Article:
             if m and not oacct:
                 oacct = m.group(1).strip()
             olink = html.unescape(_first(*doc.xpath('//a[@id="copyright_info"]/@href')))
+            olink = olink if olink.startswith(("http://", "https://")) else ""
             reprint = [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink)) if val]
         if not content and not body_html:
             if doc.xpath('//*[@id="js_article"]') or v or cgi:

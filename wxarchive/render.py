@@ -79,7 +79,8 @@ def _tidy(md: str) -> str:
         s = s.replace("\xa0", " ")
         s = re.sub(r"(?m)^(#+)(?=[^#\s])", lambda m: "\\" + m.group(1), s)  # '#' not a heading
         s = re.sub(r"(?m)^(?!#)(\s*)\\?(#{1,6}) *$", r"", s)  # stray lone '#'
-        s = re.sub(r"(?m)^(#{1,6} )\s*\**\s*(.*?)\s*\**\s*$", lambda m: m.group(1) + m.group(2) if m.group(2) else "", s)
+        s = re.sub(r"(?m)^(#{1,6} )[ \t]*(?:\*\*)?[ \t]*(.*?)[ \t]*(?:\*\*)?[ \t]*$",
+                   lambda m: m.group(1) + m.group(2) if m.group(2) else "", s)
         s = re.sub(r"(?m)[ \t]+$", "", s)
         s = re.sub(r"(?m)^(\\)$\n", "", s)  # a hard break alone on a line
         s = re.sub(r"\n{3,}", "\n\n", s)

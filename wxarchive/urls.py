@@ -25,7 +25,10 @@ IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmecoa.qpic.cn", "mmsns.qpic.
                "puui.qpic.cn", "res.wx.qq.com", "wx.qlogo.cn")
 _KEEP_PARAMS = ("__biz", "mid", "idx", "sn", "src", "timestamp", "ver", "signature", "new")
 _ALIASES = {"appmsgid": "mid", "itemidx": "idx", "sign": "sn"}
-_URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[^\s"'<>\]\)）」，。、]*""", re.I)
+_ENCODED_RE = re.compile(r"https?%3A%2F%2Fmp\.weixin\.qq\.com%2F[A-Za-z0-9%._~+-]*", re.I)
+# article URLs are plain ASCII; stopping at anything else (a comma, a CJK character, a bracket) keeps a CSV
+# cell, a Markdown link or a Chinese sentence around a link out of it
+_URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[A-Za-z0-9\-._~:/?#@!$&*+;=%]*""", re.I)
 
 
 def _host(url: str) -> str:
@@ -98,6 +101,9 @@ def article_key(url: str) -> str | None:
 def find_article_urls(text: str) -> list[str]:
     """Every WeChat article URL in free text (lists, CSV, JSON, bookmarks), normalised, in order."""
     text = html.unescape(text.replace("\\/", "/").replace("\\u0026", "&").replace("\\x26", "&"))
+    if _ENCODED_RE.search(text):
+        # links wrapped in a redirector (``?url=https%3A%2F%2Fmp.weixin...``) are scanned decoded too
+        text = _ENCODED_RE.sub(lambda m: " " + unquote(m.group(0)) + " ", text)
     seen: dict[str, None] = {}
     for m in _URL_RE.finditer(text):
         raw = m.group(0).rstrip(".,;:!?'\"")

@@ -1,0 +1,110 @@
+"""One batch run at a time per archive, and the sweep of files a killed run left behind.
+
+The lock is ``fcntl.flock`` on ``archive/.wxarchive/lock``: the kernel drops it
+when the holding process dies (even by ``kill -9``), so a stale lock never needs
+a human. The file is never deleted (deleting lock files races); it only carries
+the holder's pid for the message a second run prints.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from .errors import LockedError
+
+__all__ = ["ArchiveLock", "sweep_partials"]
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "lock"
+_TMP_RE = re.compile(r"^\.tmp-(?:(\d+)-)?.*\.part$")
+
+
+class ArchiveLock:
+    """Exclusive, non-blocking; raises :class:`LockedError` when another live process holds it."""
+
+    def __init__(self, state_dir: Path, what: str = "wxarchive") -> None:
+        self.path = Path(state_dir) / LOCK_NAME
+        self.what = what
+        self._fd: int | None = None
+
+    def acquire(self) -> "ArchiveLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise
+            holder = ""
+            try:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()[0]
+            except (OSError, IndexError):
+                pass
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            archive = self.path.parent.parent
+            raise LockedError(f"another wxarchive run{who} is working on {archive}; exiting") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {self.what} {int(time.time())}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> "ArchiveLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_partials(folders: list[Path], max_age: float = 3600.0) -> list[Path]:
+    """Delete ``.tmp-*.part`` files whose writer is dead.
+
+    Temp names carry the writer's pid (``.tmp-<pid>-…``); a file without one is
+    removed once it is older than ``max_age`` seconds. Call it holding the lock.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            m = _TMP_RE.match(p.name)
+            if not m or not p.is_file():
+                continue
+            pid = int(m.group(1)) if m.group(1) else None
+            try:
+                stale = (pid != os.getpid() and not _alive(pid)) if pid else now - p.stat().st_mtime > max_age
+                if stale:
+                    p.unlink()
+                    removed.append(p)
+            except OSError:
+                continue
+    if removed:
+        log.info("removed %d partial file(s) left by an interrupted run", len(removed))
+    return removed

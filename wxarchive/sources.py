@@ -1,0 +1,394 @@
+"""Where article URLs come from in bulk: link lists, exports, bookmarks, feeds and albums (合集).
+
+Every lister returns *normalised* article URLs, newest first where the source
+has an order, de-duplicated by identity (``urls.article_key``) so the pipeline
+can skip known articles without a request. Listing never archives anything.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from lxml import etree
+
+from .errors import FetchError, LayoutChanged, RateLimited, UsageError
+from .fetch import Fetcher
+from .urls import ARTICLE_HOST, article_key, find_article_urls, is_article_url, normalize_article_url
+
+__all__ = [
+    "AlbumRef",
+    "SourceSpec",
+    "dedupe",
+    "extract_urls",
+    "guess_kind",
+    "list_album",
+    "parse_album_page",
+    "parse_album_url",
+    "parse_feed",
+    "read_list",
+]
+
+log = logging.getLogger(__name__)
+
+ALBUM_PAGE_SIZE = 20
+MAX_ALBUM_PAGES = 1000  # a runaway cursor must end somewhere (20 000 articles)
+KINDS = ("album", "feed", "list")
+
+
+# ---------------------------------------------------------------- text lists, CSV, JSON, bookmarks
+def _strip_comments(text: str) -> str:
+    """Drop ``#`` comment lines and trailing `` # ...`` notes (a URL's own ``#rd`` stays: no space before it)."""
+    out = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        out.append(re.sub(r"\s+#.*$", "", line))
+    return "\n".join(out)
+
+
+def _json_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _json_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _json_strings(v)
+
+
+def dedupe(urls: Iterable[str]) -> list[str]:
+    """Keep the first URL of each article identity (``biz:mid:idx`` or ``s:TOKEN``), in order."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for u in urls:
+        ident = article_key(u) or normalize_article_url(u)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(u)
+    return out
+
+
+def extract_urls(text: str) -> list[str]:
+    """Every article URL in a text list, CSV, JSON export or HTML bookmarks file; normalised, de-duplicated.
+
+    The format is sniffed, not declared: JSON is walked string by string (so
+    escaped slashes and ``\\u0026`` cannot hide a link); anything else is scanned
+    as text, which covers CSV cells and ``href`` attributes alike.
+    """
+    text = text.lstrip("\ufeff")
+    stripped = text.lstrip()
+    if stripped[:1] in "[{":
+        try:
+            data = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return dedupe(u for s in _json_strings(data) for u in find_article_urls(s))
+        # JSON Lines: one object per line
+        found: list[str] = []
+        for line in text.splitlines():
+            try:
+                found += [u for s in _json_strings(json.loads(line)) for u in find_article_urls(s)]
+            except ValueError:
+                found += find_article_urls(line)
+        return dedupe(found)
+    if stripped[:1] == "<":  # HTML bookmarks / saved HTML: no comment lines to strip
+        return dedupe(find_article_urls(text))
+    return dedupe(find_article_urls(_strip_comments(text)))
+
+
+def read_list(path: str | Path) -> list[str]:
+    """The article URLs in a file, or in stdin for ``-``."""
+    if str(path) == "-":
+        import sys
+
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    return extract_urls(_decode(data))
+
+
+def _decode(data: bytes) -> str:
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", "replace")
+
+
+# ---------------------------------------------------------------- feeds (RSS, Atom, JSON Feed)
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+
+
+def _children(el: etree._Element, *names: str) -> list[etree._Element]:
+    return [c for c in el if _local(c.tag) in names]
+
+
+def _inner_text(el: etree._Element) -> str:
+    """Element content as text: escaped HTML and CDATA come back as markup; XHTML children serialised."""
+    parts = [el.text or ""]
+    for c in el:
+        parts.append(etree.tostring(c, encoding="unicode", with_tail=True))
+    return "".join(parts)
+
+
+def _entry_urls(link_candidates: list[str], content: list[str]) -> list[str]:
+    for link in link_candidates:
+        link = link.strip()
+        if is_article_url(link):
+            return [normalize_article_url(link)]
+    found: list[str] = []
+    for c in content:
+        found += find_article_urls(c)
+    return found
+
+
+def parse_feed(data: bytes | str) -> list[str]:
+    """Article URLs of an RSS 2.0 / RSS 1.0 / Atom / JSON Feed document, in feed order.
+
+    An entry's own link wins when it is an article; otherwise the article links
+    inside its content (RSSHub-style feeds link to a mirror and quote the original).
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    head = raw.lstrip()[:1]
+    if head in (b"{", b"["):
+        try:
+            doc = json.loads(raw.decode("utf-8-sig"))
+        except ValueError as e:
+            raise LayoutChanged(f"feed is not valid JSON ({e})") from None
+        items = doc.get("items", []) if isinstance(doc, dict) else doc
+        found: list[str] = []
+        for it in items if isinstance(items, list) else []:
+            if not isinstance(it, dict):
+                continue
+            links = [str(it.get(k) or "") for k in ("url", "external_url", "id", "link")]
+            content = [str(it.get(k) or "") for k in ("content_html", "content_text", "summary", "description")]
+            found += _entry_urls(links, content)
+        return dedupe(found)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False,
+                             remove_comments=True)
+    try:
+        root = etree.fromstring(raw, parser=parser)
+    except etree.XMLSyntaxError as e:
+        raise LayoutChanged(f"feed is not XML ({e})") from None
+    if root is None:
+        raise LayoutChanged("feed is empty or not XML")
+    found = []
+    for el in root.iter():
+        name = _local(el.tag)
+        if name == "item":  # RSS 2.0 / 1.0
+            links = [c.text or "" for c in _children(el, "link")]
+            links += [c.text or "" for c in _children(el, "guid") if c.get("isPermaLink", "true") != "false"]
+            about = el.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+            links += [about] if about else []
+            content = [_inner_text(c) for c in _children(el, "encoded", "description")]
+            found += _entry_urls(links, content)
+        elif name == "entry":  # Atom
+            links = [c.get("href") or "" for c in _children(el, "link")
+                     if c.get("rel", "alternate") in ("alternate", "related", "via")]
+            links += [c.text or "" for c in _children(el, "id")]
+            content = [_inner_text(c) for c in _children(el, "content", "summary")]
+            found += _entry_urls(links, content)
+    if not found and _local(root.tag) not in ("rss", "feed", "rdf"):
+        raise LayoutChanged(f"not a feed (root element <{_local(root.tag)}>)")
+    return dedupe(found)
+
+
+def looks_like_feed(text: str) -> bool:
+    head = text.lstrip("\ufeff \t\r\n")[:512].lower()
+    if head.startswith("{") and '"items"' in text[:4096] and "jsonfeed" in text[:4096]:
+        return True
+    return head.startswith(("<?xml", "<rss", "<feed", "<rdf")) and any(t in text[:4096].lower() for t in ("<rss", "<feed", "<rdf"))
+
+
+# ---------------------------------------------------------------- albums (合集)
+@dataclass(frozen=True)
+class AlbumRef:
+    biz: str
+    album_id: str
+
+    def api_url(self, begin: tuple[str, str] | None = None) -> str:
+        q = (f"action=getalbum&__biz={quote(self.biz, safe='')}&album_id={quote(self.album_id, safe='')}"
+             f"&count={ALBUM_PAGE_SIZE}&f=json")
+        if begin:
+            q += f"&begin_msgid={quote(begin[0], safe='')}&begin_itemidx={quote(begin[1], safe='')}"
+        return f"https://{ARTICLE_HOST}/mp/appmsgalbum?{q}"
+
+
+def parse_album_url(url: str) -> AlbumRef | None:
+    """``mp.weixin.qq.com/mp/appmsgalbum?__biz=…&album_id=…`` -> AlbumRef; anything else -> None."""
+    import html
+
+    try:
+        parts = urlsplit(html.unescape(url.strip()))
+    except ValueError:
+        return None
+    if (parts.hostname or "").lower() != ARTICLE_HOST or not parts.path.rstrip("/").endswith("/mp/appmsgalbum"):
+        return None
+    q = dict(parse_qsl(parts.query))
+    if not q.get("__biz") or not q.get("album_id"):
+        return None
+    return AlbumRef(q["__biz"], q["album_id"])
+
+
+@dataclass(frozen=True)
+class AlbumItem:
+    url: str
+    msgid: str
+    itemidx: str
+    title: str
+    create_time: int
+
+
+@dataclass(frozen=True)
+class AlbumPage:
+    items: list[AlbumItem]
+    more: bool
+
+
+def parse_album_page(text: str, ref: AlbumRef, where: str = "") -> AlbumPage:
+    """One page of ``action=getalbum&f=json``; ``base_resp.ret`` != 0 means WeChat wants us to slow down."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        if any(s in text for s in ("环境异常", "完成验证", "访问过于频繁", "验证身份")):
+            raise RateLimited(f"WeChat asks for verification when listing album {ref.album_id}", url=where) from None
+        raise LayoutChanged(f"album {ref.album_id}: answer is not JSON ({text[:80]!r})", url=where) from None
+    if not isinstance(doc, dict):
+        raise LayoutChanged(f"album {ref.album_id}: unexpected JSON ({type(doc).__name__})", url=where)
+    base = doc.get("base_resp") if isinstance(doc.get("base_resp"), dict) else {}
+    ret = str(base.get("ret", "0"))
+    if ret not in ("0", ""):
+        msg = base.get("errmsg") or base.get("err_msg") or ""
+        raise RateLimited(f"WeChat refused to list album {ref.album_id} (ret {ret}{', ' + msg if msg else ''})",
+                          url=where)
+    resp = doc.get("getalbum_resp")
+    if not isinstance(resp, dict):
+        raise LayoutChanged(f"album {ref.album_id}: no getalbum_resp in the answer", url=where)
+    raw_items = resp.get("article_list")
+    if isinstance(raw_items, dict):  # one article arrives as an object, not a list
+        raw_items = [raw_items]
+    elif not isinstance(raw_items, list):
+        raw_items = []
+    items = []
+    for it in raw_items:
+        if not isinstance(it, dict):
+            continue
+        msgid, itemidx = str(it.get("msgid") or ""), str(it.get("itemidx") or "")
+        url = str(it.get("url") or "")
+        if is_article_url(url):
+            url = normalize_article_url(url)
+        elif msgid and itemidx:
+            url = normalize_article_url(f"https://{ARTICLE_HOST}/s?__biz={quote(ref.biz, safe='')}"
+                                        f"&mid={msgid}&idx={itemidx}")
+        else:
+            log.debug("album %s: item without a usable link: %r", ref.album_id, it)
+            continue
+        try:
+            ct = int(str(it.get("create_time") or "0"))
+        except ValueError:
+            ct = 0
+        items.append(AlbumItem(url, msgid, itemidx, str(it.get("title") or ""), ct))
+    more = str(resp.get("continue_flag", "0")) == "1" and bool(items)
+    return AlbumPage(items, more)
+
+
+def list_album(fetcher: Fetcher, ref: AlbumRef, is_known: Callable[[str], bool] | None = None,
+               *, stop_at_known: bool = True, max_pages: int = MAX_ALBUM_PAGES) -> tuple[list[str], bool]:
+    """New article URLs of an album, newest first, and whether the listing reached its end.
+
+    Pages by the *last* item's msgid/itemidx until ``continue_flag`` is "0".
+    Stops at the first known article only while the album is in newest-first
+    order (an album shown oldest first would otherwise hide every new article).
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    cursor: tuple[str, str] | None = None
+    for page_no in range(max_pages):
+        url = ref.api_url(cursor)
+        page = parse_album_page(fetcher.text(url), ref, where=url)
+        cts = [i.create_time for i in page.items if i.create_time]
+        newest_first = all(a >= b for a, b in zip(cts, cts[1:]))
+        if not newest_first and stop_at_known:
+            log.info("album %s is listed oldest first; reading it to the end", ref.album_id)
+            stop_at_known = False
+        for item in page.items:
+            key = article_key(item.url) or item.url
+            if key in seen:  # some servers repeat the cursor item at the top of the next page
+                continue
+            seen.add(key)
+            if is_known is not None and is_known(item.url):
+                if stop_at_known:
+                    log.info("album %s: reached an archived article after %d new", ref.album_id, len(out))
+                    return out, True
+                continue
+            out.append(item.url)
+        if not page.more:
+            return out, True
+        last = page.items[-1]
+        nxt = (last.msgid, last.itemidx)
+        if not all(nxt) or nxt == cursor:
+            log.warning("album %s: paging cursor stuck at page %d; stopping", ref.album_id, page_no + 1)
+            return out, False
+        cursor = nxt
+    log.warning("album %s: more than %d pages; stopping", ref.album_id, max_pages)
+    return out, False
+
+
+# ---------------------------------------------------------------- harvest sources
+@dataclass(frozen=True)
+class SourceSpec:
+    """One ``[[sources]]`` entry of ``wxarchive.toml``."""
+
+    name: str
+    url: str = ""
+    path: str = ""
+    kind: str = ""  # album | feed | list | "" (guessed)
+
+    @property
+    def ident(self) -> str:
+        """What the state remembers the source by (its URL or path, not its changeable name)."""
+        return self.url or self.path
+
+    @classmethod
+    def from_config(cls, entry: Any, n: int) -> "SourceSpec":
+        if isinstance(entry, str):
+            entry = {"url": entry} if "://" in entry else {"path": entry}
+        if not isinstance(entry, dict):
+            raise UsageError(f"[[sources]] entry {n}: expected a table, got {entry!r}")
+        url, path = str(entry.get("url") or "").strip(), str(entry.get("path") or "").strip()
+        if bool(url) == bool(path):
+            raise UsageError(f"[[sources]] entry {n}: give exactly one of url = \"...\" or path = \"...\"")
+        if url and not url.startswith(("http://", "https://")):
+            raise UsageError(f"[[sources]] entry {n}: url must be http(s): {url}")
+        kind = str(entry.get("kind") or "").strip().lower()
+        if kind and kind not in KINDS:
+            raise UsageError(f"[[sources]] entry {n}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        return cls(name=str(entry.get("name") or url or path), url=url, path=path, kind=kind)
+
+
+def guess_kind(spec: SourceSpec) -> str:
+    """album for an album link, list for a file; a URL's kind is decided from its content ("")."""
+    if spec.kind:
+        return spec.kind
+    if spec.path:
+        return "list"
+    if parse_album_url(spec.url):
+        return "album"
+    if is_article_url(spec.url):
+        return "list"
+    low = spec.url.lower().split("?")[0]
+    if low.endswith((".xml", ".rss", ".atom", "/feed", "/rss", "/atom", ".json")) or "rsshub" in low or "/feeds/" in low:
+        return "feed"
+    return ""
