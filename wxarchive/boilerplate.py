@@ -87,8 +87,18 @@ def _is_image_block(el: etree._Element, text: str) -> bool:
     return not text and (el.tag == "img" or el.find(".//img") is not None)
 
 
-def strip(root: etree._Element) -> tuple[str, ...]:
-    """Remove head/tail boilerplate in place; return what was removed (texts, and '[image]')."""
+def tail_texts(root: etree._Element, n: int = 8) -> tuple[str, ...]:
+    """The texts of the last ``n`` short blocks: candidates for an account's learned footer."""
+    texts = [_key(el.text_content()) for el in _leaves(root)[-n:]]
+    return tuple(t for t in texts if 0 < len(t) <= _MAX_FOOTER_CHARS)
+
+
+def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Remove head/tail boilerplate in place; return what was removed (texts, and '[image]').
+
+    ``learned`` holds blocks seen at the tail of three or more posts of the same
+    account: they count as footer like a rule match.
+    """
     leaves = _leaves(root)
     if not leaves:
         return ()
@@ -125,7 +135,8 @@ def strip(root: etree._Element) -> tuple[str, ...]:
             i -= 1
             continue
         scanned += len(t)
-        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or not any(r.search(t) for r, _ in _TAIL):
+        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or not (
+                t in learned or any(r.search(t) for r, _ in _TAIL)):
             break
         doomed.add(i)
         if footer_after or _QR.search(t):

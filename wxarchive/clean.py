@@ -20,7 +20,7 @@ from . import boilerplate
 from .jsdata import js_unescape
 from .models import Article, Image, Media
 
-__all__ = ["BLOCK_TAGS", "clean", "clean_fragment", "image_name", "image_url_ok"]
+__all__ = ["BLOCK_TAGS", "Cleaned", "clean", "clean_fragment", "image_name", "image_url_ok"]
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +199,23 @@ def _media_placeholders(root: etree._Element, media: list[Media]) -> None:
         el.getparent().replace(el, p)
 
 
-def clean_fragment(body_html: str) -> tuple[str, tuple[Image, ...], tuple[Media, ...], tuple[str, ...]]:
-    """Clean one body fragment; returns (html, images, media, stripped texts)."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Cleaned:
+    html: str
+    images: tuple[Image, ...] = ()
+    media: tuple[Media, ...] = ()
+    stripped: tuple[str, ...] = ()
+    tail: tuple[str, ...] = ()
+
+
+def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False) -> Cleaned:
+    """Clean one body fragment: simple HTML, its images and media, what was stripped."""
     if not body_html.strip():
-        return "", (), (), ()
+        return Cleaned("")
     try:
         root = lxml.html.fragment_fromstring(body_html, create_parent="div")
     except (etree.ParserError, ValueError):
-        return "", (), (), ()
+        return Cleaned("")
 
     # scripts that write content (old picture posts) give their text; all other scripts go
     for s in list(root.iter("script")):
@@ -321,11 +330,12 @@ def clean_fragment(body_html: str) -> tuple[str, tuple[Image, ...], tuple[Media,
             _unwrap(el)
 
     _collapse_editor_whitespace(root)
-    stripped = boilerplate.strip(root)
+    stripped = () if keep_footers else boilerplate.strip(root, learned)
     _prune_empty(root)
+    tail = boilerplate.tail_texts(root)
     out = etree.tostring(root, encoding="unicode", method="html")
     kept_images = tuple(images[u] for u in dict.fromkeys(i.get("src") for i in root.iter("img")) if u in images)
-    return out, kept_images, tuple(media), stripped
+    return Cleaned(out, kept_images, tuple(media), stripped, tail)
 
 
 _WS_NL = re.compile(r"[ \t\r\f\v\xa0]*\n\s*")
@@ -388,13 +398,17 @@ def _prune_empty(root: etree._Element) -> None:
                     continue
 
 
-def clean(article: Article) -> Article:
-    """The article with a cleaned body and its image list."""
-    body, images, media, stripped = clean_fragment(article.body_html)
+def clean(article: Article, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False) -> Article:
+    """The article with a cleaned body and its image list.
+
+    ``learned`` is the account's learned footer (see :func:`boilerplate.strip`).
+    """
+    c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers)
     return dataclasses.replace(
         article,
-        body_html=body,
-        images=images,
-        media=tuple(dict.fromkeys(article.media + media)),
-        stripped=stripped,
+        body_html=c.html,
+        images=c.images,
+        media=tuple(dict.fromkeys(article.media + c.media)),
+        stripped=c.stripped,
+        tail_blocks=c.tail,
     )

@@ -73,6 +73,7 @@ class Article:
     images: tuple[Image, ...] = ()
     media: tuple[Media, ...] = ()
     stripped: tuple[str, ...] = ()  # boilerplate text removed by the cleaner, for the record
+    tail_blocks: tuple[str, ...] = ()  # the last short blocks kept, for learning account footers
     final_url: str = ""
     archived_at: dt.datetime | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())

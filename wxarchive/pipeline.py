@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import logging
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class Outcome:
     title: str | None = None
     key: str | None = None
     images: dict = field(default_factory=lambda: {"found": 0, "saved": 0, "failed": 0})
+    gave_up: bool = False  # failed for the last time: no later run tries again without --retry-failed
 
     def as_json(self) -> dict:
         d = {"source": self.source, "status": self.status, "error": self.error, "post": self.post,
@@ -74,7 +76,20 @@ class Outcome:
             d["message"] = self.message
         if self.key:
             d["key"] = self.key
+        if self.gave_up:
+            d["gave_up"] = True
         return d
+
+
+def _written_for(post: Path, article: Article) -> bool:
+    """Whether an unrecorded post file holds this article (its front matter names the same source)."""
+    try:
+        with post.open("r", encoding="utf-8", errors="replace") as f:
+            head = f.read(16384)
+    except OSError:
+        return False
+    m = re.search(r"(?m)^source_url:[ \t]*['\"]?(\S+?)['\"]?[ \t]*$", head.split("\n---", 1)[0])
+    return bool(m) and m.group(1) in {article.canonical_url, article.url} - {""}
 
 
 def _read_file(path: Path) -> Page:
@@ -129,8 +144,8 @@ class Archiver:
                 return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=rec.get("key"))
             if key and not self.opts.force and not self.opts.retry_failed:
                 rec = self.store.get(key)
-                if rec and rec["status"] == "gave_up":
-                    return Outcome(source, "failed", error=rec["error_code"], key=rec["key"],
+                if rec and rec["status"] == "gave_up" and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
+                    return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
                                    message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
             if self.blocked is not None:
                 raise self.blocked
@@ -153,8 +168,12 @@ class Archiver:
             rec = self.store.get(article.key) or {}
             self._add_aliases(article, source)
             return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=article.key)
-        article = clean_mod.clean(article)
+        article = self._clean(article)
         return article, page
+
+    def _clean(self, article: Article) -> Article:
+        learned = frozenset() if self.opts.keep_footers else self.store.footer_blocks(article.account)
+        return clean_mod.clean(article, learned=learned, keep_footers=self.opts.keep_footers)
 
     def _keep_layout_page(self, page: Page) -> Path:
         h = hashlib.sha1(page.content).hexdigest()[:12]
@@ -186,7 +205,10 @@ class Archiver:
                     post.unlink()  # title changed: the new name replaces the old file
             def taken(p: Path) -> bool:
                 owner = self.store.post_owner(str(p.relative_to(self.site.root)))
-                return owner != key if owner is not None else p.exists()
+                if owner is not None:
+                    return owner != key
+                # a file nobody owns may be this very post, written by a run killed before it recorded it
+                return p.exists() and not _written_for(p, article)
 
             post = self.site.post_path(article, taken=taken)
             atomic_write(self.site.root / raw_rel, gzip.compress(page.content, 6, mtime=0))
@@ -204,20 +226,24 @@ class Archiver:
                 post_path=str(post.relative_to(self.site.root)), raw_path=str(raw_rel),
                 images_found=len(article.images), images_saved=saved,
                 stripped=json.dumps(list(article.stripped), ensure_ascii=False))
+            self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         return Outcome(source, "archived", post=str(post), title=article.title, key=key,
                        images={"found": len(article.images), "saved": saved,
                                "failed": 0 if self.opts.no_images else len(failed)})
 
     def _fail(self, source: str, e: WxError) -> Outcome:
         msg = e.message
+        key, gave_up = None, False
         if isinstance(e, RateLimited):
             self.blocked = e
         elif not isinstance(e, UsageError):
             key = article_key(e.url or source) if (e.url or source).startswith("http") else None
             if key:
-                self.store.record_failure(key, e.url or source, e.code, msg, e.permanent, self.opts.max_attempts)
+                attempts = self.store.record_failure(key, e.url or source, e.code, msg, e.permanent,
+                                                     self.opts.max_attempts)
+                gave_up = e.permanent or attempts >= self.opts.max_attempts
         log.error("%s: %s", source, msg)
-        return Outcome(source, "failed", error=e.code, message=msg)
+        return Outcome(source, "failed", error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Archive each source; outcomes are reported in input order."""
@@ -280,7 +306,7 @@ class Archiver:
                 raw = gzip.decompress((self.site.root / rec["raw_path"]).read_bytes())
                 page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
                             fetched_at=dt.datetime.now(dt.timezone.utc))
-                article = clean_mod.clean(parse(page))
+                article = self._clean(parse(page))
                 imgs = []
                 for img in article.images:
                     local = self.saver.existing(img.name)

@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 __all__ = ["Store"]
 
@@ -58,11 +58,11 @@ CREATE TABLE IF NOT EXISTS sources (
     found INTEGER DEFAULT 0,
     new INTEGER DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS footers (
+CREATE TABLE IF NOT EXISTS footer_seen (
     account TEXT NOT NULL,
     block TEXT NOT NULL,
-    posts INTEGER DEFAULT 0,
-    PRIMARY KEY (account, block)
+    key TEXT NOT NULL,
+    PRIMARY KEY (account, block, key)
 );
 """
 
@@ -242,16 +242,21 @@ class Store:
             return [dict(zip(names, r)) for r in cur.fetchall()]
 
     # ---- learned footers
-    def footer_blocks(self, account: str, min_posts: int = 3) -> list[str]:
+    def footer_blocks(self, account: str, min_posts: int = 3) -> frozenset[str]:
+        """Blocks seen at the tail of ``min_posts`` or more different posts of one account."""
+        if not account:
+            return frozenset()
         with self._lock:
-            return [r[0] for r in self.db.execute(
-                "SELECT block FROM footers WHERE account=? AND posts>=?", (account, min_posts))]
+            return frozenset(r[0] for r in self.db.execute(
+                "SELECT block FROM footer_seen WHERE account=? GROUP BY block HAVING COUNT(*)>=?",
+                (account, min_posts)))
 
-    def count_tail_blocks(self, account: str, blocks: list[str]) -> None:
+    def count_tail_blocks(self, account: str, key: str, blocks: Iterable[str]) -> None:
+        if not account:
+            return
         with self._lock, self._tx():
-            for b in dict.fromkeys(blocks):
-                self.db.execute("""INSERT INTO footers(account, block, posts) VALUES (?,?,1)
-                                   ON CONFLICT(account, block) DO UPDATE SET posts=posts+1""", (account, b))
+            self.db.executemany("INSERT OR IGNORE INTO footer_seen(account, block, key) VALUES (?,?,?)",
+                                [(account, b, key) for b in dict.fromkeys(blocks)])
 
     def _tx(self) -> "_Tx":
         return _Tx(self.db)
