@@ -131,15 +131,19 @@ def _lang(pre: etree._Element) -> str:
     return re.sub(r"[^\w+#-]", "", lang)[:20]
 
 
-def _media_placeholders(root: etree._Element, media: list[Media]) -> None:
-    """Audio, video, mini-programs and cards become a short readable line, never nothing."""
+def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
+    """Audio, video, mini-programs and cards become a short readable line, never nothing.
+
+    ``known`` maps a WeChat video id to what the page's scripts say about it
+    (poster, direct file), so an in-article video keeps its poster and link.
+    """
     for el in list(root.iter("mpvoice", "mp-common-mpaudio")):
         fid = el.get("voice_encode_fileid") or el.get("data-voice_encode_fileid") or ""
         name = html.unescape(el.get("name") or el.get("data-name") or "音频")
         p = lxml.html.Element("p")
         if fid:
             url = f"https://res.wx.qq.com/voice/getvoice?mediaid={fid}"
-            media.append(Media(kind="audio", url=url, title=name))
+            media.append(Media(kind="audio", url=url, title=name, direct_url=url, ident=fid))
             p.text = "🔊 音频："
             a = etree.SubElement(p, "a", href=url)
             a.text = name
@@ -157,16 +161,18 @@ def _media_placeholders(root: etree._Element, media: list[Media]) -> None:
         elif src.startswith("http") and "mp.weixin.qq.com/mp/readtemplate" in src or "mpvideo" in src:
             url = src
         elif vid:
-            url = f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
+            url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
         elif src.startswith("http"):
             url = src
         poster = html.unescape(el.get("data-cover") or el.get("poster") or "")
+        if not poster and vid in known:
+            poster = known[vid].poster
         p = lxml.html.Element("p")
         if poster.startswith("http") and image_url_ok(poster):
             etree.SubElement(p, "img", src=poster, alt="视频封面")
             etree.SubElement(p, "br")
         if url:
-            media.append(Media(kind="video", url=url, poster=poster))
+            media.append(known[vid] if vid in known else Media(kind="video", url=url, poster=poster, ident=vid))
             a = etree.SubElement(p, "a", href=url)
             a.text = "▶ 视频"
         elif len(p) == 0:
@@ -208,7 +214,8 @@ class Cleaned:
     tail: tuple[str, ...] = ()
 
 
-def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False) -> Cleaned:
+def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
+                   known_media: tuple[Media, ...] = ()) -> Cleaned:
     """Clean one body fragment: simple HTML, its images and media, what was stripped."""
     if not body_html.strip():
         return Cleaned("")
@@ -231,7 +238,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
             p.tail = s.tail
             s.getparent().replace(s, p)
     media: list[Media] = []
-    _media_placeholders(root, media)
+    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
@@ -398,17 +405,25 @@ def _prune_empty(root: etree._Element) -> None:
                     continue
 
 
+def _merge_media(parsed: tuple[Media, ...], found: tuple[Media, ...]) -> tuple[Media, ...]:
+    """Media in body order; page-script videos never shown in the body are kept too (same id once)."""
+    out: dict[str, Media] = {}
+    for m in found + parsed:
+        out.setdefault(m.ident or m.url, m)
+    return tuple(out.values())
+
+
 def clean(article: Article, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False) -> Article:
     """The article with a cleaned body and its image list.
 
     ``learned`` is the account's learned footer (see :func:`boilerplate.strip`).
     """
-    c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers)
+    c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers, known_media=article.media)
     return dataclasses.replace(
         article,
         body_html=c.html,
         images=c.images,
-        media=tuple(dict.fromkeys(article.media + c.media)),
+        media=_merge_media(article.media, c.media),
         stripped=c.stripped,
         tail_blocks=c.tail,
     )

@@ -11,12 +11,15 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .errors import RateLimited, UsageError, WxError
 from .fetch import parse_connect_to
 from .pipeline import Archiver, Options, Outcome
+
+if TYPE_CHECKING:
+    from .lock import ArchiveLock
 
 __all__ = ["main"]
 
@@ -57,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline)")
     _common(p)
+
+    p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file")
+    p.add_argument("file", metavar="FILE|-", help="text list (# comments), CSV, JSON or HTML bookmarks; - for stdin")
+    _common(p)
+    p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
+
+    p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)")
+    _common(p)
+    p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
 
     p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive")
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
@@ -140,6 +152,118 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in outs) else 0
 
 
+def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]:
+    """Take the archive's lock first, then sweep what a killed run left, then open the archive."""
+    from .lock import ArchiveLock, sweep_partials
+    from .site import Site
+
+    site = Site.open(opts.out)
+    lock = ArchiveLock(site.state_dir, what).acquire()
+    try:
+        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / "raw", site.state_dir / "layout",
+                        site.state_dir, site.root])
+        return lock, Archiver(opts)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .harvest import Backoff
+    from .report import Progress, Tally, chain
+    from .sources import read_list
+
+    opts = options_from(args)
+    urls = read_list(args.file)
+    if not urls:
+        if not args.quiet:
+            print(f"wxarchive: no WeChat article links found in {args.file}", file=sys.stderr)
+        return 0
+    show = _printer(args.json, args.quiet)
+    tally = Tally()
+    lock, arch = _locked_archiver(opts, "import")
+    try:
+        backoff = Backoff(arch.store)
+        held = backoff.in_force()
+        if held and not args.ignore_backoff:
+            print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
+                  "(or use --ignore-backoff)", file=sys.stderr)
+            return 3
+        log.info("import: %d article link(s) from %s", len(urls), args.file)
+        with Progress(len(urls), enabled=not args.quiet) as prog:
+            outs = arch.archive_many(urls, on_outcome=chain(show, tally.add, prog.update))
+        if arch.blocked is not None:
+            rec = backoff.hit(arch.blocked)
+            done = {o.source for o in outs}
+            for u in urls:
+                if u not in done:
+                    tally.not_tried += 1
+                    if args.json:
+                        show(Outcome(u, "failed", error="verify", message="not tried: WeChat asked for verification"))
+            print(f"wxarchive: stopped: {arch.blocked.message}. {tally.not_tried} link(s) not tried; "
+                  f"run the same command again after {rec['until_text']} to resume.", file=sys.stderr)
+        else:
+            backoff.clear()
+    finally:
+        arch.close()
+        lock.release()
+    if not args.quiet:
+        print(f"wxarchive: import: {tally.line()}", file=sys.stderr)
+        for o in tally.failures[:20]:
+            print(f"  failed {o.error or '':12} {o.source}  {o.message or ''}"
+                  + ("  [given up]" if o.gave_up else ""), file=sys.stderr)
+        if len(tally.failures) > 20:
+            print(f"  … and {len(tally.failures) - 20} more (wxarchive status)", file=sys.stderr)
+    return exit_code(outs, arch.blocked is not None)
+
+
+def cmd_harvest(args: argparse.Namespace) -> int:
+    """Silent when all went well (cron mails any output); one report when something needs a person."""
+    from .harvest import Backoff, harvest, load_specs
+    from .report import Tally, chain
+    from .site import Site
+
+    opts = options_from(args)
+    specs = load_specs(Site.open(opts.out).sources)
+    if not args.verbose:
+        for h in logging.getLogger().handlers:  # problems go into the one report below (and --log)
+            if type(h) is logging.StreamHandler:
+                h.setLevel(logging.CRITICAL + 1)
+    tally = Tally()
+    show = _printer(args.json, False) if (args.json or args.verbose) else None
+    lock, arch = _locked_archiver(opts, "harvest")
+    try:
+        res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add),
+                      ignore_backoff=args.ignore_backoff)
+    finally:
+        arch.close()
+        lock.release()
+    tally.not_tried = sum(r.not_tried for r in res.runs)
+    source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
+    if res.waited:
+        log.info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
+        return 0
+    problem = bool(tally.failures or source_errors or res.blocked)
+    if problem or args.verbose:
+        head = f"wxarchive: harvest: {tally.line()}"
+        lines = [head]
+        if res.blocked is not None and res.backoff:
+            lines.append(f"  WeChat asked for verification ({res.blocked.message}); "
+                         f"no requests before {res.backoff['until_text']}")
+        for r in source_errors:
+            lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
+        for o in tally.failures[:20]:
+            lines.append(f"  failed {o.error or '':12} {o.source}  {o.message or ''}" + ("  [given up]" if o.gave_up else ""))
+        if len(tally.failures) > 20:
+            lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
+        for ln in lines:
+            log.info("%s", ln.removeprefix("wxarchive: "))
+        print("\n".join(lines), file=sys.stderr)
+    if res.blocked is not None:
+        return 3
+    return 1 if problem else 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from .site import Site
     from .store import Store
@@ -148,27 +272,54 @@ def cmd_status(args: argparse.Namespace) -> int:
     db = site.state_dir / "state.sqlite3"
     if not db.exists():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
+    import time
+
+    names = {}
+    try:
+        from .sources import SourceSpec
+
+        for n, e in enumerate(site.sources):
+            spec = SourceSpec.from_config(e, n + 1)
+            names[spec.ident] = spec.name
+    except UsageError:
+        pass
     with Store(db) as st:
-        info = {"counts": st.counts(), "failures": st.failures(), "backoff": st.get_kv("backoff"),
-                "sources": st.sources()}
+        backoff = st.get_kv("backoff")
+        if isinstance(backoff, dict):
+            backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
+        sources = []
+        for s in st.sources():
+            state = st.get_kv(f"source:{s['source']}") or {}
+            sources.append({**s, "name": names.get(s["source"], s["source"]),
+                            "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
+        info = {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources}
     if args.json:
         print(json.dumps(info, ensure_ascii=False, default=str))
         return 0
     counts = info["counts"]
     print("articles: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
-    if info["backoff"]:
-        print(f"back-off: no WeChat requests before {info['backoff'].get('until_text', info['backoff'])}")
+    bo = info["backoff"]
+    if bo and bo.get("in_force"):
+        print(f"back-off: no WeChat requests before {bo.get('until_text')} (level {bo.get('level', 0)}: "
+              f"{int(bo.get('delay', 0)) // 60} min; {bo.get('reason', '')})")
+    elif bo:
+        print(f"back-off: none in force (last one ended {bo.get('until_text')}; the next block waits longer)")
+    else:
+        print("back-off: none")
     for f in info["failures"]:
         print(f"{f['status']:8} {f['error_code'] or '':14} attempts {f['attempts']}  {f['url']}  {f['error_msg'] or ''}")
     for s in info["sources"]:
         import datetime as dt
 
         when = dt.datetime.fromtimestamp(s["last_run"]).strftime("%Y-%m-%d %H:%M") if s["last_run"] else "never"
-        print(f"source {s['source']}: last run {when}, {s['last_status']}, found {s['found']}, new {s['new']}")
+        label = s["name"] if s["name"] == s["source"] else f"{s['name']} <{s['source']}>"
+        pend = f", {s['pending']} pending" if s.get("pending") else ""
+        print(f"source {label}: last harvest {when}, {s['last_status']}, found {s['found']}, new {s['new']}{pend}")
     return 0
 
 
-COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status}
+COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
+            "import": cmd_import, "harvest": cmd_harvest}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ import concurrent.futures as cf
 import dataclasses
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -18,12 +19,14 @@ import httpx
 
 from .errors import FetchError, ImageError, RateLimited
 from .fetch import Fetcher
-from .models import Article, Image
+from .clean import image_name
+from .models import Article, Image, Media
 
-__all__ = ["MAX_IMAGE_BYTES", "ImageSaver", "sniff"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_MEDIA_BYTES", "ImageSaver", "sniff", "sniff_media"]
 
 log = logging.getLogger(__name__)
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
+MAX_MEDIA_BYTES = 500 * 1024 * 1024
 
 _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "jpg"),
@@ -39,6 +42,29 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"II*\x00", 0, "tif"),
     (b"MM\x00*", 0, "tif"),
 )
+
+
+_MEDIA_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"ID3", 0, "mp3"),
+    (b"\xff\xfb", 0, "mp3"),
+    (b"\xff\xf3", 0, "mp3"),
+    (b"\xff\xf2", 0, "mp3"),
+    (b"#!AMR", 0, "amr"),
+    (b"#!SILK", 0, "silk"),
+    (b"\x02#!SILK", 0, "silk"),
+    (b"OggS", 0, "ogg"),
+    (b"ftypM4A", 4, "m4a"),
+    (b"ftyp", 4, "mp4"),
+    (b"\x1aE\xdf\xa3", 0, "webm"),
+)
+
+
+def sniff_media(head: bytes) -> str | None:
+    """The extension an audio or video file's bytes prove, or None."""
+    for magic, offset, ext in _MEDIA_MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return ext
+    return None
 
 
 def sniff(head: bytes) -> str | None:
@@ -84,7 +110,24 @@ class ImageSaver:
             log.warning("image not saved: %s (%s)", img.url, e)
             return dataclasses.replace(img, local=None, error=str(e))
 
-    def _download(self, img: Image) -> str:
+    def save_media(self, m: Media) -> Media:
+        """Save an audio/video file beside the images (``--media``); failures leave it remote."""
+        url = m.direct_url
+        if not url:
+            return m
+        stem = image_name(url) if not m.ident else re.sub(r"[^A-Za-z0-9_-]", "", m.ident)[:80] or image_name(url)
+        for ext in ("mp3", "m4a", "mp4", "amr", "silk", "ogg", "webm"):
+            if (self.folder / f"{stem}.{ext}").exists():
+                return dataclasses.replace(m, local=f"{stem}.{ext}")
+        try:
+            name = self._download(Image(url=url, name=stem), sniffer=sniff_media, cap=MAX_MEDIA_BYTES)
+            return dataclasses.replace(m, local=name)
+        except (ImageError, FetchError, RateLimited) as e:
+            log.warning("media not saved: %s (%s)", url, e)
+            return m
+
+    def _download(self, img: Image, sniffer: Callable[[bytes], str | None] = sniff, cap: int | None = None) -> str:
+        limit = MAX_IMAGE_BYTES if cap is None else cap
         self.folder.mkdir(parents=True, exist_ok=True)
         with self.fetcher.stream_image(img.url) as resp:
             if resp.status_code != 200:
@@ -93,7 +136,7 @@ class ImageSaver:
             if ctype.startswith(("text/", "application/json", "application/javascript")):
                 raise ImageError(f"not an image (Content-Type {ctype})", url=img.url)
             declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
+            if declared and declared.isdigit() and int(declared) > limit:
                 raise ImageError(f"image is {int(declared) // 2**20} MB, over the cap", url=img.url)
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{os.getpid()}-", suffix=".part")
             try:
@@ -102,8 +145,8 @@ class ImageSaver:
                     try:
                         for chunk in resp.iter_bytes(65536):
                             size += len(chunk)
-                            if size > MAX_IMAGE_BYTES:
-                                raise ImageError(f"image larger than {MAX_IMAGE_BYTES // 2**20} MB", url=img.url)
+                            if size > limit:
+                                raise ImageError(f"larger than {limit // 2**20} MB", url=img.url)
                             if len(head) < 4096:
                                 head += chunk[: 4096 - len(head)]
                             f.write(chunk)
@@ -113,7 +156,7 @@ class ImageSaver:
                     os.fsync(f.fileno())
                 if size == 0:
                     raise ImageError("empty body", url=img.url)
-                ext = sniff(head)
+                ext = sniffer(head)
                 if ext is None:
                     raise ImageError("body is not an image (magic bytes)", url=img.url)
                 name = f"{img.name}.{ext}"

@@ -43,7 +43,8 @@ class Media:
     title: str = ""
     poster: str = ""
     direct_url: str = ""  # a downloadable file when the page exposes one
-    local: str | None = None
+    local: str | None = None  # file name beside the images once saved (--media)
+    ident: str = ""  # WeChat's id for it (voice file id, mpvideo vid)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ _VARS = frozenset(
     biz mid idx sn msg_link msg_cdn_url cdn_url msg_desc desc msg_source_url source_url _copyright_stat
     copyright_stat item_show_type real_item_show_type user_name transferTargetLink isPaySubscribe
     is_pay_subscribe TextContentNoEncode ContentNoEncode content_noencode msg_daily_idx appmsgid
-    publish_time svr_time vid""".split()
+    publish_time svr_time vid videoPageInfos""".split()
 )
 
 # What an error page says -> (code, exception factory). Checked in order.
@@ -310,11 +310,23 @@ def parse(page: Page) -> Article:
     paid = _first(var("isPaySubscribe", "is_pay_subscribe"), cgi.get("is_pay_subscribe")) == "1" or bool(
         doc.xpath('//*[contains(@class,"mp-pay-preview-filter")]'))
 
+    # ---- in-article WeChat videos: poster and the best direct file, by vid
+    media: list[Media] = []
+    for info in [x for lst in _vget(v, "videoPageInfos") for x in _list_of(lst)]:
+        if not isinstance(info, dict) or not info.get("video_id"):
+            continue
+        vid = str(info["video_id"])
+        trans = [t for t in _list_of(info.get("mp_video_trans_info")) if isinstance(t, dict) and t.get("url")]
+        trans.sort(key=lambda t: (int(t.get("video_quality_level") or 0) if str(t.get("video_quality_level") or "0").isdigit() else 0,
+                                  int(t.get("filesize") or 0) if str(t.get("filesize") or "0").isdigit() else 0), reverse=True)
+        direct = html.unescape(html.unescape(str(trans[0]["url"]))) if trans else ""
+        media.append(Media(kind="video", url=f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}",
+                           poster=html.unescape(str(info.get("cover_url") or "")), direct_url=direct, ident=vid))
+
     # ---- body by kind
     kind = "article"
     title_derived = False
     reprint: list[tuple[str, str]] = []
-    media: list[Media] = []
     body_html = ""
     cls = classes.split()
     is_video = item_show_type == 5 or (item_show_type == 0 and bool(
@@ -357,7 +369,7 @@ def parse(page: Page) -> Article:
             parts.append(f'<p><img src="{html.escape(poster)}"/></p>')
         if vids:
             vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
-            media.append(Media(kind="video", url=vurl, title=title, poster=poster))
+            media.append(Media(kind="video", url=vurl, title=title, poster=poster, ident=vids[0]))
             parts.append(f'<p>▶ 视频：<a href="{vurl}">{html.escape(title or vurl)}</a></p>')
         desc = _first(var("msg_desc"))
         if desc and desc != title:

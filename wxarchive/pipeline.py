@@ -192,6 +192,8 @@ class Archiver:
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
         if futures:
             article = gather(article, futures)
+        if self.opts.media and not self.opts.no_images and article.media:
+            article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
         now = dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         text = render(article, self.site.settings)

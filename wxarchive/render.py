@@ -22,9 +22,17 @@ _LOCAL = "\x00wximg\x00"  # stands for the configured image prefix until Liquid 
 class _Converter(MarkdownConverter):
     """markdownify, taught WeChat's leftovers: local image paths, HTML for ragged tables."""
 
-    def __init__(self, local_images: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, local_images: Mapping[str, str], local_media: Mapping[str, str] | None = None,
+                 **options: Any) -> None:
         super().__init__(**options)
         self._local = local_images
+        self._media = local_media or {}
+
+    def convert_a(self, el: Any, text: str, parent_tags: set[str]) -> str:
+        local = self._media.get(el.get("href") or "")
+        if local:
+            el["href"] = _LOCAL + local
+        return super().convert_a(el, text, parent_tags)
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
         src = el.get("src") or ""
@@ -100,8 +108,9 @@ def _escape_liquid(md: str) -> str:
 def render_body(article: Article, *, image_prefix: str = "{{ site.baseurl }}/postimg/", liquid: bool = True) -> str:
     """The article body as Markdown, images pointing at their local copies when saved."""
     local = {img.url: img.local for img in article.images if img.local}
+    media = {m.url: m.local for m in article.media if m.local}
     soup = BeautifulSoup(article.body_html or "", "lxml")
-    conv = _Converter(local, heading_style=ATX, bullets="-", newline_style=BACKSLASH,
+    conv = _Converter(local, media, heading_style=ATX, bullets="-", newline_style=BACKSLASH,
                       code_language_callback=_code_lang, escape_underscores=False, escape_misc=False,
                       table_infer_header=True)
     md = conv.convert_soup(soup)
@@ -139,7 +148,8 @@ def front_matter(article: Article, site: Mapping[str, Any]) -> dict[str, Any]:
         "title_derived": article.title_derived or None,
         "reprint_of": dict(article.reprint_of) if article.reprint_of else None,
         "paid_preview": article.paid_preview or None,
-        "media": [{"kind": m.kind, "url": m.url, **({"title": m.title} if m.title else {})} for m in article.media] or None,
+        "media": [{"kind": m.kind, "url": m.url, **({"title": m.title} if m.title else {}),
+                   **({"file": m.local} if m.local else {})} for m in article.media] or None,
         "biz": article.biz,
         "mid": article.mid,
         "idx": article.idx,

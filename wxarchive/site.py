@@ -58,6 +58,9 @@ markdown: kramdown
 kramdown:
   input: GFM
   hard_wrap: false
+  # show the article's characters as written: no curly quotes, no -- to dash, no << to guillemet
+  smart_quotes: ["apos", "apos", "quot", "quot"]
+  typographic_symbols: {hellip: "...", mdash: "---", ndash: "--", laquo: "<<", raquo: ">>", laquo_space: "<< ", raquo_space: " >>"}
 exclude:
   - wxarchive.toml
   - .wxarchive
@@ -72,6 +75,7 @@ _LAYOUT_DEFAULT = """\
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>{% if page.title %}{{ page.title | escape }} · {% endif %}{{ site.title | escape }}</title>
 <style>
 body{max-width:46rem;margin:2rem auto;padding:0 1rem;font:17px/1.7 -apple-system,"PingFang SC","Microsoft YaHei",sans-serif;color:#222}
@@ -92,7 +96,7 @@ layout: default
 ---
 <article>
 <h1 class="post-title">{{ page.title | escape }}</h1>
-<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }}{% if page.account %} · {{ page.account | escape }}{% endif %}{% if page.article_author %} · {{ page.article_author | escape }}{% endif %}{% if page.source_url %} · <a href="{{ page.source_url }}">原文</a>{% endif %}</p>
+<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }}{% if page.account %} · {{ page.account | escape }}{% endif %}{% if page.article_author %} · {{ page.article_author | escape }}{% endif %}{% if page.source_url %} · <a href="{{ page.source_url | escape }}">原文</a>{% endif %}</p>
 {{ content }}
 </article>
 """

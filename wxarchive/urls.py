@@ -22,7 +22,7 @@ __all__ = [
 
 ARTICLE_HOST = "mp.weixin.qq.com"
 IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmecoa.qpic.cn", "mmsns.qpic.cn", "vpic.video.qq.com",
-               "puui.qpic.cn", "res.wx.qq.com", "wx.qlogo.cn")
+               "puui.qpic.cn", "res.wx.qq.com", "wx.qlogo.cn", "mpvideo.qpic.cn", "vweixinf.tc.qq.com")
 _KEEP_PARAMS = ("__biz", "mid", "idx", "sn", "src", "timestamp", "ver", "signature", "new")
 _ALIASES = {"appmsgid": "mid", "itemidx": "idx", "sign": "sn"}
 _ENCODED_RE = re.compile(r"https?%3A%2F%2Fmp\.weixin\.qq\.com%2F[A-Za-z0-9%._~+-]*", re.I)

@@ -1,0 +1,212 @@
+"""Cron harvesting: list every configured source, archive what is new, back off when WeChat objects.
+
+State lives in the archive's SQLite store so that runs months apart agree:
+
+* ``kv["backoff"]`` -- ``{until, until_text, level, delay, reason, since}``; while
+  ``until`` is in the future no run touches WeChat. Each block doubles the delay
+  (15 min, 30 min, ... capped at 6 h); a run that finishes unblocked forgets it.
+* ``kv["source:<url-or-path>"]`` -- ``{pending, complete}``: articles a source listed
+  that are not archived yet (a block or a failure cut the run short) and whether
+  its last listing reached the end. Album listings stop at the first archived
+  article, so without ``pending`` an interrupted run would lose the older ones.
+* ``sources`` table -- last run, status, found and new per source (``wxarchive status``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import RateLimited, UsageError, WxError
+from .pipeline import Archiver, Outcome
+from .sources import (SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url,
+                      parse_feed, read_list)
+from .store import Store
+from .urls import article_key, is_article_url, normalize_article_url
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "Backoff", "HarvestResult", "SourceRun", "harvest", "load_specs"]
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE = 15 * 60
+BACKOFF_CAP = 6 * 3600
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).astimezone().strftime("%Y-%m-%d %H:%M %Z").strip()
+
+
+class Backoff:
+    """The archive-wide pause after WeChat asked for verification; shared by import and harvest."""
+
+    KEY = "backoff"
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.clock = clock
+
+    def current(self) -> dict[str, Any] | None:
+        value = self.store.get_kv(self.KEY)
+        return value if isinstance(value, dict) else None
+
+    def in_force(self) -> dict[str, Any] | None:
+        """The back-off record while its ``until`` is in the future, else None."""
+        cur = self.current()
+        if cur and float(cur.get("until", 0)) > self.clock():
+            return cur
+        return None
+
+    def hit(self, err: RateLimited) -> dict[str, Any]:
+        """Record one more block: the next delay is twice the last (from 15 min, at most 6 h)."""
+        prev = self.current()
+        level = int(prev.get("level", -1)) + 1 if prev else 0
+        delay = min(BACKOFF_BASE * 2 ** min(level, 20), BACKOFF_CAP)
+        if err.retry_after:
+            delay = max(delay, min(float(err.retry_after), BACKOFF_CAP))
+        now = self.clock()
+        rec = {"until": now + delay, "until_text": _when(now + delay), "level": level, "delay": delay,
+               "reason": err.message[:300], "since": now}
+        self.store.set_kv(self.KEY, rec)
+        log.warning("WeChat asked for verification; no requests before %s", rec["until_text"])
+        return rec
+
+    def clear(self) -> None:
+        """A run that WeChat served to the end: start again from 15 minutes next time."""
+        if self.current() is not None:
+            self.store.set_kv(self.KEY, None)
+
+
+def load_specs(sources: list[Any]) -> list[SourceSpec]:
+    if not sources:
+        raise UsageError("no [[sources]] in wxarchive.toml; add album, feed or list entries (see docs/BATCH.md)")
+    return [SourceSpec.from_config(e, n + 1) for n, e in enumerate(sources)]
+
+
+@dataclass
+class SourceRun:
+    """What one source gave in one run."""
+
+    spec: SourceSpec
+    kind: str = ""
+    found: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: WxError | None = None
+    skipped_gave_up: int = 0
+    not_tried: int = 0
+
+    @property
+    def new(self) -> int:
+        return sum(1 for o in self.outcomes if o.status == "archived")
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def status(self) -> str:
+        if isinstance(self.error, RateLimited):
+            return "blocked"
+        if self.error is not None:
+            return f"error: {self.error.message}"[:300]
+        if self.not_tried:
+            return f"stopped ({self.not_tried} not tried)"
+        if self.failed:
+            return f"ok, {len(self.failed)} failed"
+        return "ok"
+
+
+@dataclass
+class HarvestResult:
+    runs: list[SourceRun] = field(default_factory=list)
+    blocked: RateLimited | None = None
+    backoff: dict[str, Any] | None = None  # the back-off this run started or found
+    waited: bool = False  # a back-off was already in force: nothing was asked of WeChat
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for r in self.runs for o in r.outcomes]
+
+
+def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tuple[str, list[str], bool]:
+    """(kind, article URLs newest first, listing complete)."""
+    kind = guess_kind(spec)
+    if spec.path:
+        p = Path(spec.path).expanduser()
+        if not p.is_absolute():
+            p = arch.site.root / p
+        return "list", read_list(p), True
+    if kind == "album":
+        ref = parse_album_url(spec.url)
+        if ref is None:
+            raise UsageError(f"source {spec.name}: not an album link (mp.weixin.qq.com/mp/appmsgalbum?__biz=…&album_id=…)")
+
+        def known(url: str) -> bool:
+            key = article_key(url)
+            return bool(key) and arch.store.is_archived(key, arch.site.root)
+
+        urls, complete = list_album(arch.fetcher, ref, known, stop_at_known=bool(state.get("complete", True)))
+        return kind, urls, complete
+    if is_article_url(spec.url):
+        return "list", [normalize_article_url(spec.url)], True
+    text = arch.fetcher.text(spec.url)
+    if kind == "feed" or (not kind and looks_like_feed(text)):
+        return "feed", parse_feed(text), True
+    return "list", extract_urls(text), True
+
+
+def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
+            on_outcome: Callable[[Outcome], None] | None = None, ignore_backoff: bool = False) -> HarvestResult:
+    """One harvest over every source, in config order; stops everything at the first block."""
+    result = HarvestResult()
+    held = backoff.in_force()
+    if held and not ignore_backoff:
+        log.info("back-off in force until %s; not contacting WeChat", held.get("until_text"))
+        result.backoff, result.waited = held, True
+        return result
+    store, opts = arch.store, arch.opts
+    for spec in specs:
+        run = SourceRun(spec)
+        result.runs.append(run)
+        skey = f"source:{spec.ident}"
+        state = store.get_kv(skey) or {}
+        try:
+            run.kind, listed, complete = _list_source(arch, spec, state)
+        except RateLimited as e:
+            run.error = result.blocked = e
+            store.record_source(spec.ident, run.status, 0, 0)
+            break
+        except WxError as e:
+            run.error = e
+            log.error("source %s: %s", spec.name, e.message)
+            store.record_source(spec.ident, run.status, 0, 0)
+            continue
+        run.found = len(listed)
+        todo = []
+        for url in dedupe(listed + list(state.get("pending", []))):
+            rec = store.get(article_key(url) or url)
+            if (rec and rec["status"] == "gave_up" and not opts.retry_failed and not opts.force
+                    and (rec["permanent"] or rec["attempts"] >= opts.max_attempts)):
+                run.skipped_gave_up += 1  # reported once, when it was given up
+                continue
+            todo.append(url)
+        log.info("source %s (%s): %d listed, %d to check", spec.name, run.kind, len(listed), len(todo))
+        run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)
+        done = {o.source for o in run.outcomes}
+        run.not_tried = sum(1 for u in todo if u not in done)
+        pending = [u for u in todo if u not in done]
+        pending += [o.source for o in run.outcomes
+                    if o.status == "failed" and not o.gave_up and o.error not in ("usage", "verify")]
+        pending += [o.source for o in run.outcomes if o.error == "verify"]
+        store.set_kv(skey, {"pending": dedupe(pending), "complete": complete, "kind": run.kind})
+        store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)
+        if arch.blocked is not None:
+            run.error = result.blocked = arch.blocked
+            break
+    if result.blocked is not None:
+        result.backoff = backoff.hit(result.blocked)
+    else:
+        backoff.clear()
+    return result
