@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["HEAD_RULES", "SECTION_MARKERS", "TAIL_RULES", "strip"]
+__all__ = ["HEAD_RULES", "SECTION_MARKERS", "TAIL_RULES", "strip", "tail_texts"]
 
 # A block that starts a trailing list of links: it and everything after it goes.
 SECTION_MARKERS: tuple[tuple[str, str], ...] = (
@@ -93,8 +93,21 @@ def tail_texts(root: etree._Element, n: int = 8) -> tuple[str, ...]:
     return tuple(t for t in texts if 0 < len(t) <= _MAX_FOOTER_CHARS)
 
 
-def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """Remove head/tail boilerplate in place; return what was removed (texts, and '[image]').
+LEARNED = "learned account footer"
+SECTION = "recommended-articles list"
+FOOTER_IMAGE = "image inside the footer (QR code, banner)"
+EMPTY = "empty block in the footer"
+
+
+def _reason(t: str, rules: list[tuple[re.Pattern[str], str]]) -> str | None:
+    for r, why in rules:
+        if r.search(t):
+            return why
+    return None
+
+
+def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
+    """Remove head/tail boilerplate in place; return ``(reason, text)`` for each removed block.
 
     ``learned`` holds blocks seen at the tail of three or more posts of the same
     account: they count as footer like a rule match.
@@ -104,63 +117,61 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[
         return ()
     texts = [_key(el.text_content()) for el in leaves]
     total = sum(len(t) for t in texts) or 1
-    removed: list[str] = []
-    doomed: set[int] = set()
+    doomed: dict[int, str] = {}
 
-    # 1. a trailing "往期推荐"-style section: the marker and all after it, if it sits in the last third
+    # 1. a trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
         if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
             if seen / total >= 0.5 or rest <= 600:
-                doomed.update(range(i, len(leaves)))
+                doomed.update({k: SECTION for k in range(i, len(leaves))})
                 break
 
-    # 2. walk back from the end over boilerplate blocks; images count only between footer texts
+    # 2. walk back from the end over boilerplate blocks; images go only between footer texts
+    #    or right after a follow/QR prompt (an image of unclear role is content)
     pending_images: list[int] = []
-    footer_after = False  # a footer text block lies after the current position
-    last = min(doomed) if doomed else len(leaves)
-    i = last - 1
+    footer_after = False
+    i = (min(doomed) if doomed else len(leaves)) - 1
     limit_chars = max(400, int(total * 0.25))
     scanned = 0
     while i >= 0:
         t = texts[i]
-        if not t and not _is_image_block(leaves[i], t):
-            doomed.add(i)
-            i -= 1
-            continue
         if _is_image_block(leaves[i], t):
             pending_images.append(i)
             i -= 1
             continue
+        if not t:
+            doomed[i] = EMPTY
+            i -= 1
+            continue
         scanned += len(t)
-        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or not (
-                t in learned or any(r.search(t) for r, _ in _TAIL)):
+        why = LEARNED if t in learned else _reason(t, _TAIL)
+        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or why is None:
             break
-        doomed.add(i)
+        doomed[i] = why
         if footer_after or _QR.search(t):
-            # images between two footer texts, or right after a follow/QR prompt, are the footer's
-            doomed.update(pending_images)
+            doomed.update({k: FOOTER_IMAGE for k in pending_images})
         pending_images = []
         footer_after = True
         i -= 1
-    # images directly after a QR prompt belong to it
     # 3. the head: follow prompts before the first real block
     for j, t in enumerate(texts[: max(3, len(texts) // 20)]):
         if not t:
             continue
-        if len(t) <= 60 and any(r.search(t) for r, _ in _HEAD):
-            doomed.add(j)
-            continue
-        break
+        why = _reason(t, _HEAD) if len(t) <= 60 else None
+        if why is None:
+            break
+        doomed[j] = why
     # never strip everything
-    if len(doomed) >= len(leaves) or not any(texts[k] for k in range(len(leaves)) if k not in doomed):
+    if not any(texts[k] for k in range(len(leaves)) if k not in doomed):
         return ()
+    removed: list[tuple[str, str]] = []
     for k in sorted(doomed):
         el = leaves[k]
         if el.getparent() is None:
             continue
-        removed.append(texts[k] if texts[k] else "[image]")
+        removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
         el.drop_tree()
     return tuple(removed)

@@ -210,7 +210,7 @@ class Cleaned:
     html: str
     images: tuple[Image, ...] = ()
     media: tuple[Media, ...] = ()
-    stripped: tuple[str, ...] = ()
+    stripped: tuple[tuple[str, str], ...] = ()
     tail: tuple[str, ...] = ()
 
 

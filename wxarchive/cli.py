@@ -152,6 +152,13 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in outs) else 0
 
 
+def _failure_line(o: Outcome) -> str:
+    """``  failed CODE  URL: why``; the URL once, though most error messages already carry it."""
+    msg = o.message or ""
+    text = msg if o.source in msg else f"{o.source}  {msg}".strip()
+    return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
+
+
 def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]:
     """Take the archive's lock first, then sweep what a killed run left, then open the archive."""
     from .lock import ArchiveLock, sweep_partials
@@ -210,8 +217,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wxarchive: import: {tally.line()}", file=sys.stderr)
         for o in tally.failures[:20]:
-            print(f"  failed {o.error or '':12} {o.source}  {o.message or ''}"
-                  + ("  [given up]" if o.gave_up else ""), file=sys.stderr)
+            print(_failure_line(o), file=sys.stderr)
         if len(tally.failures) > 20:
             print(f"  … and {len(tally.failures) - 20} more (wxarchive status)", file=sys.stderr)
     return exit_code(outs, arch.blocked is not None)
@@ -253,7 +259,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         for r in source_errors:
             lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
         for o in tally.failures[:20]:
-            lines.append(f"  failed {o.error or '':12} {o.source}  {o.message or ''}" + ("  [given up]" if o.gave_up else ""))
+            lines.append(_failure_line(o))
         if len(tally.failures) > 20:
             lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
         for ln in lines:

@@ -73,7 +73,7 @@ class Article:
     paid_preview: bool = False
     images: tuple[Image, ...] = ()
     media: tuple[Media, ...] = ()
-    stripped: tuple[str, ...] = ()  # boilerplate text removed by the cleaner, for the record
+    stripped: tuple[tuple[str, str], ...] = ()  # (reason, text) of each boilerplate block removed
     tail_blocks: tuple[str, ...] = ()  # the last short blocks kept, for learning account footers
     final_url: str = ""
     archived_at: dt.datetime | None = None

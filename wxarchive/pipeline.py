@@ -227,7 +227,7 @@ class Archiver:
                 account=article.account, published=article.published.isoformat() if article.published else "",
                 post_path=str(post.relative_to(self.site.root)), raw_path=str(raw_rel),
                 images_found=len(article.images), images_saved=saved,
-                stripped=json.dumps(list(article.stripped), ensure_ascii=False))
+                stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
             self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         return Outcome(source, "archived", post=str(post), title=article.title, key=key,
                        images={"found": len(article.images), "saved": saved,

@@ -1,0 +1,89 @@
+"""Every fixture's cleaned text survives Markdown rendering (CommonMark via markdown-it-py),
+and everything the cleaner stripped is named by a rule, the learned footer or the list marker."""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import lxml.html
+import pytest
+from markdown_it import MarkdownIt
+
+from wxarchive import boilerplate
+from wxarchive.clean import clean
+from wxarchive.errors import WxError
+from wxarchive.models import Page
+from wxarchive.parse import parse
+from wxarchive.render import render_body
+
+FIXTURES = sorted(p for p in (Path(__file__).parent.parent / "fixtures").glob("*/page.html"))
+KNOWN_REASONS = ({why for _, why in boilerplate.TAIL_RULES} | {why for _, why in boilerplate.HEAD_RULES}
+                 | {boilerplate.LEARNED, boilerplate.SECTION, boilerplate.FOOTER_IMAGE, boilerplate.EMPTY})
+
+
+def _alnum(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _article(page: Path):
+    data = page.read_bytes()
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    try:
+        return clean(parse(Page(url=page.as_uri(), final_url=page.as_uri(), status=200, content=data, fetched_at=now)))
+    except WxError:
+        pytest.skip("error page: no text to keep")
+
+
+@pytest.mark.parametrize("page", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_cleaned_text_survives_markdown(page: Path) -> None:
+    article = _article(page)
+    kept = _alnum(lxml.html.fragment_fromstring(article.body_html or "<div></div>", create_parent="div").text_content())
+    md = render_body(article, liquid=False)
+    shown = _alnum(lxml.html.fragment_fromstring(MarkdownIt("commonmark").enable("table").render(md) or "<p></p>",
+                                                 create_parent="div").text_content())
+    assert kept, "fixture has no text"
+    matcher = difflib.SequenceMatcher(None, kept, shown, autojunk=False)
+    survived = sum(b.size for b in matcher.get_matching_blocks()) / len(kept)
+    assert survived >= 0.995, f"only {survived:.2%} of the cleaned text reaches the reader"
+
+
+@pytest.mark.parametrize("page", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_every_stripped_block_has_a_known_reason(page: Path) -> None:
+    article = _article(page)
+    for reason, text in article.stripped:
+        assert reason in KNOWN_REASONS, f"{text!r} stripped for an unknown reason {reason!r}"
+
+
+def test_a_mid_article_follow_sentence_stays() -> None:
+    body = ("<div><p>第一段。</p><p>欢迎关注我们的后续报道，我们会持续跟进这起事件的进展。</p>"
+            + "".join(f"<p>正文段落{i}，内容足够长，不是页脚。</p>" for i in range(8)) + "<p>长按识别二维码关注</p></div>")
+    from wxarchive.clean import clean_fragment
+
+    c = clean_fragment(body)
+    assert "欢迎关注我们的后续报道" in c.html
+    assert "长按识别二维码" not in c.html
+    assert [r for r, _ in c.stripped] == ["QR-code follow prompt"]
+    assert json.dumps(c.stripped, ensure_ascii=False)
+
+
+def test_keep_footers_keeps_everything() -> None:
+    from wxarchive.clean import clean_fragment
+
+    body = "<div><p>正文。</p><p>往期推荐</p><p>另一篇文章的标题</p></div>"
+    assert "往期推荐" in clean_fragment(body, keep_footers=True).html
+    assert "往期推荐" not in clean_fragment(body).html
+
+
+def test_learned_footer_is_stripped_only_at_the_tail() -> None:
+    from wxarchive.clean import clean_fragment
+
+    learned = frozenset({"本号专注本地新闻，每日更新。"})
+    body = "<div><p>本号专注本地新闻，每日更新。</p><p>正文内容，足够长的一段文字。</p><p>本号专注本地新闻，每日更新。</p></div>"
+    c = clean_fragment(body, learned=learned)
+    assert c.html.count("本号专注") == 1 and re.search(r"本号专注.*正文内容", c.html)
+    assert c.stripped == ((boilerplate.LEARNED, "本号专注本地新闻，每日更新。"),)
