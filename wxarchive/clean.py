@@ -103,6 +103,21 @@ def _has_block_child(el: etree._Element) -> bool:
     return any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el.iterdescendants())
 
 
+def _with_block_descendants(elements: list[etree._Element]) -> set[etree._Element]:
+    """Elements (of ``elements``, in document order) holding a block element somewhere inside.
+
+    One bottom-up pass instead of a descendant walk per element, which is
+    quadratic on WeChat's deeply nested sections.
+    """
+    out: set[etree._Element] = set()
+    for el in reversed(elements):
+        for child in el:
+            if child in out or (isinstance(child.tag, str) and child.tag in BLOCK_TAGS):
+                out.add(el)
+                break
+    return out
+
+
 def _code_text(pre: etree._Element) -> str:
     """The text of a code block, one line per ``<code>`` line or ``<br>``."""
     for sp in pre.xpath('.//*[contains(@style,"mmbiz_svg") or contains(@style,"background: url")]'):
@@ -243,8 +258,9 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         _drop(el)
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
         _drop(el)
-    for el in root.xpath(" | ".join(f'//*[contains(concat(" ",normalize-space(@class)," "), " {c} ")]' for c in _DROP_CLASSES)
-                         + " | " + " | ".join(f'//*[@id="{i}"]' for i in _DROP_IDS)):
+    drop_classes, drop_ids = frozenset(_DROP_CLASSES), frozenset(_DROP_IDS)
+    for el in [e for e in root.iter() if isinstance(e.tag, str) and (
+            e.get("id") in drop_ids or (e.get("class") and not drop_classes.isdisjoint(e.get("class").split())))]:
         if el.getparent() is not None:
             _drop(el)
 
@@ -303,17 +319,19 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         a.set("href", href)
 
     # structure: sections become p (leaf) or div; spans and editor wrappers unwrap
-    for el in list(root.iter()):
+    everything = list(root.iter())
+    blocky = _with_block_descendants(everything)
+    for el in everything:
         if not isinstance(el.tag, str) or el is root:
             continue
         tag = el.tag.lower()
         if tag in ("section", "article", "center", "header", "footer", "aside", "figure", "mp-common-markdown",
                    "mp-style-type") or ("-" in tag and tag not in ("mp-common-mpaudio",)):
-            el.tag = "div" if _has_block_child(el) else "p"
+            el.tag = "div" if el in blocky else "p"
         elif tag in _UNWRAP or ":" in tag:
             _unwrap(el)
             continue
-        elif tag == "div" and not _has_block_child(el):
+        elif tag == "div" and el not in blocky:
             el.tag = "p"
         elif tag in ("b",):
             el.tag = "strong"
@@ -325,7 +343,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                 del el.attrib[a]
     # p inside p is invalid and confuses converters: make the outer one a div
     for p in list(root.iter("p")):
-        if _has_block_child(p):
+        if p in blocky:
             p.tag = "div"
     # empty emphasis is debris
     for el in list(root.iter("strong", "em", "b", "i", "del", "s", "strike")):

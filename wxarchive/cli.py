@@ -177,7 +177,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .harvest import Backoff
-    from .report import Progress, Tally, chain
+    from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list
 
     opts = options_from(args)
@@ -198,16 +198,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 3
         log.info("import: %d article link(s) from %s", len(urls), args.file)
         with Progress(len(urls), enabled=not args.quiet) as prog:
-            outs = arch.archive_many(urls, on_outcome=chain(show, tally.add, prog.update))
+            outs = arch.archive_many(urls, on_outcome=chain(show, tally.add, prog.update, log_outcome))
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
             for u in urls:
                 if u not in done:
-                    tally.not_tried += 1
+                    tally.not_tried += 1  # (the link that met the block is counted by the tally)
                     if args.json:
                         show(Outcome(u, "failed", error="verify", message="not tried: WeChat asked for verification"))
-            print(f"wxarchive: stopped: {arch.blocked.message}. {tally.not_tried} link(s) not tried; "
+            print(f"wxarchive: stopped: {arch.blocked.message}. {tally.not_tried} link(s) left; "
                   f"run the same command again after {rec['until_text']} to resume.", file=sys.stderr)
         else:
             backoff.clear()
@@ -226,7 +226,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_harvest(args: argparse.Namespace) -> int:
     """Silent when all went well (cron mails any output); one report when something needs a person."""
     from .harvest import Backoff, harvest, load_specs
-    from .report import Tally, chain
+    from .report import Tally, chain, log_outcome
     from .site import Site
 
     opts = options_from(args)
@@ -239,12 +239,12 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     show = _printer(args.json, False) if (args.json or args.verbose) else None
     lock, arch = _locked_archiver(opts, "harvest")
     try:
-        res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add),
+        res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
                       ignore_backoff=args.ignore_backoff)
     finally:
         arch.close()
         lock.release()
-    tally.not_tried = sum(r.not_tried for r in res.runs)
+    tally.not_tried += sum(r.not_tried for r in res.runs)
     source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
     if res.waited:
         log.info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
@@ -254,8 +254,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         head = f"wxarchive: harvest: {tally.line()}"
         lines = [head]
         if res.blocked is not None and res.backoff:
-            lines.append(f"  WeChat asked for verification ({res.blocked.message}); "
-                         f"no requests before {res.backoff['until_text']}")
+            lines.append(f"  stopped: {res.blocked.message}; no WeChat requests before {res.backoff['until_text']}")
         for r in source_errors:
             lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
         for o in tally.failures[:20]:
@@ -313,7 +312,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         print("back-off: none")
     for f in info["failures"]:
-        print(f"{f['status']:8} {f['error_code'] or '':14} attempts {f['attempts']}  {f['url']}  {f['error_msg'] or ''}")
+        msg = f["error_msg"] or ""
+        where = msg if f["url"] and f["url"] in msg else f"{f['url']}  {msg}"
+        print(f"{f['status']:8} {f['error_code'] or '':14} attempts {f['attempts']}  {where}")
     for s in info["sources"]:
         import datetime as dt
 

@@ -19,13 +19,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
-from .errors import RateLimited, UsageError, WxError
+from .errors import FetchError, RateLimited, UsageError, WxError
 from .pipeline import Archiver, Outcome
 from .sources import (SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url,
                       parse_feed, read_list)
 from .store import Store
-from .urls import article_key, is_article_url, normalize_article_url
+from .urls import ARTICLE_HOST, article_key, is_article_url, normalize_article_url
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "Backoff", "HarvestResult", "SourceRun", "harvest", "load_specs"]
 
@@ -151,7 +152,13 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tup
         return kind, urls, complete
     if is_article_url(spec.url):
         return "list", [normalize_article_url(spec.url)], True
-    text = arch.fetcher.text(spec.url)
+    try:
+        text = arch.fetcher.text(spec.url)
+    except RateLimited as e:
+        if (urlsplit(spec.url).hostname or "").lower() == ARTICLE_HOST:
+            raise
+        # a feed server saying "slow down" is that server's business, not a reason to stop asking WeChat
+        raise FetchError(f"{spec.url}: {e.message}", url=spec.url) from None
     if kind == "feed" or (not kind and looks_like_feed(text)):
         return "feed", parse_feed(text), True
     return "list", extract_urls(text), True

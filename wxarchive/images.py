@@ -152,8 +152,8 @@ class ImageSaver:
                             f.write(chunk)
                     except (httpx.TransportError, httpx.DecodingError) as e:
                         raise ImageError(f"download broke off: {e or type(e).__name__}", url=img.url) from None
-                    f.flush()
-                    os.fsync(f.fileno())
+                    # no fsync here: it would hold a download slot; the finisher syncs the files
+                    # of an article (see ``sync_files``) before the state records it
                 if size == 0:
                     raise ImageError("empty body", url=img.url)
                 ext = sniffer(head)
@@ -172,6 +172,28 @@ class ImageSaver:
     def submit(self, article: Article) -> list[cf.Future[Image]]:
         """Start saving an article's images; the caller gathers with :func:`gather`."""
         return [self.pool.submit(self.save_one, img) for img in article.images]
+
+
+def sync_files(folder: Path, names: list[str]) -> None:
+    """fsync saved files (and their folder) so a crash after recording cannot lose them."""
+    for name in names:
+        try:
+            fd = os.open(folder / name, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    if names:
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
 
 
 def gather(article: Article, futures: list[cf.Future[Image]]) -> Article:

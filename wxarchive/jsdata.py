@@ -29,10 +29,21 @@ _ESC = re.compile(r"\\(x[0-9a-fA-F]{2}|u\{[0-9a-fA-F]+\}|u[0-9a-fA-F]{4}|.)", re
 _SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0", "\n": ""}
 
 
+_COMMON = tuple((f"\\x{c:02x}", chr(c)) for c in (0x0a, 0x26, 0x3c, 0x3e, 0x22, 0x27, 0x3d, 0x20, 0x2f, 0x0d, 0x09)) + (
+    ("\\n", "\n"), ("\\/", "/"), ("\\'", "'"), ('\\"', '"'))
+
+
 def js_unescape(s: str) -> str:
     """Decode the escapes of a JS string literal body."""
     if "\\" not in s:
         return s
+    if "\\\\" not in s:
+        # fast path for WeChat's usual escapes (no escaped backslash can make these ambiguous)
+        for esc, ch in _COMMON:
+            if esc in s:
+                s = s.replace(esc, ch)
+        if "\\" not in s:
+            return s
 
     def sub(m: re.Match[str]) -> str:
         e = m.group(1)
@@ -56,7 +67,7 @@ def js_unescape(s: str) -> str:
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<str>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
+        (?P<str>'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")
       | (?P<num>-?\d+(?:\.\d+)?)
       | (?P<op>\|\||\*|\.html\(\s*false\s*\)|\.html\(\s*\)|[{}\[\](),:?;])
       | (?P<ident>[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)
@@ -74,22 +85,28 @@ class _Parser:
         self.text = text
         self.pos = pos
         self.depth = 0
+        self._peeked: tuple[int, int, tuple[str, str]] | None = None  # (at, end, token)
+
+    def _match(self) -> tuple[int, tuple[str, str]]:
+        if self._peeked is not None and self._peeked[0] == self.pos:
+            return self._peeked[1], self._peeked[2]
+        m = _TOKEN.match(self.text, self.pos)
+        if not m:
+            tok: tuple[str, str] = ("eof", "")
+            end = len(self.text)
+        else:
+            kind = m.lastgroup or "eof"
+            tok, end = (kind, m.group(kind)), m.end()
+        self._peeked = (self.pos, end, tok)
+        return end, tok
 
     def peek(self) -> tuple[str, str]:
-        m = _TOKEN.match(self.text, self.pos)
-        if not m:
-            return "eof", ""
-        kind = m.lastgroup or "eof"
-        return kind, m.group(kind)
+        return self._match()[1]
 
     def next(self) -> tuple[str, str]:
-        m = _TOKEN.match(self.text, self.pos)
-        if not m:
-            self.pos = len(self.text)
-            return "eof", ""
-        self.pos = m.end()
-        kind = m.lastgroup or "eof"
-        return kind, m.group(kind)
+        end, tok = self._match()
+        self.pos = end
+        return tok
 
     def expr(self) -> Any:
         value = self.term()
@@ -273,11 +290,17 @@ def script_vars(text: str, names: frozenset[str] | set[str]) -> dict[str, list[A
     """
     if not names:
         return {}
-    pattern = re.compile(
-        r"(?:\bvar\s+|\bwindow\.|(?<![\w$.])d\.|\bcgiData\.)(" + "|".join(sorted(map(re.escape, names))) + r")\s*=(?!=)"
-    )
+    alts = "|".join(sorted(map(re.escape, names)))
+    # one pattern per prefix, each starting with literal text the regex engine can skip to
+    # (a leading look-behind or \\b would make the engine try every position: check the
+    # character before each hit by hand instead)
+    patterns = [re.compile(prefix + "(" + alts + r")\s*=(?!=)") for prefix in (r"var\s+", r"window\.", r"d\.", r"cgiData\.")]
+    hits = sorted(
+        ((m.start(), m) for p in patterns for m in p.finditer(text)
+         if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_$.")),
+        key=lambda h: h[0])
     out: dict[str, list[Any]] = {}
-    for m in pattern.finditer(text):
+    for _, m in hits:
         p = _Parser(text, m.end())
         try:
             value = p.expr()

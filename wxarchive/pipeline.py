@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 from . import clean as clean_mod
 from .errors import LayoutChanged, RateLimited, Unavailable, UsageError, WxError
 from .fetch import Fetcher
-from .images import ImageSaver, gather
+from .images import ImageSaver, gather, sync_files
 from .models import Article, Page
 from .parse import SHANGHAI, parse
 from .render import render
@@ -192,6 +192,7 @@ class Archiver:
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
         if futures:
             article = gather(article, futures)
+            sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
         if self.opts.media and not self.opts.no_images and article.media:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
         now = dt.datetime.now(SHANGHAI).replace(microsecond=0)

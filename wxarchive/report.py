@@ -13,7 +13,7 @@ from typing import Any, Callable, TextIO
 
 from .pipeline import Outcome
 
-__all__ = ["Progress", "Tally"]
+__all__ = ["Progress", "Tally", "chain", "log_outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ class Tally:
             self.archived += 1
         elif o.status == "skipped":
             self.skipped += 1
+        elif o.status == "failed" and o.error == "verify":
+            self.not_tried += 1  # the block itself: reported once as such, tried again on resume
         elif o.status == "failed":
             self.failed[o.error or "error"] += 1
             self.gave_up += int(o.gave_up)
@@ -58,7 +60,7 @@ class Tally:
         if self.gave_up:
             parts.append(f"{self.gave_up} given up")
         if self.not_tried:
-            parts.append(f"{self.not_tried} not tried")
+            parts.append(f"{self.not_tried} left for the next run")
         imgs = f"images {self.images_saved}/{self.images_found} saved"
         if self.images_failed:
             imgs += f", {self.images_failed} failed"
@@ -112,7 +114,9 @@ class Progress:
             console = Console(file=self.stream, stderr=True)
             self._bar = RichProgress(TextColumn("[bold]{task.fields[rate]}"), BarColumn(), MofNCompleteColumn(),
                                      TaskProgressColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
-                                     console=console, transient=True, redirect_stdout=True, redirect_stderr=False)
+                                     console=console, transient=True, redirect_stderr=False,
+                                     # results printed on a terminal go above the bar; a redirected stdout stays put
+                                     redirect_stdout=bool(getattr(sys.stdout, "isatty", lambda: False)()))
             self._task = self._bar.add_task("", total=self.total, rate="")
             self._bar.start()
             root = logging.getLogger()
@@ -155,6 +159,13 @@ class Progress:
             eta_s = f", about {int(eta // 60)} min {int(eta % 60)} s left" if self.done < self.total and r > 0 else ""
             print(f"wxarchive: {self.label}: {self.done}/{self.total} done ({r * 60:.1f}/min{eta_s})",
                   file=self.stream, flush=True)
+
+
+def log_outcome(o: Outcome) -> None:
+    """One line per article for ``--log FILE`` (INFO: off the terminal unless -v)."""
+    if o.status == "failed":
+        return  # the pipeline has logged it as an error already
+    log.info("%s %s %s", o.status, o.source, o.title or "")
 
 
 def chain(*fns: Callable[[Outcome], None] | None) -> Callable[[Outcome], None]:
