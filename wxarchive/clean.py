@@ -11,6 +11,7 @@ import dataclasses
 import html
 import logging
 import re
+from typing import Callable
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -39,7 +40,8 @@ _DROP_IDS = ("js_top_ad_area", "js_tags_preview_toast", "content_bottom_area", "
 _KEEP_ATTRS = {"a": ("href", "title"), "img": ("src", "alt"), "td": ("colspan", "rowspan"),
                "th": ("colspan", "rowspan"), "pre": ("data-lang",), "code": ("data-lang",), "ol": ("start",)}
 _UNWRAP = frozenset("span font o:p mark u ins small big label leaf a-wrapper mpchecktext nobr wbr".split())
-_BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*url\(\s*(?:&quot;|["'])?([^"')&]+(?:&amp;[^"')&]+)*)""", re.I)
+_BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(?:&quot;|["'])?(.+?)(?:&quot;|["'])?\s*\)""", re.I)
+_CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOC_WRITE = re.compile(r"""document\.write\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
 _MEDIA_ID = re.compile(r"/(?:mmbiz_\w+|sz_mmbiz_\w+|mmbiz)/([A-Za-z0-9_-]{16,})/")
 
@@ -48,7 +50,10 @@ def image_url_ok(url: str) -> bool:
     """A content image URL: http(s), not an avatar, not a UI icon or emoji, not a data: placeholder."""
     if not url.startswith(("http://", "https://", "//")):
         return False
-    host = (urlsplit(url if not url.startswith("//") else "https:" + url).hostname or "").lower()
+    try:
+        host = (urlsplit(url if not url.startswith("//") else "https:" + url).hostname or "").lower()
+    except ValueError:  # malformed (e.g. an unclosed IPv6 bracket): not a usable URL
+        return False
     if host.endswith("qlogo.cn") and "/mmhead/" in url:
         return False
     if host == "res.wx.qq.com" or host.endswith(".res.wx.qq.com"):
@@ -65,7 +70,10 @@ def image_name(url: str) -> str:
         return m.group(1)
     import hashlib
 
-    path = urlsplit(url).path.rstrip("/")
+    try:
+        path = urlsplit(url).path.rstrip("/")
+    except ValueError:
+        path = ""
     stem = re.sub(r"[^A-Za-z0-9_-]", "", path.rsplit("/", 1)[-1].rsplit(".", 1)[0])[:40]
     digest = hashlib.sha1(url.encode("utf-8", "replace")).hexdigest()[:12]
     return f"{stem}-{digest}" if stem else digest
@@ -75,6 +83,38 @@ def _drop(el: etree._Element) -> None:
     """Remove an element but keep its tail text."""
     if el.getparent() is not None:
         el.drop_tree()
+
+
+def _unwrap_all(root: etree._Element, match: Callable[[str], bool]) -> None:
+    """Replace every matching element by its content, one rebuild per parent.
+
+    lxml's ``drop_tag`` looks up the element's index, so unwrapping N sibling
+    spans one by one is quadratic; this is linear.
+    """
+    for parent in reversed([e for e in root.iter() if isinstance(e.tag, str)]):
+        children = list(parent)
+        if not any(isinstance(c.tag, str) and match(c.tag) for c in children):
+            continue
+        head: list[str] = [parent.text or ""]
+        kept: list[etree._Element] = []
+        tails: list[list[str]] = []
+        for c in children:
+            if isinstance(c.tag, str) and match(c.tag):
+                (tails[-1] if kept else head).append(c.text or "")
+                for g in list(c):
+                    kept.append(g)
+                    tails.append([g.tail or ""])
+                (tails[-1] if kept else head).append(c.tail or "")
+            else:
+                kept.append(c)
+                tails.append([c.tail or ""])
+        for c in children:
+            c.tail = None
+        del parent[:]
+        parent.text = "".join(head) or None
+        for el, tail in zip(kept, tails):
+            el.tail = "".join(tail) or None
+            parent.append(el)
 
 
 def _unwrap(el: etree._Element) -> None:
@@ -232,6 +272,7 @@ class Cleaned:
 def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
                    known_media: tuple[Media, ...] = ()) -> Cleaned:
     """Clean one body fragment: simple HTML, its images and media, what was stripped."""
+    body_html = _CTRL.sub("", body_html)  # C0 controls are not text, and lxml refuses them
     if not body_html.strip():
         return Cleaned("")
     try:
@@ -329,8 +370,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                    "mp-style-type") or ("-" in tag and tag not in ("mp-common-mpaudio",)):
             el.tag = "div" if el in blocky else "p"
         elif tag in _UNWRAP or ":" in tag:
-            _unwrap(el)
-            continue
+            continue  # unwrapped below, all at once
         elif tag == "div" and el not in blocky:
             el.tag = "p"
         elif tag in ("b",):
@@ -341,6 +381,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         for a in list(el.attrib):
             if a not in keep:
                 del el.attrib[a]
+    _unwrap_all(root, lambda t: t.lower() in _UNWRAP or ":" in t)
     # p inside p is invalid and confuses converters: make the outer one a div
     for p in list(root.iter("p")):
         if p in blocky:

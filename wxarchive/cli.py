@@ -118,6 +118,8 @@ def _printer(as_json: bool, quiet: bool):
 def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
     if blocked:
         return 3
+    if any(o.error == "usage" for o in outcomes):
+        return 2
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 

@@ -78,6 +78,10 @@ _TOKEN = re.compile(
 _DECODERS = {"JsDecode": js_unescape, "htmlDecode": html.unescape, "decodeURIComponent": None}
 
 
+class _TooDeep(Exception):
+    """Nesting beyond any real page: give up on this value at once (no per-level skipping)."""
+
+
 class _Parser:
     """Recursive descent over the handful of forms WeChat uses."""
 
@@ -157,7 +161,7 @@ class _Parser:
         self.depth += 1
         try:
             if self.depth > 200:
-                return UNKNOWN
+                raise _TooDeep
             kind, tok = self.next()
             if kind == "str":
                 return js_unescape(tok[1:-1])
@@ -279,7 +283,10 @@ class _Parser:
 
 def parse_object_at(text: str, pos: int) -> Any:
     """Evaluate the literal starting at ``pos`` (an object, array or expression)."""
-    return _Parser(text, pos).expr()
+    try:
+        return _Parser(text, pos).expr()
+    except _TooDeep:
+        return UNKNOWN
 
 
 def script_vars(text: str, names: frozenset[str] | set[str]) -> dict[str, list[Any]]:
@@ -304,7 +311,7 @@ def script_vars(text: str, names: frozenset[str] | set[str]) -> dict[str, list[A
         p = _Parser(text, m.end())
         try:
             value = p.expr()
-        except RecursionError:  # pragma: no cover - depth is bounded above
+        except _TooDeep:
             continue
         kind, tok = p.peek()
         if value is UNKNOWN or not (kind == "eof" or (kind == "op" and tok in ";,)}") or "\n" in text[p.pos:p.pos + 2]):

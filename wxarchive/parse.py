@@ -184,7 +184,8 @@ def _dom(doc: lxml.html.HtmlElement, *xpaths: str) -> str:
 
 def _byline(doc: lxml.html.HtmlElement) -> str:
     """The legacy un-id'd author span in the meta row -- only when it reads like a name."""
-    for el in doc.xpath('//*[@id="meta_content"]//*[contains(@class,"rich_media_meta_text") and not(@id)'
+    for el in doc.xpath('//*[@id="meta_content" or contains(@class,"rich_media_meta_list")]'
+                        '//*[contains(@class,"rich_media_meta_text") and not(@id)'
                         ' and not(contains(@class,"rich_media_meta_nickname"))]'):
         t = _text(el)
         if t and len(t) <= 24 and not re.search(r"关注|点击|☞|→|\d{4}-\d{2}", t):

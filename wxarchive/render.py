@@ -111,7 +111,7 @@ def render_body(article: Article, *, image_prefix: str = "{{ site.baseurl }}/pos
     media = {m.url: m.local for m in article.media if m.local}
     soup = BeautifulSoup(article.body_html or "", "lxml")
     conv = _Converter(local, media, heading_style=ATX, bullets="-", newline_style=BACKSLASH,
-                      code_language_callback=_code_lang, escape_underscores=False, escape_misc=False,
+                      code_language_callback=_code_lang, escape_underscores=True, escape_misc=False,
                       table_infer_header=True)
     md = conv.convert_soup(soup)
     md = _tidy(md)

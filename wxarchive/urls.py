@@ -57,7 +57,7 @@ def is_article_url(url: str) -> bool:
 
 def normalize_article_url(url: str) -> str:
     """The canonical https form: entity-decoded, tracking parameters and fragment dropped."""
-    url = html.unescape(html.unescape(url.strip())).replace("\\x26", "&").replace("\\/", "/")
+    url = html.unescape(html.unescape(url.strip().replace("\\x26", "&").replace("\\/", "/")))
     parts = urlsplit(url)
     path = parts.path
     if path.startswith("/s/"):

@@ -1,0 +1,1 @@
+"""wxarchive benchmarks (issue 6): ``python -m bench`` prints each figure, its target and PASS/MISS."""

@@ -1,0 +1,67 @@
+"""``python -m bench``: run the sections, print a table (figure, target, PASS/MISS) and a one-line summary.
+
+Exit status 0 when every target is met, 1 when any is missed, 2 on bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .report import Result, table
+
+SECTIONS = ("cpu", "batch", "memory", "state")  # batch includes the re-run cost (3.)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("sections", nargs="*", metavar="SECTION",
+                    help=f"run only these: {', '.join(SECTIONS)} (rerun is part of batch; default: all)")
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer runs and smaller batches (cpu 3 runs, batch N=15, memory 200 articles)")
+    ap.add_argument("--corpus", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pages"),
+                    help="folder of third-party WeChat pages read at bench time (default ../shared/corpus/pages)")
+    ap.add_argument("--no-corpus", action="store_true", help="fixture pages only")
+    args = ap.parse_args(argv)
+    wanted = [s if s != "rerun" else "batch" for s in args.sections] or list(SECTIONS)
+    unknown = [s for s in wanted if s not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    results: list[Result] = []
+    started = time.perf_counter()
+    for name in SECTIONS:
+        if name not in wanted:
+            continue
+        log(f"bench: {name} ...")
+        t = time.perf_counter()
+        try:
+            if name == "cpu":
+                from . import cpu
+                corpus = None if args.no_corpus else Path(args.corpus)
+                results += cpu.run(quick=args.quick, corpus=corpus, log=log)
+            elif name == "batch":
+                from . import batch
+                results += batch.run(quick=args.quick, log=log)
+            elif name == "memory":
+                from . import memory
+                results += memory.run(quick=args.quick, log=log)
+            elif name == "state":
+                from . import state
+                results += state.run(quick=args.quick, log=log)
+        except Exception as e:  # a section that crashes is a miss, the others still run
+            traceback.print_exc()
+            results.append(Result(name, "section crashed", type(e).__name__, "runs", False, str(e)[:200]))
+        log(f"bench: {name} done in {time.perf_counter() - t:.1f} s")
+    print(table(results))
+    gated = [r for r in results if r.ok is not None]
+    missed = [r for r in gated if not r.ok]
+    print(f"\nbench: {len(gated) - len(missed)}/{len(gated)} targets met"
+          + (f"; MISSED: {'; '.join(f'{r.section}: {r.name} {r.value} (target {r.target})' for r in missed)}" if missed else "")
+          + f"; {time.perf_counter() - started:.0f} s{' (quick)' if args.quick else ''}")
+    return 1 if missed else 0

@@ -1,0 +1,82 @@
+"""URL recognition, normalisation and identity keys."""
+from __future__ import annotations
+
+import pytest
+
+from wxarchive.urls import article_key, find_article_urls, is_article_url, normalize_article_url, url_ids
+
+BIZ = "MzA5NjE2MjQ4Mw=="
+LONG = f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid=2650812483&idx=2&sn=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7"
+
+
+@pytest.mark.parametrize("url", [
+    "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w",
+    "http://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w?scene=1#rd",
+    LONG,
+    LONG.replace("&", "&amp;"),
+    "https://mp.weixin.qq.com/s?src=11&timestamp=1700000000&ver=4900&signature=abc&new=1",
+    "https://mp.weixin.qq.com/mp/appmsg/show?__biz=MzA5NjE2MjQ4Mw==&appmsgid=10000001&itemidx=1",
+])
+def test_is_article_url(url):
+    assert is_article_url(url)
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/s/abc",
+    "ftp://mp.weixin.qq.com/s/abc",
+    "https://mp.weixin.qq.com/mp/profile_ext?action=home",
+    "https://mp.weixin.qq.com.evil.example/s/abc",
+    "mp.weixin.qq.com/s/abc",
+    "javascript:alert(1)",
+    "",
+])
+def test_not_article_url(url):
+    assert not is_article_url(url)
+
+
+def test_short_form_drops_query_and_fragment():
+    assert normalize_article_url("http://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w?scene=1&from=timeline#rd") == \
+        "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w"
+
+
+def test_long_form_with_amp_and_tracking():
+    noisy = (f"http://mp.weixin.qq.com/s?__biz={BIZ}&amp;mid=2650812483&amp;idx=2&amp;sn=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7"
+             "&amp;chksm=84a1c2d3e4f5&amp;scene=21&amp;mpshare=1&amp;srcid=0315abc&amp;sharer_sharetime=1&amp;"
+             "exportkey=xyz&amp;pass_ticket=abc#wechat_redirect")
+    assert normalize_article_url(noisy) == LONG
+
+
+def test_js_escaped_link():
+    raw = f"http://mp.weixin.qq.com/s?__biz={BIZ}\\x26amp;mid=2650812483\\x26amp;idx=2\\x26amp;sn=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7#rd"
+    assert normalize_article_url(raw) == LONG
+
+
+def test_parameter_order_does_not_matter():
+    shuffled = f"https://mp.weixin.qq.com/s?sn=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7&idx=2&scene=45&mid=2650812483&__biz={BIZ}"
+    assert normalize_article_url(shuffled) == LONG
+
+
+def test_aliases_appmsgid_itemidx_sign():
+    alias = f"https://mp.weixin.qq.com/s?__biz={BIZ}&appmsgid=2650812483&itemidx=2&sign=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7"
+    assert normalize_article_url(alias) == LONG
+    assert article_key(alias) == f"{BIZ}:2650812483:2"
+
+
+def test_keys():
+    assert article_key(LONG) == f"{BIZ}:2650812483:2"
+    assert article_key(LONG + "&chksm=1#rd") == article_key(LONG)
+    assert article_key("https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w") == "s:Xq3bR7mK2pLs9TvA0cZy1w"
+    assert article_key("https://mp.weixin.qq.com/s?src=11&timestamp=1&ver=1&signature=x") is None
+
+
+def test_percent_encoded_biz_gives_same_key():
+    enc = "http://mp.weixin.qq.com/s?__biz=MzA5NjE2MjQ4Mw%3D%3D&mid=2650812483&idx=2&sn=8d3c2f64a1b7e09c55f2a6d1c3e4b5a7"
+    assert url_ids(enc)["biz"] == BIZ
+    assert article_key(enc) == f"{BIZ}:2650812483:2"
+
+
+def test_find_article_urls_in_free_text():
+    text = (f'见 <a href="{LONG.replace("&", "&amp;")}&amp;scene=21#rd">上一篇</a>，以及'
+            "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w。还有 https://example.com/s/x 和重复的 "
+            f"{LONG}")
+    assert find_article_urls(text) == [LONG, "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w"]
