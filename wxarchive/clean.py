@@ -331,9 +331,12 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                     u = "https:" + u
                 if image_url_ok(u) and "mmbiz_svg" not in u:
                     img = lxml.html.Element("img", src=u)
-                    img.tail = el.text
-                    el.text = None
                     el.insert(0, img)
+                    if (el.text or "").strip() or len(el) > 1:
+                        br = lxml.html.Element("br")  # the picture on its own line, its caption below
+                        br.tail = el.text
+                        img.addnext(br)
+                    el.text = None
     for img in list(root.iter("img")):
         url = _norm_src(img)
         alt = (img.get("alt") or "").strip()

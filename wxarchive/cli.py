@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Sequence
 from . import __version__
 from .errors import RateLimited, UsageError, WxError
 from .fetch import parse_connect_to
-from .pipeline import Archiver, Options, Outcome
+from .pipeline import Archiver, Options, Outcome, check_source
 
 if TYPE_CHECKING:
     from .lock import ArchiveLock
@@ -126,6 +126,19 @@ def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
 def cmd_get(args: argparse.Namespace) -> int:
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
+    bad = []
+    for src in args.sources:
+        try:
+            check_source(src)
+        except UsageError as e:
+            bad.append(Outcome(src, "failed", error=e.code, message=e.message))
+    if len(bad) == len(args.sources):
+        # nothing to do: say so without laying down an archive for a typo
+        for o in bad:
+            print(f"wxarchive: {o.message}", file=sys.stderr)
+            if args.json:
+                show(o)
+        return 2
     with Archiver(opts) as arch:
         outs = arch.archive_many(args.sources, on_outcome=show)
         if arch.blocked is not None:

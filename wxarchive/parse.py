@@ -20,7 +20,7 @@ from lxml import etree
 from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import js_unescape, parse_object_at, script_vars
 from .models import Article, Media, Page
-from .urls import ARTICLE_HOST, normalize_article_url, url_ids
+from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 
 __all__ = ["SHANGHAI", "classify_error", "decode_html", "load_tree", "parse"]
 
@@ -406,7 +406,9 @@ def parse(page: Page) -> Article:
             body_html = _text_to_html(note) + (
                 f'\n<p>转载自：<a href="{html.escape(src_url)}">{html.escape(otitle or src_url)}</a>'
                 + (f"（{html.escape(oauthor)}）" if oauthor else "") + "</p>" if src_url else "")
-            reprint = [("title", otitle), ("account", oauthor), ("url", src_url)]
+            if is_article_url(src_url):
+                src_url = normalize_article_url(src_url)
+            reprint = [(k, val) for k, val in (("title", otitle), ("account", oauthor), ("url", src_url)) if val]
         if kind == "reprint" and not reprint:
             banner = _dom(doc, '//*[contains(@class,"original_primary_card_tips")]')
             oacct = _dom(doc, '//*[contains(@class,"original_primary_nickname")]')

@@ -32,7 +32,7 @@ from .site import Site, atomic_write
 from .store import Store
 from .urls import article_key, is_article_url, normalize_article_url
 
-__all__ = ["Archiver", "Options", "Outcome"]
+__all__ = ["Archiver", "Options", "Outcome", "check_source"]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,20 @@ def _written_for(post: Path, article: Article) -> bool:
     return bool(m) and m.group(1) in {article.canonical_url, article.url} - {""}
 
 
+def check_source(source: str) -> str:
+    """``"file"`` or ``"url"``; a UsageError for anything else (before any file or request)."""
+    path = Path(source)
+    if "://" not in source and (path.exists() or source.endswith((".html", ".htm"))):
+        if not path.is_file():
+            raise UsageError(f"cannot read {source}: no such file")
+        return "file"
+    if not source.startswith(("http://", "https://")):
+        raise UsageError(f"not an http(s) URL or a readable file: {source}")
+    if not is_article_url(source):
+        raise UsageError(f"not a WeChat article URL: {source}")
+    return "url"
+
+
 def _read_file(path: Path) -> Page:
     try:
         data = path.read_bytes()
@@ -129,14 +143,9 @@ class Archiver:
 
     # ---- stage 1: everything up to the images (sequential, paced)
     def _prepare(self, source: str) -> tuple[Article, Page] | Outcome:
-        path = Path(source)
-        if "://" not in source and (path.exists() or source.endswith((".html", ".htm"))):
-            page = _read_file(path)
+        if check_source(source) == "file":
+            page = _read_file(Path(source))
         else:
-            if not source.startswith(("http://", "https://")):
-                raise UsageError(f"not an http(s) URL or a readable file: {source}")
-            if not is_article_url(source):
-                raise UsageError(f"not a WeChat article URL: {source}")
             url = normalize_article_url(source)
             key = article_key(url)
             if key and not self.opts.force and self.store.is_archived(key, self.site.root):

@@ -16,7 +16,8 @@ from .models import Article
 
 __all__ = ["front_matter", "render", "render_body", "split_post"]
 
-_LOCAL = "\x00wximg\x00"  # stands for the configured image prefix until Liquid escaping is done
+_LOCAL = "\x00wximg\x00"
+_AMP_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # stands for the configured image prefix until Liquid escaping is done
 
 
 class _Converter(MarkdownConverter):
@@ -33,6 +34,13 @@ class _Converter(MarkdownConverter):
         if local:
             el["href"] = _LOCAL + local
         return super().convert_a(el, text, parent_tags)
+
+    def escape(self, text: str, parent_tags: set[str]) -> str:
+        """Markdown escaping, plus what would otherwise be read as HTML (``List<String>``, ``&copy;``)."""
+        text = super().escape(text, parent_tags)
+        if "_noformat" in parent_tags:
+            return text
+        return _AMP_ENTITY.sub("&amp;", text).replace("<", "&lt;")
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
         src = el.get("src") or ""

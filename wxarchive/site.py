@@ -15,7 +15,7 @@ from typing import Any
 from .errors import UsageError
 from .models import Article
 
-__all__ = ["Site", "atomic_write", "slugify"]
+__all__ = ["FILE_MODE", "Site", "atomic_write", "slugify"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,15 @@ title: Archive
 """
 
 
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,6 +130,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a web server must be able to read the site
         os.replace(tmp, path)
     except BaseException:
         try:
