@@ -247,7 +247,9 @@ class Archiver:
         msg = e.message
         key, gave_up = None, False
         if isinstance(e, RateLimited):
-            self.blocked = e
+            if (e.url or source).startswith(("http://", "https://")):
+                self.blocked = e  # a live verification page: no more page requests this run
+            # a saved verification page is just a file that is not an article
         elif not isinstance(e, UsageError):
             key = article_key(e.url or source) if (e.url or source).startswith("http") else None
             if key:
