@@ -116,7 +116,7 @@ def _printer(as_json: bool, quiet: bool):
 
 
 def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
-    if blocked:
+    if blocked or any(o.error == "verify" for o in outcomes):
         return 3
     if any(o.error == "usage" for o in outcomes):
         return 2

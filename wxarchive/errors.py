@@ -9,6 +9,7 @@
     ├── NotAnArticle                1      yes     not_article
     ├── LayoutChanged               1      no      layout
     ├── ImageError                  1      no      image   (per image, never fails a post)
+    ├── ArchiveError                1      no      io      (disk full, read-only, a file where a folder goes)
     └── LockedError                 3      no      locked
 
 ``permanent`` says whether trying again later can help: a deleted article stays
@@ -17,6 +18,7 @@ deleted, a network error or a verification page may pass.
 from __future__ import annotations
 
 __all__ = [
+    "ArchiveError",
     "FetchError",
     "ImageError",
     "LayoutChanged",
@@ -113,6 +115,12 @@ class ImageError(WxError):
     """One image could not be saved; the post keeps its remote URL."""
 
     code = "image"
+
+
+class ArchiveError(WxError):
+    """The archive folder or its state cannot be written."""
+
+    code = "io"
 
 
 class LockedError(WxError):

@@ -117,6 +117,7 @@ class Fetcher:
             trust_env=False,
         )
         self.retries = max(1, retries)
+        self.deadline = max(2 * timeout, 1.0)  # a whole body, however slowly it trickles
         self.backoff = backoff
         self.delay = delay
         self.max_retry_after = max_retry_after
@@ -211,7 +212,32 @@ class Fetcher:
             raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url) from None
         except httpx.TransportError as e:
             raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url) from None
+        except httpx.DecodingError as e:
+            raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
         raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises
+
+    def _read(self, url: str, resp: httpx.Response, limit: int) -> bytes:
+        """The whole body, under a size cap and a wall-clock deadline (a trickling server
+        would otherwise keep every per-read timeout happy forever)."""
+        deadline = time.monotonic() + self.deadline
+        try:
+            if resp.status_code >= 400:
+                raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
+            chunks, size = [], 0
+            for chunk in resp.iter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"{url} is larger than {limit // 2**20} MB", url=url)
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url} took longer than {self.deadline:.0f} s to arrive", url=url)
+                chunks.append(chunk)
+            return b"".join(chunks)
+        except httpx.DecodingError as e:
+            raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
+        except httpx.TransportError as e:
+            raise FetchError(f"network error reading {url}: {e or type(e).__name__}", url=url) from None
+        finally:
+            resp.close()
 
     def page(self, url: str) -> Page:
         """Fetch an article page (paced); 4xx other than 429 is not retried."""
@@ -219,20 +245,8 @@ class Fetcher:
             raise UsageError(f"not an http(s) URL: {url}")
         self._pace(urlsplit(url).hostname or "")
         resp = self._get(url, self.page_hosts, stream=True)
-        try:
-            if resp.status_code >= 400:
-                raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
-            chunks, size = [], 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PAGE_BYTES:
-                    raise FetchError(f"page {url} is larger than {MAX_PAGE_BYTES // 2**20} MB", url=url)
-                chunks.append(chunk)
-        except httpx.TransportError as e:
-            raise FetchError(f"network error reading {url}: {e or type(e).__name__}", url=url) from None
-        finally:
-            resp.close()
-        return Page(url=url, final_url=str(resp.url), status=resp.status_code, content=b"".join(chunks),
+        content = self._read(url, resp, MAX_PAGE_BYTES)
+        return Page(url=url, final_url=str(resp.url), status=resp.status_code, content=content,
                     fetched_at=dt.datetime.now(dt.timezone.utc), content_type=resp.headers.get("content-type", ""))
 
     def text(self, url: str, hosts: tuple[str, ...] | None = None) -> str:
@@ -240,20 +254,8 @@ class Fetcher:
         host = (urlsplit(url).hostname or "").lower()
         if host in self.page_hosts:
             self._pace(host)
-        allowed = hosts or (host,)
-        resp = self._get(url, allowed, stream=True)
-        try:
-            if resp.status_code >= 400:
-                raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
-            data = b""
-            for chunk in resp.iter_bytes():
-                data += chunk
-                if len(data) > MAX_PAGE_BYTES:
-                    raise FetchError(f"{url} is too large", url=url)
-        except httpx.TransportError as e:
-            raise FetchError(f"network error reading {url}: {e or type(e).__name__}", url=url) from None
-        finally:
-            resp.close()
+        resp = self._get(url, hosts or (host,), stream=True)
+        data = self._read(url, resp, MAX_PAGE_BYTES)
         return data.decode(resp.encoding or "utf-8", "replace")
 
     def stream_image(self, url: str) -> Iterator[httpx.Response]:

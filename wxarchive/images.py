@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -144,7 +145,10 @@ class ImageSaver:
                 size, head = 0, b""
                 with os.fdopen(fd, "wb") as f:
                     try:
+                        deadline = time.monotonic() + max(self.fetcher.deadline, 60.0)
                         for chunk in resp.iter_bytes(65536):
+                            if time.monotonic() > deadline:
+                                raise ImageError("download too slow (deadline passed)", url=img.url)
                             size += len(chunk)
                             if size > limit:
                                 raise ImageError(f"larger than {limit // 2**20} MB", url=img.url)

@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
 import gzip
 import hashlib
 import json
 import logging
+import os
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from . import clean as clean_mod
-from .errors import LayoutChanged, RateLimited, Unavailable, UsageError, WxError
+from .errors import ArchiveError, LayoutChanged, RateLimited, Unavailable, UsageError, WxError
 from .fetch import Fetcher
 from .images import ImageSaver, gather, sync_files
 from .models import Article, Page
@@ -122,8 +126,13 @@ class Archiver:
     def __init__(self, opts: Options, *, fetcher: Fetcher | None = None) -> None:
         self.opts = opts
         self.site = Site.open(opts.out)
-        self.site.init()
-        self.store = Store(self.site.state_dir / "state.sqlite3")
+        try:
+            self.site.init()
+            self.store = Store(self.site.state_dir / "state.sqlite3")
+            # serialises write-and-record between processes sharing the archive
+            self._lock_fd = os.open(self.site.state_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except (OSError, sqlite3.Error) as e:
+            raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
         self.fetcher = fetcher or Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
                                           backoff=opts.backoff, delay=opts.delay)
         self.saver = ImageSaver(self.fetcher, self.site.image_dir, concurrency=opts.concurrency)
@@ -134,6 +143,17 @@ class Archiver:
         self.saver.close()
         self.fetcher.close()
         self.store.close()
+        os.close(self._lock_fd)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer at a time: threads of this run, and other processes on the same archive."""
+        with self._write_lock:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def __enter__(self) -> "Archiver":
         return self
@@ -209,7 +229,7 @@ class Archiver:
         text = render(article, self.site.settings)
         key = article.key
         raw_rel = Path(".wxarchive") / "raw" / (hashlib.sha1(key.encode()).hexdigest() + ".html.gz")
-        with self._write_lock:
+        with self._writing():
             rec = self.store.get(key)
             if rec and rec.get("post_path"):
                 post = self.site.root / rec["post_path"]
@@ -275,7 +295,7 @@ class Archiver:
                         out = item.result()
                     except WxError as e:
                         out = self._fail(src, e)
-                    except OSError as e:
+                    except (OSError, sqlite3.Error) as e:
                         out = Outcome(src, "failed", error="io", message=f"cannot write the archive: {e}")
                         log.error("%s: %s", src, out.message)
                 else:

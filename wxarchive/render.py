@@ -167,8 +167,16 @@ def front_matter(article: Article, site: Mapping[str, Any]) -> dict[str, Any]:
     return fm
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def _dump(fm: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(fm), allow_unicode=True, sort_keys=False, default_flow_style=False, width=2**30)
+    # PyYAML writes NEL/LS/PS raw under allow_unicode, and its reader then folds them
+    # as line breaks; the rare post holding one is written all-escaped so it round-trips
+    text = yaml.safe_dump(dict(fm), allow_unicode=True, sort_keys=False, default_flow_style=False, width=2**30)
+    if any(b in text for b in _YAML_BREAKS):
+        text = yaml.safe_dump(dict(fm), allow_unicode=False, sort_keys=False, default_flow_style=False, width=2**30)
+    return text
 
 
 def render(article: Article, site: Mapping[str, Any] | None = None) -> str:

@@ -214,6 +214,9 @@ class Site:
                 made.append(p)
         for d in (self.posts_dir, self.image_dir, self.state_dir):
             d.mkdir(parents=True, exist_ok=True)
+        from .lock import sweep_partials  # temp files of runs killed mid-write
+
+        sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / "raw", self.root])
         return made
 
     def post_path(self, article: Article, taken: "callable[[Path], bool] | None" = None) -> Path:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from lxml import etree
 
-from .errors import FetchError, LayoutChanged, RateLimited, UsageError
+from .errors import LayoutChanged, RateLimited, UsageError
 from .fetch import Fetcher
 from .urls import ARTICLE_HOST, article_key, find_article_urls, is_article_url, normalize_article_url
 
@@ -27,6 +27,7 @@ __all__ = [
     "extract_urls",
     "guess_kind",
     "list_album",
+    "looks_like_feed",
     "parse_album_page",
     "parse_album_url",
     "parse_feed",

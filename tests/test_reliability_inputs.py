@@ -1,0 +1,280 @@
+"""Reliability: hostile and broken input pages never crash parse/clean/render with anything but WxError.
+
+Short runs are always on; ``WXARCHIVE_LONG_TESTS=1`` runs many more examples and bigger pages.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+import wxpages  # noqa: E402
+
+from wxarchive.clean import clean  # noqa: E402
+from wxarchive.errors import WxError  # noqa: E402
+from wxarchive.models import Page  # noqa: E402
+from wxarchive.parse import parse  # noqa: E402
+from wxarchive.render import render  # noqa: E402
+
+LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
+EXAMPLES = 3000 if LONG else 150
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
+NOW = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+URL = wxpages.article_url(2650000001)
+
+SEEDS = [
+    wxpages.page(),
+    wxpages.page("标题 <b>&amp;</b> {{ x }}", images=(wxpages.img_url("B" * 24),), links=("javascript:alert(1)",)),
+    wxpages.page(body="<pre><code>a = 1\nb = {% x %}</code></pre><table><tr><td>1</td><td colspan=2>2</td></tr></table>"
+                      "<mpvoice voice_encode_fileid=\"abc\" name=\"n\"></mpvoice><iframe data-src=\"https://v.qq.com/?vid=x1\">"
+                      "</iframe><ul><li>一</li><li>二</li></ul><p>往期推荐</p><p>扫码关注</p>"),
+    b'<html><head><title>x</title></head><body><div class="weui-msg"><p class="weui-msg__title">'
+    b"\xe8\xaf\xa5\xe5\x86\x85\xe5\xae\xb9\xe5\xb7\xb2\xe8\xa2\xab\xe5\x8f\x91\xe5\xb8\x83\xe8\x80\x85\xe5\x88\xa0\xe9\x99\xa4"
+    b"</p></div></body></html>",
+]
+
+
+# Crashes reported but not yet fixed (each with its own strict-xfail test). The fuzz tests tolerate exactly
+# these signatures so that they keep hunting for *new* crashes; remove an entry once its bug is fixed.
+KNOWN_BUGS: tuple[tuple[type, str], ...] = ()
+
+
+def run_pipeline(content: bytes, *, tolerate_known: bool = True) -> None:
+    """parse -> clean -> render, the pure half of the pipeline; only WxError may escape."""
+    try:
+        article = parse(Page(url=URL, final_url=URL, status=200, content=content, fetched_at=NOW))
+        article = clean(article)
+        text = render(article, {})
+        text.encode("utf-8")  # the post must be writable as UTF-8
+    except WxError:
+        pass
+    except Exception as e:
+        if tolerate_known and any(isinstance(e, t) and msg in str(e) for t, msg in KNOWN_BUGS):
+            return
+        raise
+
+
+def _tags(b: bytes) -> list[re.Match[bytes]]:
+    return list(re.finditer(rb"<[^<>]{0,200}>", b))
+
+
+@st.composite
+def mutated(draw: st.DrawFn, seeds: list[bytes]) -> bytes:
+    data = draw(st.sampled_from(seeds))
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(["truncate", "drop_tag", "dup_tag", "garble_script", "encoding", "junk",
+                                   "splice", "empty", "nul", "flip"]))
+        if op == "truncate" and data:
+            data = data[: draw(st.integers(0, len(data)))]
+        elif op in ("drop_tag", "dup_tag"):
+            tags = _tags(data)
+            if tags:
+                m = tags[draw(st.integers(0, len(tags) - 1))]
+                rep = b"" if op == "drop_tag" else m.group(0) * draw(st.integers(2, 5))
+                data = data[: m.start()] + rep + data[m.end():]
+        elif op == "garble_script":
+            scripts = list(re.finditer(rb"<script[^>]*>(.*?)</script>", data, re.S))
+            if scripts:
+                m = scripts[draw(st.integers(0, len(scripts) - 1))]
+                s = bytearray(m.group(1))
+                for _ in range(draw(st.integers(1, 30))):
+                    if s:
+                        i = draw(st.integers(0, len(s) - 1))
+                        s[i] = draw(st.sampled_from(b"\"'\\{}[]()|*;:,=\n\x00\xff" + b"ux"))
+                data = data[: m.start(1)] + bytes(s) + data[m.end(1):]
+        elif op == "encoding":
+            text = data.decode("utf-8", "replace")
+            enc = draw(st.sampled_from(["gb18030", "utf-16", "utf-16-be", "latin-1", "shift_jis", "big5", "cp1252",
+                                        "utf-32", "koi8-r"]))
+            data = text.encode(enc, "replace")
+            if draw(st.booleans()):
+                data = data.replace(b"charset=utf-8", b"charset=" + draw(st.sampled_from(
+                    [b"gbk", b"utf-16", b"nonsense-enc", b"x" * 300, b"utf-7", b"latin-1"])))
+        elif op == "junk":
+            pos = draw(st.integers(0, len(data)))
+            data = data[:pos] + draw(st.binary(min_size=1, max_size=200)) + data[pos:]
+        elif op == "splice" and data:
+            a = draw(st.integers(0, len(data)))
+            b = draw(st.integers(a, len(data)))
+            data = data[:a] + data[b:] + data[a:b]
+        elif op == "empty":
+            data = draw(st.sampled_from([b"", b" ", b"\x00" * 10, b"\xef\xbb\xbf", b"<", b"<html>", b"\xff\xfe"]))
+        elif op == "nul" and data:
+            pos = draw(st.integers(0, len(data)))
+            data = data[:pos] + b"\x00" * draw(st.integers(1, 8)) + data[pos:]
+        elif op == "flip" and data:
+            ba = bytearray(data)
+            for _ in range(draw(st.integers(1, 50))):
+                i = draw(st.integers(0, len(ba) - 1))
+                ba[i] = draw(st.integers(0, 255))
+            data = bytes(ba)
+    return data
+
+
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
+
+@FUZZ
+@given(mutated(SEEDS))
+def test_mutated_pages_only_raise_typed_errors(content: bytes) -> None:
+    run_pipeline(content)
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_binary_junk_only_raises_typed_errors(content: bytes) -> None:
+    run_pipeline(content)
+
+
+@FUZZ
+@given(st.text(max_size=2000))
+def test_arbitrary_text_bodies(text: str) -> None:
+    run_pipeline(wxpages.page(body=text))
+
+
+def _corpus() -> list[bytes]:
+    if not CORPUS.is_dir():
+        return []
+    return [p.read_bytes() for p in sorted(CORPUS.glob("*.html"))]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
+@settings(max_examples=1500 if LONG else 60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(st.data())
+def test_mutated_corpus_pages(data: st.DataObject) -> None:
+    run_pipeline(data.draw(mutated(_corpus())))
+
+
+@pytest.mark.parametrize("content", [
+    b"", b"\x00", b"\x00" * 100000, b"\xef\xbb\xbf", os.urandom(100000), b"\xff\xd8\xff\xe0" + os.urandom(5000),
+    "<html>中文</html>".encode("utf-16"), b"<?xml version='1.0'?><svg/>", b"<html><body><div id='js_content'></div>",
+    b"<script>var msg_title = " + b"\"\\" * 5000, b"<!--" * 10000, b"<![CDATA[" * 1000,
+    b"<html><script>window.cgiDataNew = {" + b"a:{" * 500 + b"</script>",
+    wxpages.page().replace(b"charset=utf-8", b"charset=\xff\xfe"),
+])
+def test_fixed_bad_inputs(content: bytes) -> None:
+    run_pipeline(content)
+
+
+@pytest.mark.parametrize("src", ["http://[::1/x.png", "https://[mmbiz.qpic.cn/x.png"])
+def test_malformed_image_url_in_body(src: str) -> None:
+    run_pipeline(wxpages.page(images=(src,)), tolerate_known=False)
+
+
+@pytest.mark.parametrize("ch", ["\x08", "\x1b", "\x01"])
+def test_control_characters_in_body_text(ch: str) -> None:
+    run_pipeline(wxpages.page(body=f"<p>before{ch}after</p>\n<p>second\n{ch}line</p>"), tolerate_known=False)
+
+
+# ---------------------------------------------------------------- pathological pages (subprocess, bounded)
+
+_PATHO = textwrap.dedent("""
+    import sys, datetime as dt
+    sys.path.insert(0, FUZZ_DIR)
+    import wxpages
+    from wxarchive.parse import parse
+    from wxarchive.clean import clean
+    from wxarchive.render import render
+    from wxarchive.models import Page
+    from wxarchive.errors import WxError
+    kind, n = sys.argv[1], int(sys.argv[2])
+    if kind == "deep":
+        raw = wxpages.page(body="<div>" * n + "深" + "</div>" * n)
+    elif kind == "deep_mixed":
+        raw = wxpages.page(body="<section><span><p>" * (n // 3) + "深" + "</p></span></section>" * (n // 3))
+    elif kind == "elements":
+        raw = wxpages.page(body="<span>x</span>" * n)
+    elif kind == "paragraphs":
+        raw = wxpages.page(body="<p>x</p>" * n)
+    elif kind == "script":
+        raw = wxpages.page().replace(b"var ct", b"var ct = " + b"[" * n + b";\\nvar xx")
+    elif kind == "cgi":
+        raw = wxpages.page().replace(b"var ct", b"window.cgiDataNew = {" + b"a:{" * n + b";\\nvar ct")
+    elif kind == "huge":
+        raw = wxpages.page(body="<p>" + "x" * n + "</p>")
+    u = wxpages.article_url(1)
+    try:
+        a = clean(parse(Page(u, u, 200, raw, dt.datetime.now(dt.timezone.utc))))
+        render(a)
+        print("OK")
+    except WxError as e:
+        print("REFUSED", type(e).__name__, e)
+""")
+
+# name: (kind, n short, n long, bound short, bound long)
+_CASES = {
+    "deep_100k": ("deep", 100_000, 100_000, 60, 60),
+    "deep_mixed_100k": ("deep_mixed", 100_000, 300_000, 60, 60),
+    "huge_60MB": ("huge", 60 * 2**20, 60 * 2**20, 60, 60),
+    "elements": ("elements", 60_000, 1_000_000, 8, 180),
+    "paragraphs": ("paragraphs", 50_000, 1_000_000, 40, 300),
+    "script_brackets": ("script", 60_000, 1_000_000, 8, 180),
+    "cgi_nested": ("cgi", 60_000, 1_000_000, 8, 180),
+}
+
+
+@pytest.fixture(scope="module")
+def patho_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
+    """Start every pathological case at once (two cores), collect each within its bound."""
+    script = tmp_path_factory.mktemp("patho") / "run.py"
+    script.write_text(_PATHO.replace("FUZZ_DIR", repr(str(Path(__file__).parent / "fuzz"))))
+    procs = {}
+    for name, (kind, ns, nl, bs, bl) in _CASES.items():
+        procs[name] = (subprocess.Popen([sys.executable, str(script), kind, str(nl if LONG else ns)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), bl if LONG else bs)
+    out: dict[str, tuple[str, str]] = {}
+    import time
+    start = time.monotonic()
+    for name, (p, bound) in procs.items():
+        try:
+            so, se = p.communicate(timeout=max(0.1, bound - (time.monotonic() - start)))
+            out[name] = (so, se)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            out[name] = ("TIMEOUT", f"did not finish within {bound} s")
+    return out
+
+
+def _check(out: tuple[str, str]) -> str:
+    so, se = out
+    assert so.startswith(("OK", "REFUSED")), f"{so.strip()[:300]} {se.strip()[-1500:]}"
+    return so
+
+
+def test_deep_nesting_100k(patho_runs: dict) -> None:
+    _check(patho_runs["deep_100k"])
+
+
+def test_deep_mixed_nesting(patho_runs: dict) -> None:
+    _check(patho_runs["deep_mixed_100k"])
+
+
+def test_60mb_page_refused_by_size_cap(patho_runs: dict) -> None:
+    so = _check(patho_runs["huge_60MB"])
+    assert so.startswith("REFUSED NotAnArticle") and "40 MB" in so and "cap" in so
+
+
+def test_many_paragraphs(patho_runs: dict) -> None:
+    _check(patho_runs["paragraphs"])
+
+
+def test_many_tiny_elements(patho_runs: dict) -> None:
+    _check(patho_runs["elements"])
+
+
+def test_garbled_script_deep_brackets(patho_runs: dict) -> None:
+    _check(patho_runs["script_brackets"])
+
+
+def test_garbled_cgidata_deep_objects(patho_runs: dict) -> None:
+    _check(patho_runs["cgi_nested"])
