@@ -128,9 +128,14 @@ class Archiver:
         self.site = Site.open(opts.out)
         try:
             self.site.init()
-            self.store = Store(self.site.state_dir / "state.sqlite3")
-            # serialises write-and-record between processes sharing the archive
+            # serialises write-and-record between processes sharing the archive, and the
+            # creation of the state database (switching it to WAL needs it alone)
             self._lock_fd = os.open(self.site.state_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                self.store = Store(self.site.state_dir / "state.sqlite3")
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         except (OSError, sqlite3.Error) as e:
             raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
         self.fetcher = fetcher or Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
@@ -229,12 +234,19 @@ class Archiver:
         text = render(article, self.site.settings)
         key = article.key
         raw_rel = Path(".wxarchive") / "raw" / (hashlib.sha1(key.encode()).hexdigest() + ".html.gz")
+        raw_gz = gzip.compress(page.content, 6, mtime=0)
+        saved = sum(1 for i in article.images if i.local)
+        failed = [i for i in article.images if not i.local]
+        if not self.opts.no_images and article.images:
+            # images are files of their own: record them first, so the step between the post
+            # reaching the disk and the state recording it stays as short as it can be
+            self.store.record_images([(i.url, i.name, i.local, i.error) for i in article.images])
+        aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
+                               article.canonical_url, article_key(article.canonical_url)} if a]
         with self._writing():
             rec = self.store.get(key)
-            if rec and rec.get("post_path"):
-                post = self.site.root / rec["post_path"]
-                if rec["post_path"] != str(self.site.post_path(article).relative_to(self.site.root)) and post.exists():
-                    post.unlink()  # title changed: the new name replaces the old file
+            old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None
+
             def taken(p: Path) -> bool:
                 owner = self.store.post_owner(str(p.relative_to(self.site.root)))
                 if owner is not None:
@@ -243,22 +255,17 @@ class Archiver:
                 return p.exists() and not _written_for(p, article)
 
             post = self.site.post_path(article, taken=taken)
-            atomic_write(self.site.root / raw_rel, gzip.compress(page.content, 6, mtime=0))
+            atomic_write(self.site.root / raw_rel, raw_gz)
             atomic_write(post, text.encode("utf-8"))
-            saved = sum(1 for i in article.images if i.local)
-            failed = [i for i in article.images if not i.local]
-            for i in article.images:
-                if not self.opts.no_images:
-                    self.store.record_image(i.url, i.name, i.local, i.error)
-            aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
-                                   article.canonical_url, article_key(article.canonical_url)} if a]
             self.store.record_archived(
                 key, aliases, url=article.url, canonical_url=article.canonical_url, title=article.title,
                 account=article.account, published=article.published.isoformat() if article.published else "",
                 post_path=str(post.relative_to(self.site.root)), raw_path=str(raw_rel),
                 images_found=len(article.images), images_saved=saved,
                 stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
-            self.store.count_tail_blocks(article.account, key, article.tail_blocks)
+            if old is not None and old != post and old.exists():
+                old.unlink()  # the title changed: the new name replaces the old file
+        self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         return Outcome(source, "archived", post=str(post), title=article.title, key=key,
                        images={"found": len(article.images), "saved": saved,
                                "failed": 0 if self.opts.no_images else len(failed)})

@@ -201,13 +201,18 @@ class Store:
             return dict(zip([c[0] for c in cur.description], row)) if row else None
 
     def record_image(self, url: str, name: str, local: str | None, error: str | None) -> None:
+        self.record_images([(url, name, local, error)])
+
+    def record_images(self, items: list[tuple[str, str, str | None, str | None]]) -> None:
+        """(url, name, local file or None, error) of each image, in one transaction."""
+        now = time.time()
         with self._lock, self._tx():
-            self.db.execute(
+            self.db.executemany(
                 """INSERT INTO images(url, name, local, status, error, attempts, updated_at) VALUES (?,?,?,?,?,1,?)
                    ON CONFLICT(url) DO UPDATE SET local=COALESCE(excluded.local, images.local),
                        status=CASE WHEN excluded.local IS NOT NULL THEN 'saved' ELSE images.status END,
                        error=excluded.error, attempts=images.attempts+1, updated_at=excluded.updated_at""",
-                (url, name, local, "saved" if local else "failed", error, time.time()),
+                [(url, name, local, "saved" if local else "failed", error, now) for url, name, local, error in items],
             )
 
     def failed_images(self) -> list[dict[str, Any]]:
