@@ -33,7 +33,7 @@ def _synthesize_archived(out: Path, first: int, count: int) -> None:
     from wxarchive.site import Site
     from wxarchive.store import Store
     from wxarchive.urls import article_key, normalize_article_url
-    from .wxserver import BIZ, MID0, sn
+    from .wxserver import BIZ, MID0
 
     site = Site.open(out)
     posts = site.root / "_posts"

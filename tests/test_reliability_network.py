@@ -5,7 +5,6 @@ Every fault ends as a per-article or per-image outcome recorded in the state; th
 """
 from __future__ import annotations
 
-import gzip
 import subprocess
 import sys
 import threading

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from wxarchive.clean import clean_fragment
 from wxarchive.models import Article, Image
 from wxarchive.parse import SHANGHAI
-from wxarchive.render import front_matter, render, render_body, split_post
+from wxarchive.render import render, render_body, split_post
 from wxarchive.site import slugify
 
 def cleaned_html(fragment: str) -> str:

@@ -437,9 +437,8 @@ def _drop_keep_breaks(el: etree._Element) -> None:
     parent = el.getparent()
     if brs and parent is not None:
         i = parent.index(el)
-        for n, br in enumerate(brs):
-            new = lxml.html.Element("br")
-            parent.insert(i + n, new)
+        for n in range(len(brs)):
+            parent.insert(i + n, lxml.html.Element("br"))
         tail = el.tail
         parent.remove(el)
         last = parent[i + len(brs) - 1]

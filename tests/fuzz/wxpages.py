@@ -6,11 +6,9 @@ Also: a raw-socket HTTP server for faults pytest-httpserver cannot produce
 from __future__ import annotations
 
 import html
-import os
 import socket
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Callable
 
