@@ -1,0 +1,28 @@
+"""The README documents every command and every option the CLI accepts."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from wxarchive.cli import build_parser
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    ap = build_parser()
+    sub = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_every_command_has_a_readme_section(command: str) -> None:
+    assert f"wxarchive {command}" in README
+
+
+@pytest.mark.parametrize("option", sorted({opt for p in _commands().values() for a in p._actions
+                                           for opt in a.option_strings if opt.startswith("--") and opt != "--help"}))
+def test_every_option_is_in_the_readme(option: str) -> None:
+    assert f"`{option}" in README or f" {option}" in README, f"{option} is not documented in README.md"
