@@ -96,6 +96,13 @@ def _written_for(post: Path, article: Article) -> bool:
     return bool(m) and m.group(1) in {article.canonical_url, article.url} - {""}
 
 
+def _aliases(source: str, article: Article) -> list[str]:
+    """Every key the article may be asked for by later: the source's, the short link's, the canonical URL."""
+    keys = {article_key(source) if "://" in source else None, article_key(article.url),
+            article.canonical_url, article_key(article.canonical_url)}
+    return sorted(k for k in keys if k)
+
+
 def check_source(source: str) -> str:
     """``"file"`` or ``"url"``; a UsageError for anything else (before any file or request)."""
     path = Path(source)
@@ -216,11 +223,7 @@ class Archiver:
         return p
 
     def _add_aliases(self, article: Article, source: str) -> None:
-        aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
-                               article.canonical_url} if a]
-        with self.store._lock, self.store._tx():
-            for a in aliases:
-                self.store.db.execute("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", (a, article.key))
+        self.store.add_aliases(article.key, _aliases(source, article))
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
@@ -241,8 +244,7 @@ class Archiver:
             # images are files of their own: record them first, so the step between the post
             # reaching the disk and the state recording it stays as short as it can be
             self.store.record_images([(i.url, i.name, i.local, i.error) for i in article.images])
-        aliases = [a for a in {article_key(source) if "://" in source else None, article_key(article.url),
-                               article.canonical_url, article_key(article.canonical_url)} if a]
+        aliases = _aliases(source, article)
         with self._writing():
             rec = self.store.get(key)
             old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None

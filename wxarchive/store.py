@@ -148,6 +148,11 @@ class Store:
                 if a:
                     self.db.execute("INSERT OR REPLACE INTO aliases(alias, key) VALUES (?, ?)", (a, key))
 
+    def add_aliases(self, key: str, aliases: list[str]) -> None:
+        """More names for an archived article (never re-pointing an alias that exists)."""
+        with self._lock, self._tx():
+            self.db.executemany("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", [(a, key) for a in aliases])
+
     def record_failure(self, key: str, url: str, code: str, message: str, permanent: bool,
                        max_attempts: int = 3) -> int:
         """Count one failed attempt; after ``max_attempts`` (or a permanent error) the article is given up."""
