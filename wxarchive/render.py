@@ -17,7 +17,8 @@ from .models import Article
 __all__ = ["front_matter", "render", "render_body", "split_post"]
 
 _LOCAL = "\x00wximg\x00"
-_AMP_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # stands for the configured image prefix until Liquid escaping is done
+_AMP_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
+_LONE_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # not between two letters/digits  # stands for the configured image prefix until Liquid escaping is done
 
 
 class _Converter(MarkdownConverter):
@@ -40,6 +41,8 @@ class _Converter(MarkdownConverter):
         text = super().escape(text, parent_tags)
         if "_noformat" in parent_tags:
             return text
+        # an underscore inside a word (ip_local_port_range, a URL) cannot start emphasis: leave it bare
+        text = _LONE_UNDERSCORE.sub(r"\\_", text)
         return _AMP_ENTITY.sub("&amp;", text).replace("<", "&lt;")
 
     def convert_img(self, el: Any, text: str, parent_tags: set[str]) -> str:
@@ -119,7 +122,7 @@ def render_body(article: Article, *, image_prefix: str = "{{ site.baseurl }}/pos
     media = {m.url: m.local for m in article.media if m.local}
     soup = BeautifulSoup(article.body_html or "", "lxml")
     conv = _Converter(local, media, heading_style=ATX, bullets="-", newline_style=BACKSLASH,
-                      code_language_callback=_code_lang, escape_underscores=True, escape_misc=False,
+                      code_language_callback=_code_lang, escape_underscores=False, escape_misc=False,
                       table_infer_header=True)
     md = conv.convert_soup(soup)
     md = _tidy(md)
