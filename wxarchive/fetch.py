@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
-import os
 import random
 import threading
 import time
@@ -272,9 +271,3 @@ class _Closing:
 
     def __exit__(self, *exc: object) -> None:
         self.resp.close()
-
-
-def default_connect_to() -> str | None:
-    return os.environ.get("WXARCHIVE_CONNECT_TO")
-
-

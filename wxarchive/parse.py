@@ -316,8 +316,6 @@ def parse(page: Page) -> Article:
         (lambda: _dom(doc, '//*[@id="js_author_name"]')), (lambda: _meta(doc, "author", "og:article:author")),
         (lambda: _byline(doc)),
     )
-    if author == account:
-        author = author  # WeChat shows the account as author when none is set; keep it honest
     published = _to_datetime(
         cgi.get("ori_create_time"), *_vget(v, "ct", "create_time", "oriCreateTime"),
         cgi.get("create_time"), *_vget(v, "createTime"), _dom(doc, '//*[@id="post-date"]'),

@@ -5,7 +5,6 @@ were renamed into place, so the state never claims a post that is not on disk.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 import threading
@@ -285,9 +284,3 @@ class _Tx:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-
-
-def now_shanghai() -> dt.datetime:  # pragma: no cover - convenience for callers
-    from .parse import SHANGHAI
-
-    return dt.datetime.now(SHANGHAI)
