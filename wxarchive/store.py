@@ -6,6 +6,7 @@ were renamed into place, so the state never claims a post that is not on disk.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -73,11 +74,29 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        if not self.path.exists():
+            self._create(self.path)
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(_SCHEMA)
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        """A new state file appears whole: built under a temp name, then renamed into place,
+        so a run killed while creating it never leaves a database without its tables."""
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}.part")
+        tmp.unlink(missing_ok=True)
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+        for extra in ("-wal", "-shm"):
+            Path(str(tmp) + extra).unlink(missing_ok=True)
+        os.replace(tmp, path)
 
     def close(self) -> None:
         with self._lock:
