@@ -78,7 +78,7 @@ def load_tree(text: str | None, raw: bytes | None = None) -> lxml.html.HtmlEleme
     """
     try:
         if raw is not None:
-            if not raw.strip():
+            if not raw or (len(raw) < 65536 and not raw.strip()):
                 raise NotAnArticle("empty page")
             if b"\x00" not in raw:
                 return lxml.html.document_fromstring(raw, parser=_UTF8)
@@ -265,14 +265,19 @@ def parse(page: Page) -> Article:
 
     scripts = _scripts(doc)
     v = script_vars(scripts, _VARS)
-    cgi = _cgi(scripts)
+
+    def var(*names: str) -> str:
+        return _first(*_vget(v, *names))
+
+    # window.cgiDataNew repeats the globals on current pages; reading it (the page's biggest literal)
+    # is needed only for picture/text posts, whose body lives there, or when a global is missing
+    complete = all(var(*n) for n in (("msg_title",), ("nickname",), ("ct", "create_time"), ("biz",), ("mid",),
+                                     ("idx",))) and var("item_show_type", "real_item_show_type") in ("", "0")
+    cgi = {} if complete else _cgi(scripts)
     looks_wechat = bool(v or cgi) or b"mp.weixin.qq.com" in raw or b"res.wx.qq.com" in raw
     content = doc.xpath('//*[@id="js_content"]')
     if not looks_wechat:
         raise NotAnArticle(f"{url}: not a WeChat article page")
-
-    def var(*names: str) -> str:
-        return _first(*_vget(v, *names))
 
     ist = _first(cgi.get("item_show_type"), var("item_show_type"), var("real_item_show_type")) or "0"
     try:
