@@ -8,6 +8,7 @@ and is skipped, so a garbled script can never crash the parser.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 from typing import Any
@@ -289,19 +290,30 @@ def parse_object_at(text: str, pos: int) -> Any:
         return UNKNOWN
 
 
-def script_vars(text: str, names: frozenset[str] | set[str]) -> dict[str, list[Any]]:
-    """Every literal assigned to one of ``names`` as ``var n =``, ``window.n =`` or ``d.n =``.
+GLOBALS = (r"var\s+", r"window\.")  # how current pages assign their globals
+LEGACY = (r"d\.", r"cgiData\.")  # how 2018-19 video pages do
+
+
+@functools.lru_cache(maxsize=16)
+def _patterns(names: frozenset[str], prefixes: tuple[str, ...]) -> list[re.Pattern[str]]:
+    alts = "|".join(sorted(map(re.escape, names)))
+    # one pattern per prefix, each starting with literal text the regex engine can skip to
+    # (a leading look-behind or \\b would make the engine try every position: the character
+    # before each hit is checked by hand instead)
+    return [re.compile(prefix + "(" + alts + r")\s*=(?!=)") for prefix in prefixes]
+
+
+def script_vars(text: str, names: frozenset[str] | set[str],
+                prefixes: tuple[str, ...] = GLOBALS + LEGACY) -> dict[str, list[Any]]:
+    """Every literal assigned to one of ``names`` as ``var n =``, ``window.n =``, ``d.n =`` or
+    ``cgiData.n =`` (the forms in ``prefixes``).
 
     Values are listed in page order; Unknown values are left out, so the
     caller can take the first non-empty one.
     """
     if not names:
         return {}
-    alts = "|".join(sorted(map(re.escape, names)))
-    # one pattern per prefix, each starting with literal text the regex engine can skip to
-    # (a leading look-behind or \\b would make the engine try every position: check the
-    # character before each hit by hand instead)
-    patterns = [re.compile(prefix + "(" + alts + r")\s*=(?!=)") for prefix in (r"var\s+", r"window\.", r"d\.", r"cgiData\.")]
+    patterns = _patterns(frozenset(names), prefixes)
     hits = sorted(
         ((m.start(), m) for p in patterns for m in p.finditer(text)
          if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_$.")),

@@ -18,7 +18,7 @@ import lxml.html
 from lxml import etree
 
 from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
-from .jsdata import js_unescape, parse_object_at, script_vars
+from .jsdata import GLOBALS, LEGACY, js_unescape, parse_object_at, script_vars
 from .models import Article, Media, Page
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 
@@ -113,25 +113,26 @@ def _scripts(doc: lxml.html.HtmlElement) -> str:
     return "\n".join(s.text or "" for s in doc.iter("script") if not s.get("src"))
 
 
+_JS_CONTENT = etree.XPath('//*[@id="js_content"]')
+
+
 def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None:
     """Raise the typed error for a page that is not an article (verify, deleted, ...)."""
     path = final_url.split("?")[0]
     if "captcha" in path or path.rstrip("/").endswith("/mp/verify") or "antispider" in final_url:
         raise RateLimited(f"WeChat asks for verification (环境异常) at {url}", url=url)
-    has_body = bool(doc.xpath('//*[@id="js_content" or @id="js_article" or @id="js_share_content_page_hd"]'))
+    body = _JS_CONTENT(doc)
+    if body and next((t for t in body[0].itertext() if t.strip()), None) is not None:
+        return  # an article with text (it may also carry hidden message templates)
+    has_body = bool(body) or bool(doc.xpath('//*[@id="js_article" or @id="js_share_content_page_hd"]'))
     boxes = doc.xpath(
         '//*[contains(concat(" ", normalize-space(@class), " "), " weui-msg ") or '
         'contains(@class, "mesg-block") or contains(@class, "weui-msg__title")]'
     )
     if has_body and not boxes:
         return
-    if has_body and boxes:
-        # an article may carry hidden message templates; only a page without content is an error page
-        body = doc.xpath('//*[@id="js_content"]')
-        if body and _text(body[0]):
-            return
-        if doc.xpath('//*[@id="js_article"]//*[@id="activity-name" or @id="js_name"]'):
-            return
+    if has_body and doc.xpath('//*[@id="js_article"]//*[@id="activity-name" or @id="js_name"]'):
+        return  # an article whose body is elsewhere (picture/text posts) beside hidden templates
     title_el = doc.find(".//title")
     said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
     said = " ".join(p for p in said_parts if p).strip()
@@ -264,16 +265,22 @@ def parse(page: Page) -> Article:
     classify_error(doc, url, page.final_url or url)
 
     scripts = _scripts(doc)
-    v = script_vars(scripts, _VARS)
+    v = script_vars(scripts, _VARS, GLOBALS)
 
     def var(*names: str) -> str:
         return _first(*_vget(v, *names))
 
-    # window.cgiDataNew repeats the globals on current pages; reading it (the page's biggest literal)
-    # is needed only for picture/text posts, whose body lives there, or when a global is missing
-    complete = all(var(*n) for n in (("msg_title",), ("nickname",), ("ct", "create_time"), ("biz",), ("mid",),
+    def complete() -> bool:
+        return all(var(*n) for n in (("msg_title",), ("nickname",), ("ct", "create_time"), ("biz",), ("mid",),
                                      ("idx",))) and var("item_show_type", "real_item_show_type") in ("", "0")
-    cgi = {} if complete else _cgi(scripts)
+
+    # legacy ``d.x =`` forms and window.cgiDataNew (which repeats the globals on current pages and
+    # is the page's biggest literal) are read only when the globals lack something, or for
+    # picture/text posts, whose body lives in cgiDataNew
+    if not complete():
+        for name, values in script_vars(scripts, _VARS, LEGACY).items():
+            v.setdefault(name, []).extend(values)
+    cgi = {} if complete() else _cgi(scripts)
     looks_wechat = bool(v or cgi) or b"mp.weixin.qq.com" in raw or b"res.wx.qq.com" in raw
     content = doc.xpath('//*[@id="js_content"]')
     if not looks_wechat:
