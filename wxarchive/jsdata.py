@@ -91,6 +91,7 @@ class _Parser:
         self.pos = pos
         self.depth = 0
         self._peeked: tuple[int, int, tuple[str, str]] | None = None  # (at, end, token)
+        self.unterminated = False  # met a quote that opens no complete string (text cut short?)
 
     def _match(self) -> tuple[int, tuple[str, str]]:
         if self._peeked is not None and self._peeked[0] == self.pos:
@@ -166,6 +167,8 @@ class _Parser:
             kind, tok = self.next()
             if kind == "str":
                 return js_unescape(tok[1:-1])
+            if kind == "other" and tok in "'\"":
+                self.unterminated = True
             if kind == "num":
                 return float(tok) if "." in tok else int(tok)
             if kind == "op" and tok == "{":
@@ -295,39 +298,63 @@ LEGACY = (r"d\.", r"cgiData\.")  # how 2018-19 video pages do
 
 
 @functools.lru_cache(maxsize=16)
-def _patterns(names: frozenset[str], prefixes: tuple[str, ...]) -> list[re.Pattern[str]]:
+def _patterns(names: frozenset[str], prefixes: tuple[str, ...], binary: bool) -> list[re.Pattern[Any]]:
     alts = "|".join(sorted(map(re.escape, names)))
     # one pattern per prefix, each starting with literal text the regex engine can skip to
     # (a leading look-behind or \\b would make the engine try every position: the character
     # before each hit is checked by hand instead)
-    return [re.compile(prefix + "(" + alts + r")\s*=(?!=)") for prefix in prefixes]
+    sources = [prefix + "(" + alts + r")\s*=(?!=)" for prefix in prefixes]
+    return [re.compile(src.encode() if binary else src) for src in sources]
 
 
-def script_vars(text: str, names: frozenset[str] | set[str],
+def _ident_char(c: int | str) -> bool:
+    if isinstance(c, int):
+        return c >= 0x80 or chr(c).isalnum() or c in b"_$."
+    return c.isalnum() or c in "_$."
+
+
+def _eval_at(text: str | bytes, pos: int) -> Any:
+    """The literal expression starting at ``pos``.
+
+    Page scripts arrive as UTF-8 bytes (decoding 3 MB of them costs more than the
+    parse); only a window after each hit is decoded, grown to the end of its line
+    when the value runs past it.
+    """
+    if isinstance(text, str):
+        return _Parser(text, pos).expr()
+    line_end = text.find(b"\n", pos)
+    line_end = len(text) if line_end < 0 else line_end
+    for size in (4096, 262144, line_end - pos):
+        end = min(pos + size, line_end)
+        window = text[pos:end].decode("utf-8", "ignore")
+        p = _Parser(window, 0)
+        value = p.expr()
+        if end >= line_end or not (p.unterminated or p.pos >= len(window) - 1):
+            return value
+    return UNKNOWN  # pragma: no cover - the last window always reaches the line end
+
+
+def script_vars(text: str | bytes, names: frozenset[str] | set[str],
                 prefixes: tuple[str, ...] = GLOBALS + LEGACY) -> dict[str, list[Any]]:
     """Every literal assigned to one of ``names`` as ``var n =``, ``window.n =``, ``d.n =`` or
-    ``cgiData.n =`` (the forms in ``prefixes``).
+    ``cgiData.n =`` (the forms in ``prefixes``), in script text or its UTF-8 bytes.
 
     Values are listed in page order; Unknown values are left out, so the
     caller can take the first non-empty one.
     """
     if not names:
         return {}
-    patterns = _patterns(frozenset(names), prefixes)
-    hits = sorted(
-        ((m.start(), m) for p in patterns for m in p.finditer(text)
-         if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_$.")),
-        key=lambda h: h[0])
+    binary = isinstance(text, bytes)
+    patterns = _patterns(frozenset(names), prefixes, binary)
+    hits = sorted(((m.start(), m) for p in patterns for m in p.finditer(text)
+                   if m.start() == 0 or not _ident_char(text[m.start() - 1])), key=lambda h: h[0])
     out: dict[str, list[Any]] = {}
     for _, m in hits:
-        p = _Parser(text, m.end())
         try:
-            value = p.expr()
+            value = _eval_at(text, m.end())
         except _TooDeep:
             continue
-        kind, tok = p.peek()
-        if value is UNKNOWN or not (kind == "eof" or (kind == "op" and tok in ";,)}") or "\n" in text[p.pos:p.pos + 2]):
-            if value is UNKNOWN:
-                continue
-        out.setdefault(m.group(1), []).append(value)
+        if value is not UNKNOWN:
+            name = m.group(1)
+            out.setdefault(name.decode() if binary else name, []).append(value)
     return out
