@@ -180,12 +180,11 @@ class Archiver:
         else:
             url = normalize_article_url(source)
             key = article_key(url)
-            if key and not self.opts.force and self.store.is_archived(key, self.site.root):
-                rec = self.store.get(key) or {}
-                return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=rec.get("key"))
-            if key and not self.opts.force and not self.opts.retry_failed:
-                rec = self.store.get(key)
-                if rec and rec["status"] == "gave_up" and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
+            rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
+            if rec and rec["status"] == "archived" and (self.site.root / (rec["post_path"] or "")).is_file():
+                return Outcome(source, "skipped", post=rec["post_path"], title=rec["title"], key=rec["key"])
+            if rec and not self.opts.retry_failed:
+                if rec["status"] == "gave_up" and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
                     return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
                                    message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
             if self.blocked is not None:

@@ -118,11 +118,11 @@ class Store:
             return row[0] if row else None
 
     def get(self, key_or_alias: str) -> dict[str, Any] | None:
-        key = self.resolve(key_or_alias)
-        if key is None:
-            return None
+        """The article's record, by key or any alias: one indexed query."""
         with self._lock:
-            cur = self.db.execute("SELECT * FROM articles WHERE key=?", (key,))
+            cur = self.db.execute(
+                "SELECT * FROM articles WHERE key = COALESCE((SELECT key FROM aliases WHERE alias=?), ?)",
+                (key_or_alias, key_or_alias))
             row = cur.fetchone()
             if row is None:
                 return None
