@@ -12,7 +12,7 @@ import html
 import logging
 import re
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import lxml.html
 from lxml import etree
@@ -211,17 +211,14 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
         vid = el.get("data-mpvid") or ""
         m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
         url = ""
-        if m:
-            url = f"https://v.qq.com/x/page/{m.group(1)}.html"
-        elif src.startswith("http") and "mp.weixin.qq.com/mp/readtemplate" in src or "mpvideo" in src:
-            url = src
-        elif vid:
+        if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
             url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
-        elif src.startswith("http"):
+        elif m and "qq.com" in src:  # a Tencent Video embed
+            url = f"https://v.qq.com/x/page/{m.group(1)}.html"
+        elif src.startswith(("http://", "https://")):
             url = src
-        poster = html.unescape(el.get("data-cover") or el.get("poster") or "")
-        if not poster and vid in known:
-            poster = known[vid].poster
+        poster = known[vid].poster if vid in known and known[vid].poster else \
+            unquote(html.unescape(el.get("data-cover") or el.get("poster") or ""))  # WeChat %-encodes it
         p = lxml.html.Element("p")
         if poster.startswith("http") and image_url_ok(poster):
             etree.SubElement(p, "img", src=poster, alt="视频封面")

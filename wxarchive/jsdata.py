@@ -317,21 +317,21 @@ def _eval_at(text: str | bytes, pos: int) -> Any:
     """The literal expression starting at ``pos``.
 
     Page scripts arrive as UTF-8 bytes (decoding 3 MB of them costs more than the
-    parse); only a window after each hit is decoded, grown to the end of its line
-    when the value runs past it.
+    parse); only a window after each hit is decoded, grown up to the end of its
+    script when the value runs past it.
     """
     if isinstance(text, str):
         return _Parser(text, pos).expr()
-    line_end = text.find(b"\n", pos)
-    line_end = len(text) if line_end < 0 else line_end
-    for size in (4096, 262144, line_end - pos):
-        end = min(pos + size, line_end)
+    stop = text.find(b"\n</script>\n", pos)  # the end of this script (see parse.SCRIPT_END)
+    stop = len(text) if stop < 0 else stop
+    for size in (4096, 262144, stop - pos):
+        end = min(pos + size, stop)
         window = text[pos:end].decode("utf-8", "ignore")
         p = _Parser(window, 0)
         value = p.expr()
-        if end >= line_end or not (p.unterminated or p.pos >= len(window) - 1):
+        if end >= stop or not (p.unterminated or p.pos >= len(window) - 1):
             return value
-    return UNKNOWN  # pragma: no cover - the last window always reaches the line end
+    return UNKNOWN  # pragma: no cover - the last window always reaches the script's end
 
 
 def script_vars(text: str | bytes, names: frozenset[str] | set[str],
