@@ -322,14 +322,14 @@ def _eval_at(text: str | bytes, pos: int) -> Any:
     """
     if isinstance(text, str):
         return _Parser(text, pos).expr()
-    stop = text.find(b"\n</script>\n", pos)  # the end of this script (see parse.SCRIPT_END)
-    stop = len(text) if stop < 0 else stop
-    for size in (4096, 262144, stop - pos):
-        end = min(pos + size, stop)
-        window = text[pos:end].decode("utf-8", "ignore")
+    for size in (4096, 262144, len(text)):
+        end = min(pos + size, len(text))
+        stop = text.find(b"\n</script>\n", pos, end)  # this script ends here (see parse.SCRIPT_END)
+        last = stop >= 0 or end >= len(text)
+        window = text[pos:stop if stop >= 0 else end].decode("utf-8", "ignore")
         p = _Parser(window, 0)
         value = p.expr()
-        if end >= stop or not (p.unterminated or p.pos >= len(window) - 1):
+        if last or not (p.unterminated or p.pos >= len(window) - 1):
             return value
     return UNKNOWN  # pragma: no cover - the last window always reaches the script's end
 
