@@ -239,14 +239,17 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
             parent.replace(el, p)
     cards = root.xpath('//*[self::mp-miniprogram or self::mp-common-miniprogram or self::mpcps or self::mp-common-cpsad'
                        ' or self::mp-common-product or self::mp-common-poi or self::mp-common-vote or self::mpvote'
+                       ' or self::qqmusic or self::mp-common-qqmusic or self::mp-common-videosnap'
                        ' or contains(@class,"weapp_display_element") or contains(@class,"js_weapp_entry")]')
     for el in cards:
         if el.getparent() is None:
             continue
-        title = (el.get("data-miniprogram-title") or el.get("data-title") or el.get("data-product_name")
-                 or " ".join(el.text_content().split()))[:80]
         tag = el.tag if isinstance(el.tag, str) else ""
-        label = "投票" if "vote" in tag else "商品卡片" if ("cps" in tag or "product" in tag) else "小程序"
+        music = " — ".join(x for x in (el.get("music_name") or el.get("data-music_name"), el.get("singer")) if x)
+        title = (el.get("data-miniprogram-title") or el.get("data-title") or el.get("data-product_name") or music
+                 or el.get("data-nickname") or el.get("data-desc") or " ".join(el.text_content().split()))[:80]
+        label = ("投票" if "vote" in tag else "商品卡片" if ("cps" in tag or "product" in tag) else
+                 "音乐" if "music" in tag else "视频号" if "videosnap" in tag else "小程序")
         href = el.get("data-miniprogram-path") or el.get("data-url") or el.get("href") or ""
         p = lxml.html.Element("p")
         p.text = f"〔{label}：{title or '（无标题）'}〕"
