@@ -2,6 +2,7 @@
 timeouts, no requests for archived articles, --force, and usage errors."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -238,3 +239,15 @@ def test_usage_error_in_subprocess_has_no_traceback(archive, run_proc):
     assert res.code != 0
     assert "Traceback" not in res.err
     assert res.err.strip().count("\n") == 0, res.err
+
+
+def test_get_blocked_by_verification_records_the_back_off(wx, archive, run_cli):
+    """A `get` that meets 环境异常 tells the archive, so a cron harvest on it waits too."""
+    wx.server.expect_request(SHORT).respond_with_data(fixture_page("error-verify").read_bytes(),
+                                                      content_type="text/html")
+    assert get(run_cli, wx, archive, URL).code == 3
+    status = run_cli("status", "--out", archive, "--json")
+    backoff = json.loads(status.out)["backoff"]
+    assert backoff and backoff["in_force"] and backoff["until"] > time.time() + 10 * 60
+    res = get(run_cli, wx, archive, URL)  # an explicit get still asks, and says why a harvest would not
+    assert res.code == 3 and "harvest waits until" in res.err

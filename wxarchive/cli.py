@@ -139,14 +139,24 @@ def cmd_get(args: argparse.Namespace) -> int:
             if args.json:
                 show(o)
         return 2
+    from .harvest import Backoff
+
     with Archiver(opts) as arch:
+        backoff = Backoff(arch.store)
+        held = backoff.in_force()
+        if held and not args.quiet:
+            # an explicit `get` still runs, but says that WeChat blocked this archive recently
+            print(f"wxarchive: note: WeChat asked for verification earlier; harvest waits until "
+                  f"{held['until_text']}", file=sys.stderr)
         outs = arch.archive_many(args.sources, on_outcome=show)
         if arch.blocked is not None:
+            rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
             done = {o.source for o in outs}
             for s in args.sources:
                 if s not in done:
                     show(Outcome(s, "failed", error="verify", message="not tried: WeChat asked for verification"))
-            print(f"wxarchive: stopped: {arch.blocked.message}. Try again later.", file=sys.stderr)
+            print(f"wxarchive: stopped: {arch.blocked.message}. Try again after {rec['until_text']}.",
+                  file=sys.stderr)
         return exit_code(outs, arch.blocked is not None)
 
 
