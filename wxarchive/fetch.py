@@ -167,7 +167,8 @@ class Fetcher:
     def _retryable(exc: BaseException) -> bool:
         return isinstance(exc, (_Retry, httpx.TransportError))
 
-    def _send(self, url: str, hosts: tuple[str, ...], stream: bool) -> httpx.Response:
+    def _send(self, url: str, hosts: tuple[str, ...], stream: bool,
+              headers: dict[str, str] | None = None) -> httpx.Response:
         """One request with redirects followed by hand, so every hop's host is checked."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -176,7 +177,7 @@ class Fetcher:
             self.requests += 1
             if self.on_request:
                 self.on_request(current)
-            req = self.client.build_request("GET", current)
+            req = self.client.build_request("GET", current, headers=headers)
             resp = self.client.send(req, stream=stream)
             if resp.is_redirect and resp.headers.get("location"):
                 nxt = urljoin(current, resp.headers["location"])
@@ -188,9 +189,10 @@ class Fetcher:
             return resp
         raise FetchError(f"too many redirects for {url}", url=url)
 
-    def _get(self, url: str, hosts: tuple[str, ...], stream: bool = False) -> httpx.Response:
+    def _get(self, url: str, hosts: tuple[str, ...], stream: bool = False,
+             headers: dict[str, str] | None = None) -> httpx.Response:
         def attempt() -> httpx.Response:
-            resp = self._send(url, hosts, stream)
+            resp = self._send(url, hosts, stream, headers)
             if resp.status_code == 429 or resp.status_code >= 500:
                 ra = _retry_after(resp.headers.get("retry-after"))
                 resp.close()
@@ -259,7 +261,8 @@ class Fetcher:
 
     def stream_image(self, url: str) -> Iterator[httpx.Response]:
         """A streaming response for an image on an allowed image host (caller closes it)."""
-        return _Closing(self._get(url, self.image_hosts, stream=True))
+        # images are compressed already: asking for them as-is also keeps a gzip bomb out
+        return _Closing(self._get(url, self.image_hosts, stream=True, headers={"Accept-Encoding": "identity"}))
 
 
 class _Closing:

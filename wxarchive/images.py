@@ -134,6 +134,10 @@ class ImageSaver:
         with self.fetcher.stream_image(img.url) as resp:
             if resp.status_code != 200:
                 raise ImageError(f"HTTP {resp.status_code}", url=img.url)
+            encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+            if encoding not in ("", "identity"):
+                # asked for identity: a compressed "image" could expand without bound as it is decoded
+                raise ImageError(f"image sent with Content-Encoding {encoding}; refused", url=img.url)
             ctype = resp.headers.get("content-type", "").lower()
             if ctype.startswith(("text/", "application/json", "application/javascript")):
                 raise ImageError(f"not an image (Content-Type {ctype})", url=img.url)
