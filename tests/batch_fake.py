@@ -244,3 +244,14 @@ def serve_album(srv: HTTPServer, album_id: str, pages: list[tuple[list[Art] | No
 
 def album_url(album_id: str) -> str:
     return f"https://mp.weixin.qq.com/mp/appmsgalbum?__biz={BIZ_Q}&album_id={album_id}&scene=173#wechat_redirect"
+
+
+def keys_on_disk(root: Path) -> list[str]:
+    """``biz:mid:idx`` of every post file under ``root``, read from its front matter."""
+    from wxarchive.render import split_post
+
+    out = []
+    for p in posts(root):
+        fm, _ = split_post(p.read_text(encoding="utf-8"))
+        out.append(f"{fm['biz']}:{fm['mid']}:{fm['idx']}")
+    return out

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from batch_fake import (FakeWeChat, album_url, atom, connect_args, make_articles, partial_files, posts, rss,
+from batch_fake import (keys_on_disk, FakeWeChat, album_url, atom, connect_args, make_articles, partial_files, posts, rss,
                         run_cli, serve_album, server)  # noqa: F401  (fixture)
 from werkzeug.wrappers import Request, Response
 
@@ -33,12 +33,7 @@ def store_of(root: Path) -> Store:
 
 
 def front_keys(root: Path) -> list[str]:
-    out = []
-    for p in posts(root):
-        head = p.read_text(encoding="utf-8").split("\n---", 1)[0]
-        fm = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-        out.append(f"{fm['biz']}:{fm['mid'].strip(chr(39))}:{fm['idx'].strip(chr(39))}")
-    return sorted(out)
+    return sorted(keys_on_disk(root))
 
 
 @pytest.fixture

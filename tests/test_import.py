@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from batch_fake import (BIZ, PNG, FakeWeChat, connect_args, make_articles, partial_files, posts, run_cli,
+from batch_fake import (keys_on_disk, BIZ, PNG, FakeWeChat, connect_args, make_articles, partial_files, posts, run_cli,
                         server)  # noqa: F401  (fixture)
 from werkzeug.wrappers import Request, Response
 
@@ -30,14 +30,6 @@ def imp(root: Path, srv, src: str, *extra: str, stdin: str | None = None) -> sub
                            *connect_args(srv), *extra], input=stdin, capture_output=True, text=True, env=env,
                           timeout=120)
 
-
-def keys_on_disk(root: Path) -> list[str]:
-    out = []
-    for p in posts(root):
-        head = p.read_text(encoding="utf-8").split("\n---", 1)[0]
-        fm = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-        out.append(f"{fm['biz']}:{fm['mid'].strip(chr(39))}:{fm['idx'].strip(chr(39))}")
-    return out
 
 
 def assert_clean_archive(root: Path) -> None:
