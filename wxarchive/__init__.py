@@ -14,7 +14,21 @@ from .errors import (
     UsageError,
     WxError,
 )
-from .models import Article, Image, Media, Page
+
+TYPE_CHECKING = False  # importing typing costs start-up time
+if TYPE_CHECKING:
+    from .models import Article, Image, Media, Page
+
+_MODELS = frozenset({"Article", "Image", "Media", "Page"})
+
+
+def __getattr__(name: str) -> object:
+    """The data classes load on first use: ``wxarchive --version`` need not build them (dataclasses + inspect)."""
+    if name in _MODELS:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Article",

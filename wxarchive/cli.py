@@ -6,24 +6,31 @@ Exit status: 0 every source archived or skipped; 1 any failed; 2 usage error;
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .errors import RateLimited, UsageError, WxError
-from .fetch import parse_connect_to
-from .pipeline import Archiver, Options, Outcome, check_source
 
+TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
+    from typing import Sequence
+
     from .lock import ArchiveLock
+    from .pipeline import Archiver, Options, Outcome
+
+# Only argparse and the error classes load at start: ``--help`` and ``--version`` must cost about
+# what the interpreter does. Each command imports what it uses (the HTTP stack only when a request
+# is due, the HTML stack only when a page is read).
 
 __all__ = ["main"]
 
-log = logging.getLogger("wxarchive")
+
+
+def _log():  # logging (with threading, traceback) loads once a command runs, not for --help
+    import logging
+
+    return logging.getLogger("wxarchive")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -77,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
+    import logging
+
     root = logging.getLogger()
     root.handlers.clear()
     level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
@@ -95,6 +104,11 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
 
 
 def options_from(args: argparse.Namespace) -> Options:
+    from pathlib import Path
+
+    from .pipeline import Options
+    from .routes import parse_connect_to
+
     routes = parse_connect_to(args.connect_to, os.environ.get("WXARCHIVE_CONNECT_TO"))
     delay = (2.0, 3.0) if args.delay is None else (max(0.0, args.delay), max(0.0, args.delay) * 1.5)
     if args.concurrency < 1 or args.max_attempts < 1:
@@ -105,6 +119,8 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 def _printer(as_json: bool, quiet: bool):
+    import json
+
     def show(o: Outcome) -> None:
         if as_json:
             print(json.dumps(o.as_json(), ensure_ascii=False), flush=True)
@@ -124,6 +140,8 @@ def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
+    from .pipeline import Archiver, Outcome, check_source
+
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     bad = []
@@ -170,6 +188,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
+    from .pipeline import Archiver
+
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     with Archiver(opts) as arch:
@@ -187,6 +207,7 @@ def _failure_line(o: Outcome) -> str:
 def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]:
     """Take the archive's lock first, then sweep what a killed run left, then open the archive."""
     from .lock import ArchiveLock, sweep_partials
+    from .pipeline import Archiver
     from .site import Site
 
     site = Site.open(opts.out)
@@ -202,6 +223,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .harvest import Backoff
+    from .pipeline import Outcome
     from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list
 
@@ -221,7 +243,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        log.info("import: %d article link(s) from %s", len(urls), args.file)
+        _log().info("import: %d article link(s) from %s", len(urls), args.file)
         with Progress(len(urls), enabled=not args.quiet) as prog:
             outs = arch.archive_many(urls, on_outcome=chain(show, tally.add, prog.update, log_outcome))
         if arch.blocked is not None:
@@ -250,6 +272,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_harvest(args: argparse.Namespace) -> int:
     """Silent when all went well (cron mails any output); one report when something needs a person."""
+    import logging
+
     from .harvest import Backoff, harvest, load_specs
     from .report import Tally, chain, log_outcome
     from .site import Site
@@ -272,7 +296,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     tally.not_tried += sum(r.not_tried for r in res.runs)
     source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
     if res.waited:
-        log.info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
+        _log().info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
         return 0
     problem = bool(tally.failures or source_errors or res.blocked)
     if problem or args.verbose:
@@ -287,7 +311,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         if len(tally.failures) > 20:
             lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
         for ln in lines:
-            log.info("%s", ln.removeprefix("wxarchive: "))
+            _log().info("%s", ln.removeprefix("wxarchive: "))
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3
@@ -324,6 +348,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                             "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
         info = {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources}
     if args.json:
+        import json
+
         print(json.dumps(info, ensure_ascii=False, default=str))
         return 0
     counts = info["counts"]

@@ -19,6 +19,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from .errors import FetchError, RateLimited, UsageError
 from .models import Page
+from .routes import parse_connect_to
 from .urls import ARTICLE_HOST, IMAGE_HOSTS
 
 __all__ = ["Fetcher", "parse_connect_to"]
@@ -33,25 +34,11 @@ MAX_PAGE_BYTES = 40 * 1024 * 1024
 MAX_REDIRECTS = 10
 
 
-def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[str, httpx.URL]:
-    """``host=base_url`` pairs from flags and ``WXARCHIVE_CONNECT_TO`` (comma-separated)."""
-    pairs = list(items or [])
-    if env:
-        pairs += [p for p in env.split(",") if p.strip()]
-    routes: dict[str, httpx.URL] = {}
-    for p in pairs:
-        host, sep, base = p.strip().partition("=")
-        if not sep or not host or not base.startswith(("http://", "https://")):
-            raise UsageError(f"--connect-to wants HOST=http://ADDR:PORT, got {p!r}")
-        routes[host.lower()] = httpx.URL(base)
-    return routes
-
-
 class _Routing(httpx.BaseTransport):
     """Send requests for some hosts elsewhere while the client keeps the real URL."""
 
-    def __init__(self, routes: Mapping[str, httpx.URL], inner: httpx.BaseTransport) -> None:
-        self.routes = dict(routes)
+    def __init__(self, routes: Mapping[str, httpx.URL | str], inner: httpx.BaseTransport) -> None:
+        self.routes = {h: httpx.URL(str(u)) for h, u in routes.items()}
         self.inner = inner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -94,7 +81,7 @@ class Fetcher:
     def __init__(
         self,
         *,
-        connect_to: Mapping[str, httpx.URL] | None = None,
+        connect_to: Mapping[str, httpx.URL | str] | None = None,
         timeout: float = 20.0,
         retries: int = 3,
         backoff: float = 1.0,

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import functools
 import gzip
 import hashlib
 import json
@@ -23,18 +24,20 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from . import clean as clean_mod
 from .errors import ArchiveError, LayoutChanged, RateLimited, Unavailable, UsageError, WxError
-from .fetch import Fetcher
-from .images import ImageSaver, gather, sync_files
 from .models import Article, Page
 from .parse import SHANGHAI, parse
 from .render import render
 from .site import Site, atomic_write
 from .store import Store
 from .urls import article_key, is_article_url, normalize_article_url
+
+if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
+    from .fetch import Fetcher
+    from .images import ImageSaver
 
 __all__ = ["Archiver", "Options", "Outcome", "check_source"]
 
@@ -145,15 +148,30 @@ class Archiver:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         except (OSError, sqlite3.Error) as e:
             raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
-        self.fetcher = fetcher or Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
-                                          backoff=opts.backoff, delay=opts.delay)
-        self.saver = ImageSaver(self.fetcher, self.site.image_dir, concurrency=opts.concurrency)
+        if fetcher is not None:
+            self.__dict__["fetcher"] = fetcher
         self.blocked: RateLimited | None = None
         self._write_lock = threading.Lock()
 
+    @functools.cached_property
+    def fetcher(self) -> Fetcher:
+        """The HTTP client, made on first use: a saved page or a re-run of archived URLs needs none."""
+        from .fetch import Fetcher
+
+        o = self.opts
+        return Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff, delay=o.delay)
+
+    @functools.cached_property
+    def saver(self) -> ImageSaver:
+        from .images import ImageSaver
+
+        return ImageSaver(self.fetcher, self.site.image_dir, concurrency=self.opts.concurrency)
+
     def close(self) -> None:
-        self.saver.close()
-        self.fetcher.close()
+        if "saver" in self.__dict__:
+            self.saver.close()
+        if "fetcher" in self.__dict__:
+            self.fetcher.close()
         self.store.close()
         os.close(self._lock_fd)
 
@@ -227,6 +245,8 @@ class Archiver:
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
         if futures:
+            from .images import gather, sync_files
+
             article = gather(article, futures)
             sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
         if self.opts.media and not self.opts.no_images and article.media:

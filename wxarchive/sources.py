@@ -11,14 +11,16 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from lxml import etree
 
 from .errors import LayoutChanged, RateLimited, UsageError
-from .fetch import Fetcher
 from .urls import ARTICLE_HOST, article_key, find_article_urls, is_article_url, normalize_article_url
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
 
 __all__ = [
     "AlbumRef",
