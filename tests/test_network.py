@@ -169,12 +169,13 @@ def test_force_archives_again(wx, archive, run_cli):
 
 
 def test_raw_page_is_kept_compressed(wx, archive, run_cli):
-    import gzip
+    import zstandard
 
     wx.server.expect_request(SHORT).respond_with_data(PAGE, content_type="text/html")
     assert get(run_cli, wx, archive, URL).code == 0
-    raws = list((archive / ".wxarchive" / "raw").glob("*.gz"))
-    assert len(raws) == 1 and gzip.decompress(raws[0].read_bytes()) == PAGE
+    raws = list((archive / ".wxarchive" / "raw").iterdir())
+    assert [p.name.endswith(".html.zst") for p in raws] == [True]
+    assert zstandard.ZstdDecompressor().decompress(raws[0].read_bytes()) == PAGE
 
 
 def test_connect_to_from_environment(wx, archive, run_proc):

@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import fcntl
 import functools
-import gzip
 import hashlib
 import json
 import logging
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from . import clean as clean_mod
+from . import rawpage
 from .errors import ArchiveError, LayoutChanged, RateLimited, Unavailable, UsageError, WxError
 from .models import Article, Page
 from .parse import SHANGHAI, parse
@@ -255,8 +255,8 @@ class Archiver:
         article = dataclasses.replace(article, archived_at=now)
         text = render(article, self.site.settings)
         key = article.key
-        raw_rel = Path(".wxarchive") / "raw" / (hashlib.sha1(key.encode()).hexdigest() + ".html.gz")
-        raw_gz = gzip.compress(page.content, 6, mtime=0)
+        suffix, raw_packed = rawpage.pack(page.content)
+        raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
         saved = sum(1 for i in article.images if i.local)
         failed = [i for i in article.images if not i.local]
         if not self.opts.no_images and article.images:
@@ -276,7 +276,7 @@ class Archiver:
                 return p.exists() and not _written_for(p, article)
 
             post = self.site.post_path(article, taken=taken)
-            atomic_write(self.site.root / raw_rel, raw_gz)
+            atomic_write(self.site.root / raw_rel, raw_packed)
             atomic_write(post, text.encode("utf-8"))
             self.store.record_archived(
                 key, aliases, url=article.url, canonical_url=article.canonical_url, title=article.title,
@@ -286,6 +286,9 @@ class Archiver:
                 stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
             if old is not None and old != post and old.exists():
                 old.unlink()  # the title changed: the new name replaces the old file
+            old_raw = rec.get("raw_path") if rec else None
+            if old_raw and old_raw != str(raw_rel):
+                (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
         self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         return Outcome(source, "archived", post=str(post), title=article.title, key=key,
                        images={"found": len(article.images), "saved": saved,
@@ -365,7 +368,7 @@ class Archiver:
         for rec in list(self.store.archived()):
             src = rec["url"]
             try:
-                raw = gzip.decompress((self.site.root / rec["raw_path"]).read_bytes())
+                raw = rawpage.unpack((self.site.root / rec["raw_path"]).read_bytes())
                 page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
                             fetched_at=dt.datetime.now(dt.timezone.utc))
                 article = self._clean(parse(page))

@@ -1,0 +1,134 @@
+"""Generated WeChat article pages of real size and shape: 2-4 MB, about 95 % inline script.
+
+A page WeChat serves today is ~3 MB: a 20-80 KB article body inside ~56 inline
+scripts (a 1.4 MB bundle, a few 100-250 KB ones, many small), CSS-in-JS
+strings, the ``var`` globals and ``window.cgiDataNew``. The script text is
+built from formatted-JS templates with varied identifiers and numbers, so it
+compresses like the real thing (gzip -6 to ~18 %) and holds many ``var ``
+hits for the metadata scan to wade through. Deterministic for a given seed.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import random
+
+BIZ = "MzI0NTc1OTk5Ng=="
+MID0 = 2650100000
+
+_WORDS = ("arr len iter obj key value target source props state node el event handler options config item list "
+          "index result data callback resolve reject promise module exports default render update mount unmount "
+          "context ref style theme color size width height offset scroll visible hidden report report_data appmsg "
+          "biz mid idx sn scene comment like share reward video audio player poster cover title desc nickname").split()
+_CSS_VARS = ("BG", "FG", "GLYPH", "BLUE", "BRAND", "GREEN", "RED", "ORANGE", "TAG-TEXT", "LINK", "DIVIDER")
+
+_TEMPLATES = (
+    "function _{a}${n}({b}, {c}) {{\n    if ({c} == null || {c} > {b}.length) {c} = {b}.length;\n"
+    "    for (var i = 0, {d} = new Array({c}); i < {c}; i++) {d}[i] = {b}[i];\n    return {d};\n}}\n",
+    "var {a}{n} = function ({b}) {{\n    var {c} = {b}.{d} || {{}};\n    return {c}.{e} ? {c}.{e}({n}) : '{a}_{e}_{n}';\n}};\n",
+    "function {a}_{b}{n}({c}) {{\n    if (typeof {c} === \"string\") return {c}.slice({m}, -{k});\n"
+    "    var {d} = Object.prototype.toString.call({c}).slice(8, -1);\n"
+    "    if ({d} === \"Object\" && {c}.constructor) {d} = {c}.constructor.name;\n    return {d};\n}}\n",
+    "    {a}.prototype.{b} = function {b}({c}, {d}) {{\n        var _this{n} = this;\n"
+    "        return this.{e}({c}).then(function (res) {{ return _this{n}.{d}(res, {m}); }});\n    }};\n",
+    "var {a}{n} = {{ {b}: {m}, {c}: \"{d}-{k}\", {e}: [{m}, {k}, {n}], report_id: {big} }};\n",
+    "    throw new TypeError(\"Invalid attempt to {a} non-iterable instance.\\nIn order to be {b}, "
+    "non-array objects must have a [Symbol.iterator]() method.\");\n",
+    "e.exports = function ({a}, {b}) {{ \"use strict\"; var {c} = n({big}), {d} = n.n({c}); return {d}()({a}, {{ {e}: {m} }}); }};\n",
+)
+
+
+def _js(rnd: random.Random, size: int, pool: list[str]) -> str:
+    """Script text: mostly chunks repeated from the page's pool (bundles repeat their helpers far apart), some fresh."""
+    out, n = [], 0
+    while n < size:
+        chunk = rnd.choice(pool) if rnd.random() < REPEAT else _chunk(rnd)
+        out.append(chunk)
+        n += len(chunk)
+    return "".join(out)
+
+
+REPEAT = 0.85  # tuned so gzip -6 keeps ~22 % and zstd -1 ~0.8x of that, as on real 3 MB pages
+POOL = 1500
+
+
+def _chunk(rnd: random.Random) -> str:
+    w = _WORDS
+    if rnd.random() < 0.12:  # CSS-in-JS, as WeChat inlines its theme sheets
+        name = rnd.choice(_CSS_VARS)
+        s = "".join(f"--weui-{name}-{rnd.randrange(0, 200)}: rgba({rnd.randrange(256)}, {rnd.randrange(256)}, "
+                    f"{rnd.randrange(256)}, .{rnd.randrange(1, 10)});" for _ in range(rnd.randrange(8, 30)))
+        return f"var css{rnd.randrange(10**6)} = \".wx-root[data-weui-theme=dark]{{{s}}}\";\n"
+    return rnd.choice(_TEMPLATES).format(
+        a=rnd.choice(w), b=rnd.choice(w), c=rnd.choice(w), d=rnd.choice(w), e=rnd.choice(w),
+        n=rnd.randrange(1, 60), m=rnd.randrange(0, 500), k=rnd.randrange(1, 99), big=rnd.randrange(10**5, 10**7))
+
+
+def media_id(i: int, j: int) -> str:
+    h = hashlib.sha256(f"{i}/{j}".encode()).hexdigest()
+    return f"Q3auHgzwzM{i:06d}x{j:03d}" + h[:48]
+
+
+def sn(i: int) -> str:
+    return hashlib.md5(f"sn{i}".encode()).hexdigest()
+
+
+def _body(rnd: random.Random, i: int, images: int, paragraphs: int) -> str:
+    parts = []
+    img_at = {round((j + 1) * paragraphs / (images + 1)) for j in range(images)}
+    j = 0
+    for p in range(paragraphs):
+        text = "".join(rnd.choice("归档解析渲染图片保存本地文章公众号微信阅读原文作者编辑时间数据代码网络服务器缓存")
+                       for _ in range(rnd.randrange(60, 160)))
+        parts.append(f'<section style="margin: 0px 8px; line-height: 1.75em;"><p style="text-align: justify;">'
+                     f'<span style="font-size: 15px; color: rgb(62, 62, 62); letter-spacing: 1px;">'
+                     f'<span leaf="">{text}</span></span></p></section>')
+        if p in img_at and j < images:
+            parts.append(f'<p style="text-align: center;"><img class="rich_pages wxw-img" data-ratio="0.75" '
+                         f'data-type="png" data-w="1080" data-src="https://mmbiz.qpic.cn/mmbiz_png/{media_id(i, j)}'
+                         f'/640?wx_fmt=png&amp;from=appmsg" style="width: 100%;"></p>')
+            j += 1
+    parts.append("<h2><strong>小结</strong></h2><p>这是正文的最后一句话。</p>")
+    return "\n".join(parts)
+
+
+def real_page(i: int, size: int = 3 * 1024 * 1024, images: int = 20, seed: int = 13) -> bytes:
+    """Article ``i`` as WeChat serves it: ~``size`` bytes, most of it inline script."""
+    rnd = random.Random(seed * 1_000_003 + i)
+    title = f"第{i}期：用 Python 整理公众号文章的{i % 7 + 3}个办法"
+    ct = 1700000000 + i * 3600
+    link = f"http://mp.weixin.qq.com/s?__biz={BIZ}&amp;mid={MID0 + i}&amp;idx=1&amp;sn={sn(i)}"
+    body = _body(rnd, i, images, paragraphs=rnd.randrange(40, 90))
+    globals_js = (f'var msg_title = "{title}";\nvar ct = "{ct}";\nvar nickname = "基准测试号";\n'
+                  f'var biz = "" || "{BIZ}"; var mid = "" || "{MID0 + i}"; var idx = "" || "1"; var sn = "" || "{sn(i)}";\n'
+                  f'var msg_link = "{link}#rd";\n'
+                  f'var msg_cdn_url = "https://mmbiz.qpic.cn/mmbiz_png/{media_id(i, 999)}/0?wx_fmt=png";\n'
+                  f'var msg_desc = "第{i}篇基准文章的摘要";\nvar _copyright_stat = "1";\nvar item_show_type = "0";\n')
+    cgi = (f"window.cgiDataNew = {{ title: '{title}', nick_name: '基准测试号', create_time: '{ct}', "
+           f"bizuin: '{BIZ}', mid: '{MID0 + i}', idx: '1', sn: '{sn(i)}', item_show_type: '0', "
+           f"content_noencode: '', copyright_info: {{ copyright_stat: 1 }} }};\n")
+    head = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
+            f'<meta property="og:title" content="{html.escape(title)}">\n<meta property="og:url" content="{link}">\n'
+            f"<title>{html.escape(title)}</title>\n"
+            '<script src="https://res.wx.qq.com/mmbizappmsg/zh_CN/htmledition/js/appmsg.js"></script>\n</head>\n'
+            '<body id="activity-detail" class="zh_CN">\n<div id="js_article" class="rich_media">\n'
+            f'<h1 class="rich_media_title" id="activity-name">{html.escape(title)}</h1>\n'
+            '<div id="meta_content" class="rich_media_meta_list"><span class="rich_media_meta rich_media_meta_nickname"'
+            ' id="profileBt"><a id="js_name">基准测试号</a></span><em id="publish_time"></em></div>\n'
+            f'<div class="rich_media_content js_underline_content" id="js_content" style="visibility: hidden;">\n'
+            f"{body}\n</div>\n</div>\n")
+    # script sizes shaped like a 2025 page: one big bundle, a few large, many small
+    budget = max(0, size - len(head.encode()) - len(globals_js.encode()) - len(cgi.encode()) - 200)
+    shares = [0.48, 0.08, 0.075, 0.055, 0.035, 0.03, 0.025] + [0.2 / 45] * 45
+    pool = [_chunk(rnd) for _ in range(POOL)]
+    scripts = [_js(rnd, int(budget * s), pool) for s in shares]
+    scripts.insert(len(scripts) // 2, globals_js)
+    scripts.insert(len(scripts) - 3, cgi)
+    tail = "".join(f'<script type="text/javascript" nonce="{rnd.randrange(10**9)}">\n{s}</script>\n' for s in scripts)
+    return (head + tail + "</body></html>\n").encode("utf-8")
+
+
+def article_url(i: int) -> str:
+    """The long form a user's list holds (with tracking parameters WeChat adds)."""
+    return (f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid={MID0 + i}&idx=1&sn={sn(i)}"
+            f"&chksm=ea{i:06x}&scene=21#wechat_redirect")
