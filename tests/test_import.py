@@ -104,16 +104,16 @@ def test_failed_articles_retried_up_to_max_attempts_then_given_up(tmp_path: Path
     def odd_requests() -> int:
         return sum(1 for r in fake.article_requests() if r.args.get("mid") == str(odd.mid))
 
-    r = imp(root, server, str(lst), "--max-attempts", "2")
+    r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2")
     assert r.returncode == 1 and "1 failed (layout 1)" in r.stderr and "given up" not in r.stderr
-    r = imp(root, server, str(lst), "--max-attempts", "2")
+    r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2")
     assert r.returncode == 1 and "1 given up" in r.stderr and "[given up]" in r.stderr
     assert odd_requests() == 2
-    r = imp(root, server, str(lst), "--max-attempts", "2", "--json")
+    r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2", "--json")
     assert r.returncode == 1 and odd_requests() == 2  # given up: no request
     out = [json.loads(x) for x in r.stdout.splitlines()]
     assert out[1]["status"] == "failed" and out[1]["gave_up"] is True
-    r = imp(root, server, str(lst), "--max-attempts", "2", "--retry-failed")
+    r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2", "--retry-failed")
     assert r.returncode == 1 and odd_requests() == 3
     st = run_cli("status", "--out", str(root))
     assert "gave_up" in st.stdout and "layout" in st.stdout

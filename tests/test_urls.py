@@ -80,3 +80,26 @@ def test_find_article_urls_in_free_text():
             "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w。还有 https://example.com/s/x 和重复的 "
             f"{LONG}")
     assert find_article_urls(text) == [LONG, "https://mp.weixin.qq.com/s/Xq3bR7mK2pLs9TvA0cZy1w"]
+
+
+# ---- a URL is not HTML: only &amp; is decoded (issue 11)
+TEMP = "https://mp.weixin.qq.com/s?src=11&timestamp=1700000000&ver=4900&signature=abcdef&new=1"
+
+
+@pytest.mark.parametrize("param", ["timestamp", "copy", "para", "not", "reg", "lt", "gt", "times", "sect"])
+def test_raw_url_keeps_parameters_named_like_entities(param: str) -> None:
+    raw = f"https://mp.weixin.qq.com/s?src=11&{param}=1&ver=1&signature=abc"
+    out = normalize_article_url(raw)
+    assert "%C3" not in out and "%C2" not in out
+    if param == "timestamp":
+        assert out == "https://mp.weixin.qq.com/s?src=11&timestamp=1&ver=1&signature=abc"
+    assert find_article_urls(f"{raw}\n") == [out]
+    assert is_article_url(raw)
+
+
+def test_temporary_link_requested_as_written() -> None:
+    assert normalize_article_url(TEMP) == TEMP
+    assert normalize_article_url(TEMP.replace("&", "&amp;")) == TEMP
+    assert normalize_article_url(TEMP.replace("&", "&amp;amp;")) == TEMP
+    assert find_article_urls(f'<a href="{TEMP.replace("&", "&amp;")}">x</a>') == [TEMP]
+    assert find_article_urls(f"&quot;{TEMP}&quot;") == [TEMP]

@@ -10,10 +10,11 @@ import os
 import sys
 
 from . import __version__
-from .errors import RateLimited, UsageError, WxError
+from .errors import ArchiveError, RateLimited, UsageError, WxError
 
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Sequence
 
     from .lock import ArchiveLock
@@ -50,7 +51,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keep-footers", action="store_true", help="keep account footers and boilerplate")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="give up an article after N failures")
     p.add_argument("--retry-failed", action="store_true", help="try given-up articles again")
+    p.add_argument("--attempt-gap", type=float, default=3600.0, metavar="SECONDS",
+                   help="failures closer together than this count as one attempt (default 3600)")
     p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
+    p.add_argument("--proxy", metavar="URL",
+                   help="http://, https:// or socks5://HOST:PORT for every request ('' for none; default: "
+                        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
+    p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt (as yt-dlp takes)")
+    p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +103,15 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
     root.addHandler(h)
     root.setLevel(min(level, logging.INFO) if log_file else level)
     if log_file:
-        fh = logging.FileHandler(log_file, encoding="utf-8")
+        from pathlib import Path
+
+        if Path(log_file).is_dir():
+            raise UsageError(f"--log {log_file} is a folder; give a file name, like --log {Path(log_file) / 'wxarchive.log'}")
+        try:
+            Path(log_file).parent.mkdir(parents=True, exist_ok=True)  # `--log .wxarchive/harvest.log` on a first run
+            fh = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         fh.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
@@ -103,19 +119,35 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def options_from(args: argparse.Namespace) -> Options:
+def archive_dir(out: str) -> Path:
+    """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
     from pathlib import Path
 
-    from .pipeline import Options
-    from .routes import parse_connect_to
+    p = Path(out).expanduser()
+    if p.exists() and not p.is_dir():
+        raise UsageError(f"{out} is a file, not a folder; give the archive's folder (--out DIR)")
+    return p
 
+
+def options_from(args: argparse.Namespace) -> Options:
+    from .pipeline import Options
+    from .routes import check_proxy, load_cookies, parse_connect_to
+
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    if args.proxy:
+        check_proxy(args.proxy)
+    if args.cookies:
+        load_cookies(args.cookies)  # a bad file is a usage error now, not at the first request
     routes = parse_connect_to(args.connect_to, os.environ.get("WXARCHIVE_CONNECT_TO"))
     delay = (2.0, 3.0) if args.delay is None else (max(0.0, args.delay), max(0.0, args.delay) * 1.5)
     if args.concurrency < 1 or args.max_attempts < 1:
         raise UsageError("--concurrency and --max-attempts must be at least 1")
-    return Options(out=Path(args.out), no_images=args.no_images, force=args.force, media=args.media,
+    return Options(out=archive_dir(args.out), no_images=args.no_images, force=args.force, media=args.media,
                    keep_footers=args.keep_footers, max_attempts=args.max_attempts, retry_failed=args.retry_failed,
-                   concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes)
+                   concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
+                   attempt_gap=max(0.0, args.attempt_gap), proxy=args.proxy, cookies=args.cookies,
+                   user_agent=args.user_agent)
 
 
 def _printer(as_json: bool, quiet: bool):
@@ -166,7 +198,9 @@ def cmd_get(args: argparse.Namespace) -> int:
             # an explicit `get` still runs, but says that WeChat blocked this archive recently
             print(f"wxarchive: note: WeChat asked for verification earlier; harvest waits until "
                   f"{held['until_text']}", file=sys.stderr)
-        outs = arch.archive_many(args.sources, on_outcome=show)
+        from .report import chain, log_outcome
+
+        outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
             done = {o.source for o in outs}
@@ -175,32 +209,66 @@ def cmd_get(args: argparse.Namespace) -> int:
                     show(Outcome(s, "failed", error="verify", message="not tried: WeChat asked for verification"))
             print(f"wxarchive: stopped: {arch.blocked.message}. Try again after {rec['until_text']}.",
                   file=sys.stderr)
+        if arch.offline is not None:
+            left = _not_tried(args.sources, outs, show if args.json else None)
+            print(f"wxarchive: {_offline_line(arch, left)}", file=sys.stderr)
         return exit_code(outs, arch.blocked is not None)
+
+
+def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
+    """Sources a stopped run never reached; each gets a ``not tried`` JSON line under --json."""
+    from .pipeline import Outcome
+
+    done = {o.source for o in outs}
+    left = [s for s in sources if s not in done]
+    if show is not None:
+        for s in left:
+            show(Outcome(s, "failed", error="network", message="not tried: the network looks down"))
+    return len(left)
+
+
+def _offline_line(arch: Archiver, left: int) -> str:
+    err = arch.offline
+    return (f"stopped: the network looks down ({arch.opts.outage_after} pages in a row got no answer; last: "
+            f"{err.message if err else ''}). Nothing was counted against the articles; {left} link(s) not "
+            "tried; run the same command again when the network is back.")
 
 
 def cmd_init(args: argparse.Namespace) -> int:
     from .site import Site
 
-    made = Site.open(args.dir).init()
+    site = Site.open(archive_dir(args.dir))
+    try:
+        made = site.init()
+    except OSError as e:
+        raise ArchiveError(f"cannot lay down a site in {args.dir}: {e.strerror or e}") from None
     for p in made:
         print(p)
     return 0
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from .pipeline import Archiver
+    """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
+    from .site import STATE_DIR
 
     opts = options_from(args)
+    if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
     show = _printer(args.json, args.quiet)
-    with Archiver(opts) as arch:
+    lock, arch = _locked_archiver(opts, "rebuild")
+    try:
         outs = arch.rebuild(on_outcome=show)
+    finally:
+        arch.close()
+        lock.release()
     return 1 if any(o.status == "failed" for o in outs) else 0
 
 
 def _failure_line(o: Outcome) -> str:
     """``  failed CODE  URL: why``; the URL once, though most error messages already carry it."""
-    msg = o.message or ""
-    text = msg if o.source in msg else f"{o.source}  {msg}".strip()
+    from .pipeline import said
+
+    text = said(o.source, o.message or "")
     return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
 
 
@@ -245,7 +313,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 3
         _log().info("import: %d article link(s) from %s", len(urls), args.file)
         with Progress(len(urls), enabled=not args.quiet) as prog:
-            outs = arch.archive_many(urls, on_outcome=chain(show, tally.add, prog.update, log_outcome))
+            outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
@@ -256,8 +324,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                         show(Outcome(u, "failed", error="verify", message="not tried: WeChat asked for verification"))
             print(f"wxarchive: stopped: {arch.blocked.message}. {tally.not_tried} link(s) left; "
                   f"run the same command again after {rec['until_text']} to resume.", file=sys.stderr)
-        else:
+        elif arch.offline is None:
             backoff.clear()
+        if arch.offline is not None:
+            left = _not_tried(urls, outs, show if args.json else None)
+            print(f"wxarchive: import {_offline_line(arch, left)}", file=sys.stderr)
+            return 1
     finally:
         arch.close()
         lock.release()
@@ -298,6 +370,11 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     if res.waited:
         _log().info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
         return 0
+    if arch.offline is not None:
+        line = f"wxarchive: harvest {_offline_line(arch, tally.not_tried)}"
+        _log().info("%s", line.removeprefix("wxarchive: "))
+        print(line, file=sys.stderr)
+        return 1
     problem = bool(tally.failures or source_errors or res.blocked)
     if problem or args.verbose:
         head = f"wxarchive: harvest: {tally.line()}"
@@ -386,8 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         ap.print_help(sys.stderr)
         return 2
-    _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
     try:
+        _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
         return COMMANDS[args.command](args)
     except UsageError as e:
         print(f"wxarchive: {e.message}", file=sys.stderr)
@@ -401,6 +478,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wxarchive: interrupted; run the same command again to resume", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `wxarchive … --json | head -1`: the reader has gone; say nothing (as `yes | head` does)
+        _silence_stdout()
+        return 141
+    except OSError as e:
+        _log().info("error", exc_info=True)
+        where = f": {e.filename}" if e.filename else ""
+        print(f"wxarchive: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except Exception as e:  # last resort: one line, the traceback at -v
+        _log().info("unexpected error", exc_info=True)
+        print(f"wxarchive: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

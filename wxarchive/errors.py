@@ -10,6 +10,7 @@
     ├── LayoutChanged               1      no      layout
     ├── ImageError                  1      no      image   (per image, never fails a post)
     ├── ArchiveError                1      no      io      (disk full, read-only, a file where a folder goes)
+    ├── InternalError               1      no      internal (a bug met on one article; its raw page is kept)
     └── LockedError                 3      no      locked
 
 ``permanent`` says whether trying again later can help: a deleted article stays
@@ -21,6 +22,7 @@ __all__ = [
     "ArchiveError",
     "FetchError",
     "ImageError",
+    "InternalError",
     "LayoutChanged",
     "LockedError",
     "NotAnArticle",
@@ -60,9 +62,10 @@ class FetchError(WxError):
 
     code = "network"
 
-    def __init__(self, message: str, *, url: str = "", status: int | None = None) -> None:
+    def __init__(self, message: str, *, url: str = "", status: int | None = None, transport: bool = False) -> None:
         super().__init__(message, url=url)
         self.status = status
+        self.transport = transport  # no answer at all (refused, reset, DNS, timeout): says nothing about the article
         if status is not None:
             self.code = "http"
             # 404/410 will not change; other statuses may
@@ -121,6 +124,17 @@ class ArchiveError(WxError):
     """The archive folder or its state cannot be written."""
 
     code = "io"
+
+
+class InternalError(WxError):
+    """An unexpected exception while parsing, cleaning or rendering one article (a new WeChat layout,
+    a bug): that article fails, the run goes on, the raw page is kept for a report."""
+
+    code = "internal"
+
+    def __init__(self, message: str, *, url: str = "", saved_to: str = "") -> None:
+        super().__init__(message, url=url)
+        self.saved_to = saved_to
 
 
 class LockedError(WxError):

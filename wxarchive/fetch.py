@@ -11,6 +11,7 @@ import logging
 import random
 import threading
 import time
+import urllib.request
 from typing import Callable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
@@ -19,10 +20,10 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from .errors import FetchError, RateLimited, UsageError
 from .models import Page
-from .routes import parse_connect_to
+from .routes import check_proxy, load_cookies, parse_connect_to
 from .urls import ARTICLE_HOST, IMAGE_HOSTS
 
-__all__ = ["Fetcher", "parse_connect_to"]
+__all__ = ["Fetcher", "load_cookies", "parse_connect_to"]
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,31 @@ MAX_REDIRECTS = 10
 
 
 class _Routing(httpx.BaseTransport):
-    """Send requests for some hosts elsewhere while the client keeps the real URL."""
+    """Where each request goes: a ``--connect-to`` route first (direct, the real URL kept for the
+    record), then the proxy (``--proxy``, else ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` minus
+    ``NO_PROXY``), else direct."""
 
-    def __init__(self, routes: Mapping[str, httpx.URL | str], inner: httpx.BaseTransport) -> None:
+    def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None) -> None:
         self.routes = {h: httpx.URL(str(u)) for h, u in routes.items()}
-        self.inner = inner
+        self.proxy = proxy  # None: from the environment; "": never
+        self.direct = httpx.HTTPTransport(retries=0)
+        self._proxied: dict[str, httpx.HTTPTransport] = {}
+        self._lock = threading.Lock()
+
+    def proxy_for(self, url: httpx.URL) -> str | None:
+        if self.proxy is not None:
+            return self.proxy or None
+        proxies = urllib.request.getproxies_environment()
+        if not proxies or urllib.request.proxy_bypass_environment(url.host, proxies):
+            return None
+        return proxies.get(url.scheme) or proxies.get("all") or None
+
+    def _via(self, proxy: str) -> httpx.HTTPTransport:
+        with self._lock:
+            t = self._proxied.get(proxy)
+            if t is None:
+                t = self._proxied[proxy] = httpx.HTTPTransport(retries=0, proxy=_proxy(proxy))
+            return t
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         base = self.routes.get(request.url.host)
@@ -49,10 +70,25 @@ class _Routing(httpx.BaseTransport):
                                         path=prefix + request.url.path)
             request = httpx.Request(request.method, url, headers=request.headers, stream=request.stream,
                                     extensions=request.extensions)
-        return self.inner.handle_request(request)
+            return self.direct.handle_request(request)
+        proxy = self.proxy_for(request.url)
+        return (self._via(proxy) if proxy else self.direct).handle_request(request)
 
     def close(self) -> None:
-        self.inner.close()
+        self.direct.close()
+        for t in self._proxied.values():
+            t.close()
+
+
+def _proxy(url: str) -> httpx.Proxy:
+    """A proxy URL httpx can use; a clear usage error otherwise."""
+    url = check_proxy(url)
+    try:
+        return httpx.Proxy(url)
+    except (ValueError, httpx.InvalidURL) as e:
+        raise UsageError(f"bad proxy {url!r}: {e}") from None
+    except ImportError:  # pragma: no cover - socksio is a dependency
+        raise UsageError("a SOCKS proxy needs the socksio package (pip install 'httpx[socks]')") from None
 
 
 class _Retry(Exception):
@@ -90,13 +126,17 @@ class Fetcher:
         page_hosts: tuple[str, ...] = (ARTICLE_HOST,),
         image_hosts: tuple[str, ...] = IMAGE_HOSTS,
         on_request: Callable[[str], None] | None = None,
+        proxy: str | None = None,
+        cookies: str | None = None,
+        user_agent: str | None = None,
     ) -> None:
-        transport: httpx.BaseTransport = httpx.HTTPTransport(retries=0)
-        if connect_to:
-            transport = _Routing(connect_to, transport)
+        if proxy:
+            _proxy(proxy)  # a bad --proxy is a usage error before any request
+        jar = load_cookies(cookies) if cookies else None
         self.client = httpx.Client(
-            transport=transport,
-            headers={"User-Agent": USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6"},
+            transport=_Routing(connect_to or {}, proxy),
+            cookies=jar,
+            headers={"User-Agent": user_agent or USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
@@ -165,14 +205,22 @@ class Fetcher:
             if self.on_request:
                 self.on_request(current)
             req = self.client.build_request("GET", current, headers=headers)
-            resp = self.client.send(req, stream=stream)
+            t0 = time.monotonic()
+            try:
+                resp = self.client.send(req, stream=stream)
+            except httpx.HTTPError as e:
+                log.info("GET %s -> %s (%.2f s)", current, type(e).__name__, time.monotonic() - t0)
+                raise
+            took = time.monotonic() - t0
             if resp.is_redirect and resp.headers.get("location"):
                 nxt = urljoin(current, resp.headers["location"])
+                log.info("GET %s -> %d redirect to %s (%.2f s)", current, resp.status_code, nxt, took)
                 resp.close()
                 if "captcha" in urlsplit(nxt).path or urlsplit(nxt).path.rstrip("/").endswith("/mp/verify"):
                     raise RateLimited(f"WeChat redirected {url} to verification ({nxt.split('?')[0]})", url=url)
                 current = nxt
                 continue
+            log.info("GET %s -> %d (%.2f s)", current, resp.status_code, took)
             return resp
         raise FetchError(f"too many redirects for {url}", url=url)
 
@@ -197,9 +245,10 @@ class Fetcher:
                                   retry_after=e.retry_after) from None
             raise FetchError(f"HTTP {e.status} for {url} after {self.retries} attempts", url=url, status=e.status) from None
         except httpx.TimeoutException as e:
-            raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url) from None
+            raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url, transport=True) from None
         except httpx.TransportError as e:
-            raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url) from None
+            raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url,
+                             transport=True) from None
         except httpx.DecodingError as e:
             raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
         raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises

@@ -71,7 +71,7 @@ class Backoff:
         rec = {"until": now + delay, "until_text": _when(now + delay), "level": level, "delay": delay,
                "reason": err.message[:300], "since": now}
         self.store.set_kv(self.KEY, rec)
-        log.warning("WeChat asked for verification; no requests before %s", rec["until_text"])
+        log.info("WeChat asked for verification; no requests before %s", rec["until_text"])
         return rec
 
     def clear(self) -> None:
@@ -212,8 +212,10 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         if arch.blocked is not None:
             run.error = result.blocked = arch.blocked
             break
+        if arch.offline is not None:
+            break  # the network is down: what is left stays pending for the next run
     if result.blocked is not None:
         result.backoff = backoff.hit(result.blocked)
-    else:
+    elif arch.offline is None:
         backoff.clear()
     return result

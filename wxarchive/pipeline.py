@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from . import clean as clean_mod
 from . import rawpage
-from .errors import ArchiveError, LayoutChanged, RateLimited, Unavailable, UsageError, WxError
+from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, Unavailable, UsageError,
+                     WxError)
 from .models import Article, Page
 from .parse import SHANGHAI, parse
 from .render import render
@@ -39,7 +40,7 @@ if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a re
     from .fetch import Fetcher
     from .images import ImageSaver
 
-__all__ = ["Archiver", "Options", "Outcome", "check_source"]
+__all__ = ["Archiver", "Options", "Outcome", "check_source", "said"]
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +61,23 @@ class Options:
     backoff: float = 1.0
     connect_to: dict = field(default_factory=dict)
     in_flight: int = 8
+    outage_after: int = 3  # this many article pages in a row failing for transport reasons: the network is down
+    attempt_gap: float = 3600.0  # failures closer together than this count as one attempt
+    proxy: str | None = None  # None: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY; "": none
+    cookies: str | None = None  # a Netscape cookies.txt
+    user_agent: str | None = None
 
 
 @dataclass
 class Outcome:
-    """What happened to one source: one JSON line under ``--json``."""
+    """What happened to one source: one JSON line under ``--json``.
+
+    Every line has the same keys whatever the status (``null`` when unknown); ``post`` is the
+    post's path as reachable from the current directory (``--out`` joined), for every status.
+    """
 
     source: str
-    status: str  # archived | skipped | failed
+    status: str  # archived | skipped | failed | rebuilt
     error: str | None = None
     message: str | None = None
     post: str | None = None
@@ -75,14 +85,19 @@ class Outcome:
     key: str | None = None
     images: dict = field(default_factory=lambda: {"found": 0, "saved": 0, "failed": 0})
     gave_up: bool = False  # failed for the last time: no later run tries again without --retry-failed
+    url: str | None = None
+    account: str | None = None
+    published: str | None = None
 
     def as_json(self) -> dict:
-        d = {"source": self.source, "status": self.status, "error": self.error, "post": self.post,
-             "title": self.title, "images": self.images}
+        url = self.url
+        if url is None and is_article_url(self.source):
+            url = normalize_article_url(self.source)
+        d = {"source": self.source, "status": self.status, "error": self.error, "url": url, "key": self.key,
+             "account": self.account, "title": self.title, "published": self.published, "post": self.post,
+             "images": self.images}
         if self.message:
             d["message"] = self.message
-        if self.key:
-            d["key"] = self.key
         if self.gave_up:
             d["gave_up"] = True
         return d
@@ -110,6 +125,8 @@ def check_source(source: str) -> str:
     """``"file"`` or ``"url"``; a UsageError for anything else (before any file or request)."""
     path = Path(source)
     if "://" not in source and (path.exists() or source.endswith((".html", ".htm"))):
+        if path.is_dir():
+            raise UsageError(f"{source} is a folder; give a saved .html page (or a link list to `wxarchive import`)")
         if not path.is_file():
             raise UsageError(f"cannot read {source}: no such file")
         return "file"
@@ -118,6 +135,68 @@ def check_source(source: str) -> str:
     if not is_article_url(source):
         raise UsageError(f"not a WeChat article URL: {source}")
     return "url"
+
+
+_LEADING_URL = re.compile(r"((?:https?|file)://\S+?): (.*)", re.S)
+
+
+def _said(source: str, message: str) -> str:
+    """``source: message``, the source named once: most messages start with their own URL, often in
+    another form of the same article (``%3D`` for ``=``, a ``file://`` URI for a saved page)."""
+    m = _LEADING_URL.match(message)
+    if m:
+        first, rest = m.groups()
+        same = first == source or (first.startswith("file:") and "://" not in source
+                                   and Path(source).resolve().as_uri() == first)
+        if not same and "://" in source:
+            key = article_key(first)
+            same = key is not None and key == article_key(source)
+        if same:
+            return f"{source}: {rest}"
+    return message if source in message else f"{source}: {message}"
+
+
+said = _said
+
+
+@dataclass(frozen=True)
+class _Redo:
+    """How a rebuild makes a post again: the choices it was first made with, and its first archived_at."""
+
+    keep_footers: bool = False
+    no_images: bool = False
+    archived_at: dt.datetime | None = None
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _archived_at(post: Path | None) -> dt.datetime | None:
+    """The ``archived_at`` written in a post's front matter (a rebuild keeps it)."""
+    if post is None:
+        return None
+    try:
+        with post.open(encoding="utf-8", errors="replace") as f:
+            head = f.read(16384).split("\n---", 1)[0]
+    except OSError:
+        return None
+    m = re.search(r"(?m)^archived_at:[ \t]*['\"]?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[ \t]*([+-]\d\d:?\d\d)?", head)
+    if not m:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(m.group(1).replace(" ", "T") + (m.group(2) or "+08:00"))
+    except ValueError:
+        return None
+    return when.astimezone(SHANGHAI)
+
+
+def _is_transport(e: FetchError) -> bool:
+    """No HTTP answer at all (refused, reset, DNS, timeout): says nothing about the article."""
+    return e.transport
 
 
 def _read_file(path: Path) -> Page:
@@ -151,6 +230,9 @@ class Archiver:
         if fetcher is not None:
             self.__dict__["fetcher"] = fetcher
         self.blocked: RateLimited | None = None
+        self.offline: FetchError | None = None  # set when the network looks down: the run stops, nothing counted
+        self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
+        self._network_ok = False
         self._write_lock = threading.Lock()
 
     @functools.cached_property
@@ -159,7 +241,8 @@ class Archiver:
         from .fetch import Fetcher
 
         o = self.opts
-        return Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff, delay=o.delay)
+        return Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff, delay=o.delay,
+                       proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent)
 
     @functools.cached_property
     def saver(self) -> ImageSaver:
@@ -200,14 +283,44 @@ class Archiver:
             key = article_key(url)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
             if rec and rec["status"] == "archived" and (self.site.root / (rec["post_path"] or "")).is_file():
-                return Outcome(source, "skipped", post=rec["post_path"], title=rec["title"], key=rec["key"])
+                return self._skipped(source, rec)
             if rec and not self.opts.retry_failed:
                 if rec["status"] == "gave_up" and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
                     return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
                                    message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
             if self.blocked is not None:
                 raise self.blocked
-            page = self.fetcher.page(url)
+            try:
+                page = self.fetcher.page(url)
+            except FetchError as e:
+                if not _is_transport(e):
+                    self._answered()
+                raise
+            self._answered()
+        try:
+            return self._understand(source, page)
+        except (WxError, OSError, sqlite3.Error):
+            raise
+        except Exception as e:
+            raise self._crashed(source, page, e, "reading") from None
+
+    def _crashed(self, source: str, page: Page | None, e: Exception, stage: str) -> InternalError:
+        """A bug met on one article: keep its page, log the traceback (-v), fail only this article."""
+        log.info("%s: unexpected %s while %s it", source, type(e).__name__, stage, exc_info=e)
+        saved = ""
+        if page is not None:
+            try:
+                saved = str(self._keep_layout_page(page))
+            except OSError:
+                saved = ""
+        where = f"; raw page kept at {saved}" if saved else ""
+        return InternalError(f"internal error while {stage} the page: {type(e).__name__}: {e}{where} "
+                             "(a bug: please report it with the page; -v shows the traceback)",
+                             url=page.url if page is not None and page.url.startswith("http") else "",
+                             saved_to=saved)
+
+    def _understand(self, source: str, page: Page) -> tuple[Article, Page] | Outcome:
+        """parse -> (follow a migration) -> skip if known -> clean."""
         try:
             article = parse(page)
         except Unavailable as e:
@@ -223,15 +336,25 @@ class Archiver:
         if page.url.startswith("file:") and article.canonical_url:
             article = dataclasses.replace(article, url=article.canonical_url)
         if not self.opts.force and self.store.is_archived(article.key, self.site.root):
-            rec = self.store.get(article.key) or {}
+            rec = self.store.get(article.key) or {"key": article.key}
             self._add_aliases(article, source)
-            return Outcome(source, "skipped", post=rec.get("post_path"), title=rec.get("title"), key=article.key)
+            return self._skipped(source, rec)
         article = self._clean(article)
         return article, page
 
-    def _clean(self, article: Article) -> Article:
-        learned = frozenset() if self.opts.keep_footers else self.store.footer_blocks(article.account)
-        return clean_mod.clean(article, learned=learned, keep_footers=self.opts.keep_footers)
+    def _skipped(self, source: str, rec: dict) -> Outcome:
+        """An article already archived, reported from its record: the same fields as when it was archived."""
+        found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
+        post = str(self.site.root / rec["post_path"]) if rec.get("post_path") else None
+        return Outcome(source, "skipped", post=post, title=rec.get("title"), key=rec.get("key"),
+                       url=rec.get("canonical_url") or rec.get("url") or None, account=rec.get("account") or None,
+                       published=rec.get("published") or None,
+                       images={"found": found, "saved": saved, "failed": max(0, found - saved)})
+
+    def _clean(self, article: Article, keep_footers: bool | None = None) -> Article:
+        keep = self.opts.keep_footers if keep_footers is None else keep_footers
+        learned = frozenset() if keep else self.store.footer_blocks(article.account)
+        return clean_mod.clean(article, learned=learned, keep_footers=keep)
 
     def _keep_layout_page(self, page: Page) -> Path:
         h = hashlib.sha1(page.content).hexdigest()[:12]
@@ -243,15 +366,27 @@ class Archiver:
         self.store.add_aliases(article.key, _aliases(source, article))
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
-    def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future]) -> Outcome:
+    def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future],
+                redo: "_Redo | None" = None) -> Outcome:
+        try:
+            return self._finish_unguarded(source, article, page, futures, redo)
+        except (WxError, OSError, sqlite3.Error):
+            raise
+        except Exception as e:
+            raise self._crashed(source, page, e, "writing") from None
+
+    def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
+                          redo: "_Redo | None" = None) -> Outcome:
+        no_images = redo.no_images if redo else self.opts.no_images
+        keep_footers = redo.keep_footers if redo else self.opts.keep_footers
         if futures:
             from .images import gather, sync_files
 
             article = gather(article, futures)
             sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
-        if self.opts.media and not self.opts.no_images and article.media:
+        if self.opts.media and not no_images and article.media and redo is None:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
-        now = dt.datetime.now(SHANGHAI).replace(microsecond=0)
+        now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         text = render(article, self.site.settings)
         key = article.key
@@ -259,7 +394,7 @@ class Archiver:
         raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
         saved = sum(1 for i in article.images if i.local)
         failed = [i for i in article.images if not i.local]
-        if not self.opts.no_images and article.images:
+        if not no_images and article.images:
             # images are files of their own: record them first, so the step between the post
             # reaching the disk and the state recording it stays as short as it can be
             self.store.record_images([(i.url, i.name, i.local, i.error) for i in article.images])
@@ -276,8 +411,10 @@ class Archiver:
                 return p.exists() and not _written_for(p, article)
 
             post = self.site.post_path(article, taken=taken)
-            atomic_write(self.site.root / raw_rel, raw_packed)
-            atomic_write(post, text.encode("utf-8"))
+            if not _holds(self.site.root / raw_rel, raw_packed):
+                atomic_write(self.site.root / raw_rel, raw_packed)
+            if not _holds(post, text.encode("utf-8")):  # an unchanged post keeps its bytes and its mtime
+                atomic_write(post, text.encode("utf-8"))
             self.store.record_archived(
                 key, aliases, url=article.url, canonical_url=article.canonical_url, title=article.title,
                 account=article.account, published=article.published.isoformat() if article.published else "",
@@ -290,24 +427,60 @@ class Archiver:
             if old_raw and old_raw != str(raw_rel):
                 (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
         self.store.count_tail_blocks(article.account, key, article.tail_blocks)
+        if redo is None:  # what this post was made with, so a rebuild makes it the same way
+            self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})
         return Outcome(source, "archived", post=str(post), title=article.title, key=key,
+                       url=article.canonical_url or article.url, account=article.account or None,
+                       published=article.published.isoformat() if article.published else None,
                        images={"found": len(article.images), "saved": saved,
-                               "failed": 0 if self.opts.no_images else len(failed)})
+                               "failed": 0 if no_images else len(failed)})
+
+    # ---- an outage is not a verdict
+    def _answered(self) -> None:
+        """A server answered: the network works, so transport failures so far were the articles' own."""
+        self._network_ok = True
+        deferred, self._deferred = self._deferred, []
+        for source, e in deferred:
+            log.error("%s", _said(source, e.message))
+            self._count_failure(source, e)
+
+    def _count_failure(self, source: str, e: WxError) -> tuple[str | None, bool]:
+        key = article_key(e.url or source) if (e.url or source).startswith("http") else None
+        if not key:
+            return None, False
+        attempts = self.store.record_failure(key, e.url or source, e.code, e.message, e.permanent,
+                                             self.opts.max_attempts, self.opts.attempt_gap)
+        return key, e.permanent or attempts >= self.opts.max_attempts
+
+    def settle(self) -> None:
+        """End of a batch: transport failures count only if the network was seen working this run."""
+        if self._network_ok and self.offline is None:
+            self._answered()
+            return
+        if self.offline is None:
+            for source, e in self._deferred:
+                log.error("%s (not counted against the article: no server answered this run)",
+                          _said(source, e.message))
+        self._deferred = []
 
     def _fail(self, source: str, e: WxError) -> Outcome:
         msg = e.message
         key, gave_up = None, False
+        if isinstance(e, FetchError) and _is_transport(e) and (e.url or source).startswith("http"):
+            # counted later, once a server has answered; several in a row and the network is down
+            self._deferred.append((source, e))
+            if len(self._deferred) >= self.opts.outage_after:
+                self.offline = e
+            log.info("%s", _said(source, msg))  # an error only once a server has answered (see _answered)
+            return Outcome(source, "failed", error=e.code, message=msg, key=article_key(e.url or source))
         if isinstance(e, RateLimited):
             if (e.url or source).startswith(("http://", "https://")):
                 self.blocked = e  # a live verification page: no more page requests this run
             # a saved verification page is just a file that is not an article
         elif not isinstance(e, UsageError):
-            key = article_key(e.url or source) if (e.url or source).startswith("http") else None
-            if key:
-                attempts = self.store.record_failure(key, e.url or source, e.code, msg, e.permanent,
-                                                     self.opts.max_attempts)
-                gave_up = e.permanent or attempts >= self.opts.max_attempts
-        log.error("%s: %s", source, msg)
+            key, gave_up = self._count_failure(source, e)
+        if not isinstance(e, RateLimited):  # a block is reported once, by the command that stops
+            log.error("%s", _said(source, msg))
         return Outcome(source, "failed", error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
@@ -329,6 +502,8 @@ class Archiver:
                     except (OSError, sqlite3.Error) as e:
                         out = Outcome(src, "failed", error="io", message=f"cannot write the archive: {e}")
                         log.error("%s: %s", src, out.message)
+                    except Exception as e:  # last resort: one article fails, never the run
+                        out = self._fail(src, self._crashed(src, None, e, "archiving"))
                 else:
                     out = item
                 pending.popleft()
@@ -338,12 +513,22 @@ class Archiver:
 
         try:
             for source in sources:
-                if self.blocked is not None:
+                if self.blocked is not None or self.offline is not None:
                     break
                 try:
                     prepared = self._prepare(source)
                 except WxError as e:
                     pending.append((source, self._fail(source, e)))
+                    emit_ready()
+                    continue
+                except (OSError, sqlite3.Error) as e:
+                    out = Outcome(source, "failed", error="io", message=f"cannot write the archive: {e}")
+                    log.error("%s: %s", source, out.message)
+                    pending.append((source, out))
+                    emit_ready()
+                    continue
+                except Exception as e:  # last resort: one article fails, never the run
+                    pending.append((source, self._fail(source, self._crashed(source, None, e, "fetching"))))
                     emit_ready()
                     continue
                 if isinstance(prepared, Outcome):
@@ -357,6 +542,7 @@ class Archiver:
             emit_ready(block=True)
         finally:
             finisher.shutdown(wait=True)
+        self.settle()
         return outcomes
 
     def archive_one(self, source: str) -> Outcome:
@@ -364,26 +550,45 @@ class Archiver:
 
     # ---- rebuild: re-render every post from its kept raw page, offline
     def rebuild(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Every post again from its raw page, with the choices it was made with; an unchanged post
+        is not rewritten, so running it twice changes no byte."""
         outs = []
         for rec in list(self.store.archived()):
             src = rec["url"]
             try:
-                raw = rawpage.unpack((self.site.root / rec["raw_path"]).read_bytes())
-                page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
-                            fetched_at=dt.datetime.now(dt.timezone.utc))
-                article = self._clean(parse(page))
-                imgs = []
-                for img in article.images:
-                    local = self.saver.existing(img.name)
-                    imgs.append(dataclasses.replace(img, local=local))
-                article = dataclasses.replace(article, images=tuple(imgs))
-                out = self._finish(src, article, page, [])
-                out.status = "rebuilt"
+                out = self._rebuild_one(rec)
             except (OSError, WxError) as e:
-                out = Outcome(src, "failed", error=getattr(e, "code", "io"), message=str(e))
+                out = Outcome(src, "failed", error=getattr(e, "code", "io"), message=_said(src, str(e)),
+                              key=rec["key"])
+            except Exception as e:  # last resort: one post fails, the rebuild goes on
+                err = self._crashed(src, None, e, "rebuilding")
+                out = Outcome(src, "failed", error=err.code, message=err.message, key=rec["key"])
+            if out.status == "failed":
+                log.error("%s", _said(src, out.message or ""))
             outs.append(out)
             if on_outcome:
                 on_outcome(out)
         return outs
+
+    def _rebuild_one(self, rec: dict) -> Outcome:
+        src = rec["url"]
+        raw_path = self.site.root / rec["raw_path"] if rec.get("raw_path") else None
+        post = self.site.root / rec["post_path"] if rec.get("post_path") else None
+        if raw_path is None or not raw_path.is_file():
+            return Outcome(src, "failed", error="io", key=rec["key"], post=str(post) if post else None,
+                           message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
+        choices = self.store.get_kv(f"choices:{rec['key']}") or {}
+        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)),
+                     no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
+        raw = rawpage.unpack(raw_path.read_bytes())
+        page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
+                    fetched_at=dt.datetime.now(dt.timezone.utc))
+        article = self._clean(parse(page), keep_footers=redo.keep_footers)
+        imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
+                for img in article.images]
+        article = dataclasses.replace(article, images=tuple(imgs))
+        out = self._finish(src, article, page, [], redo)
+        out.status = "rebuilt"
+        return out
 
 

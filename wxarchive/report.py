@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import sys
+import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
@@ -72,23 +75,46 @@ class Tally:
                 "images": {"found": self.images_found, "saved": self.images_saved, "failed": self.images_failed}}
 
 
-class _ConsoleHandler(logging.Handler):
+class _BarHandler(logging.Handler):
     """Log records printed above the live bar instead of through it."""
 
-    def __init__(self, console: Any, level: int) -> None:
-        super().__init__(level)
-        self.console = console
-        self.setFormatter(logging.Formatter("wxarchive: %(message)s"))
+    def __init__(self, bar: "Progress", inner: logging.Handler) -> None:
+        super().__init__(inner.level)
+        self.bar = bar
+        self.inner = inner
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.console.print(self.format(record), markup=False, highlight=False, soft_wrap=True)
-        except Exception:  # pragma: no cover - never let the display break a run
-            self.handleError(record)
+        with self.bar.lock:
+            self.bar.clear()
+            self.inner.emit(record)
+            self.bar.draw()
+
+
+def _width(stream: TextIO) -> int:
+    try:
+        return max(20, os.get_terminal_size(stream.fileno()).columns)
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+def _clip(text: str, cols: int) -> str:
+    """``text`` cut to ``cols`` terminal cells (a CJK character takes two)."""
+    out, used = [], 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > cols:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out)
 
 
 class Progress:
-    """A rich bar (count, rate, ETA, current title) on a TTY; a log line now and then otherwise."""
+    """A one-line bar (count, rate, ETA, current title) on a terminal; a log line now and then otherwise.
+
+    Plain ANSI (carriage return and erase-line): no extra dependency, and nothing
+    drawn unless stderr is a terminal.
+    """
 
     def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None,
                  every: int = 25, every_s: float = 60.0, label: str = "import") -> None:
@@ -100,56 +126,83 @@ class Progress:
         self.done = 0
         self.start = time.monotonic()
         self._last_line = self.start
-        self._bar: Any = None
-        self._task: Any = None
-        self._swapped: list[tuple[logging.Handler, int]] = []
-        self._handler: logging.Handler | None = None
+        self._text = ""
+        self._shown = False
+        self.lock = threading.RLock()
+        self._swapped: list[tuple[logging.Handler, logging.Handler]] = []
 
     def __enter__(self) -> "Progress":
         if self.tty:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress, TaskProgressColumn,
-                                       TextColumn, TimeRemainingColumn)
-
-            console = Console(file=self.stream, stderr=True)
-            self._bar = RichProgress(TextColumn("[bold]{task.fields[rate]}"), BarColumn(), MofNCompleteColumn(),
-                                     TaskProgressColumn(), TimeRemainingColumn(), TextColumn("{task.description}"),
-                                     console=console, transient=True, redirect_stderr=False,
-                                     # results printed on a terminal go above the bar; a redirected stdout stays put
-                                     redirect_stdout=bool(getattr(sys.stdout, "isatty", lambda: False)()))
-            self._task = self._bar.add_task("", total=self.total, rate="")
-            self._bar.start()
             root = logging.getLogger()
             for h in list(root.handlers):
                 if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (sys.stderr, self.stream):
-                    self._swapped.append((h, h.level))
-                    self._handler = _ConsoleHandler(console, h.level)
+                    wrapped = _BarHandler(self, h)
                     root.removeHandler(h)
-            if self._handler is not None:
-                root.addHandler(self._handler)
+                    root.addHandler(wrapped)
+                    self._swapped.append((h, wrapped))
+            self._text = f"{self.label}: 0/{self.total}"
+            self.draw()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
+        if self.tty:
+            with self.lock:
+                self.clear()
             root = logging.getLogger()
-            if self._handler is not None:
-                root.removeHandler(self._handler)
-            for h, _lvl in self._swapped:
+            for h, wrapped in self._swapped:
+                root.removeHandler(wrapped)
                 root.addHandler(h)
+
+    # ---- drawing (terminal only)
+    def draw(self) -> None:
+        if not self.tty or not self._text:
+            return
+        try:
+            self.stream.write("\r\x1b[K" + _clip(self._text, _width(self.stream) - 1))
+            self.stream.flush()
+            self._shown = True
+        except (OSError, ValueError):  # pragma: no cover - a closed terminal never breaks a run
+            self.tty = False
+
+    def clear(self) -> None:
+        """Erase the bar, so a result or log line is printed on a clean line."""
+        if self._shown:
+            try:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            except (OSError, ValueError):  # pragma: no cover
+                self.tty = False
+            self._shown = False
+
+    def before(self, o: Outcome) -> None:
+        """Called before a result is printed: a stdout on the same terminal must not land on the bar."""
+        if self._shown and getattr(sys.stdout, "isatty", lambda: False)():
+            with self.lock:
+                self.clear()
 
     def rate(self) -> float:
         el = time.monotonic() - self.start
         return self.done / el if el > 0 else 0.0
 
+    def _bar_text(self, o: Outcome) -> str:
+        r = self.rate()
+        eta = (self.total - self.done) / r if r > 0 else 0
+        frac = self.done / self.total if self.total else 1.0
+        cells = 20
+        full = int(frac * cells)
+        bar = "#" * full + "-" * (cells - full)
+        eta_s = f" ETA {int(eta // 60)}:{int(eta % 60):02d}" if self.done < self.total and r > 0 else ""
+        title = " ".join((o.title or o.source).split())
+        return f"{self.label} [{bar}] {self.done}/{self.total} {r * 60:.1f}/min{eta_s}  {o.status} {title}"
+
     def update(self, o: Outcome) -> None:
         self.done += 1
         if not self.enabled:
             return
-        if self._bar is not None:
-            title = (o.title or o.source)[:40]
-            self._bar.update(self._task, advance=1, description=f"{o.status} {title}",
-                             rate=f"{self.rate() * 60:.1f}/min")
+        if self.tty:
+            with self.lock:
+                self._text = self._bar_text(o)
+                self.draw()
             return
         now = time.monotonic()
         if self.done == self.total or self.done % self.every == 0 or now - self._last_line >= self.every_s:

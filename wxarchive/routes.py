@@ -1,4 +1,4 @@
-"""``--connect-to HOST=BASE_URL`` routes, read without the HTTP stack.
+"""``--connect-to HOST=BASE_URL`` routes, ``--proxy`` and ``--cookies``, read without the HTTP stack.
 
 Kept apart from :mod:`wxarchive.fetch` so that commands that never make a
 request (a saved page, ``status``, ``--help``) do not import httpx.
@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from .errors import UsageError
 
-__all__ = ["parse_connect_to"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import http.cookiejar
+
+__all__ = ["check_proxy", "load_cookies", "parse_connect_to"]
 
 
 def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[str, str]:
@@ -16,13 +20,76 @@ def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[st
     The values stay plain strings; :class:`wxarchive.fetch.Fetcher` turns them into URLs
     when it builds its client.
     """
-    pairs = list(items or [])
+    from urllib.parse import urlsplit
+
+    pairs = [(p, "--connect-to") for p in items or []]
     if env:
-        pairs += [p for p in env.split(",") if p.strip()]
+        pairs += [(p, "WXARCHIVE_CONNECT_TO") for p in env.split(",") if p.strip()]
     routes: dict[str, str] = {}
-    for p in pairs:
+    for p, where in pairs:
         host, sep, base = p.strip().partition("=")
-        if not sep or not host or not base.startswith(("http://", "https://")):
-            raise UsageError(f"--connect-to wants HOST=http://ADDR:PORT, got {p!r}")
-        routes[host.lower()] = base
+        hint = " (pairs are separated by commas)" if where != "--connect-to" else ""
+        bad = UsageError(f"{where} wants HOST=http://ADDR:PORT{hint}, got {p!r}")
+        if not sep or not host.strip() or not base.startswith(("http://", "https://")) or "=" in base:
+            raise bad
+        try:
+            parts = urlsplit(base)
+            port = parts.port  # raises on a port that is not a number from 0 to 65535
+        except ValueError:
+            raise bad from None
+        if not parts.hostname or port == 0 or any(c in parts.netloc for c in ";, \t"):
+            raise bad
+        routes[host.strip().lower()] = base
     return routes
+
+
+def check_proxy(url: str) -> str:
+    """``--proxy``: an http(s) or SOCKS 5 proxy URL (``host:port`` alone means http://)."""
+    from urllib.parse import urlsplit
+
+    if "://" not in url:
+        url = "http://" + url  # `--proxy host:3128`, as curl takes it
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("http", "https", "socks5", "socks5h"):
+        raise UsageError(f"proxy must be http://, https:// or socks5://HOST:PORT, got {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as e:
+        raise UsageError(f"bad proxy {url!r}: {e}") from None
+    if not parts.hostname:
+        raise UsageError(f"bad proxy {url!r}: no host")
+    return url
+
+
+def load_cookies(path: str) -> "http.cookiejar.CookieJar":
+    """A Netscape ``cookies.txt`` (as yt-dlp and gallery-dl read it, browser add-ons write it)."""
+    import http.cookiejar
+    import re
+    import tempfile
+    import warnings
+
+    jar = http.cookiejar.MozillaCookieJar()
+    try:
+        text = open(path, encoding="utf-8", errors="replace").read()
+    except OSError as e:
+        raise UsageError(f"cannot read the cookies file {path}: {e.strerror or e}") from None
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip() and (not line.startswith("#") or line.startswith("#HttpOnly_")) and line.count("\t") != 6:
+            raise UsageError(f"{path} is not a Netscape cookies.txt file (line {n} does not have 7 tab-separated "
+                             "fields); export one with a cookies.txt browser extension or yt-dlp --cookies-from-browser")
+    if not re.match(r"#( Netscape)? HTTP Cookie File", text):
+        text = "# Netscape HTTP Cookie File\n" + text  # many exporters leave the magic line out
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt") as tmp:
+        tmp.write(text)
+        tmp.flush()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the stdlib warns with a traceback before it raises
+                jar.load(tmp.name, ignore_discard=True, ignore_expires=True)
+        except (http.cookiejar.LoadError, ValueError) as e:
+            raise UsageError(f"{path} is not a Netscape cookies.txt file: {e}") from None
+    for c in jar:
+        if not c.expires:  # 0 is a session cookie in browsers' exports, not one that expired in 1970
+            c.expires, c.discard = None, True
+    return jar

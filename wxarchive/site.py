@@ -179,9 +179,11 @@ class Site:
                 data = tomllib.loads(cfg.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
                 raise UsageError(f"{cfg}: not valid TOML ({e})") from None
-            settings.update(data.get("site", {}))
-            sources = list(data.get("sources", []))
-        return cls(root=root, settings=settings, sources=sources)
+            settings.update(_checked_site(data.get("site", {}), settings, cfg))
+            sources = data.get("sources", [])
+            if not isinstance(sources, list):
+                raise UsageError(f"{cfg}: sources must be a list of [[sources]] tables")
+        return cls(root=root, settings=settings, sources=list(sources))
 
     @property
     def posts_dir(self) -> Path:
@@ -228,6 +230,23 @@ class Site:
             h = hashlib.sha1(article.key.encode()).hexdigest()[:8]
             path = self.posts_dir / f"{base}-{h}.md"
         return path
+
+
+def _checked_site(site: Any, defaults: dict[str, Any], cfg: Path) -> dict[str, Any]:
+    """The ``[site]`` table, each known key of the type its default has (a string where a list
+    goes would become one tag per character; a number would crash the writer)."""
+    if not isinstance(site, dict):
+        raise UsageError(f"{cfg}: [site] must be a table")
+    for k, v in site.items():
+        want = defaults.get(k)
+        if want is None:
+            continue
+        if isinstance(want, list):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise UsageError(f"{cfg}: {k} must be a list of strings, like {k} = [\"其他\"]; got {v!r}")
+        elif type(v) is not type(want):
+            raise UsageError(f"{cfg}: {k} must be a {type(want).__name__}, got {v!r}")
+    return site
 
 
 def _safe_rel(rel: str) -> str:

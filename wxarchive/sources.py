@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from lxml import etree
 
 from .errors import LayoutChanged, RateLimited, UsageError
-from .urls import ARTICLE_HOST, article_key, find_article_urls, is_article_url, normalize_article_url
+from .urls import ARTICLE_HOST, article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:
     from .fetch import Fetcher
@@ -231,10 +231,8 @@ class AlbumRef:
 
 def parse_album_url(url: str) -> AlbumRef | None:
     """``mp.weixin.qq.com/mp/appmsgalbum?__biz=…&album_id=…`` -> AlbumRef; anything else -> None."""
-    import html
-
     try:
-        parts = urlsplit(html.unescape(url.strip()))
+        parts = urlsplit(decode_amp(url.strip()))
     except ValueError:
         return None
     if (parts.hostname or "").lower() != ARTICLE_HOST or not parts.path.rstrip("/").endswith("/mp/appmsgalbum"):

@@ -172,12 +172,19 @@ class Store:
             self.db.executemany("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", [(a, key) for a in aliases])
 
     def record_failure(self, key: str, url: str, code: str, message: str, permanent: bool,
-                       max_attempts: int = 3) -> int:
-        """Count one failed attempt; after ``max_attempts`` (or a permanent error) the article is given up."""
+                       max_attempts: int = 3, min_gap: float = 0.0) -> int:
+        """Count one failed attempt; after ``max_attempts`` (or a permanent error) the article is given up.
+
+        Attempts are spaced in time: a failure less than ``min_gap`` seconds after the last
+        counted one is the same attempt (three runs in a minute are not three tries)."""
         now = time.time()
         with self._lock, self._tx():
-            row = self.db.execute("SELECT attempts, status FROM articles WHERE key=?", (key,)).fetchone()
+            row = self.db.execute("SELECT attempts, status, updated_at FROM articles WHERE key=?", (key,)).fetchone()
             if row and row[1] == "archived":
+                return row[0]
+            if (row and row[0] and not permanent and min_gap > 0 and row[1] in ("failed", "gave_up")
+                    and now - float(row[2] or 0) < min_gap):
+                self.db.execute("UPDATE articles SET error_code=?, error_msg=? WHERE key=?", (code, message[:500], key))
                 return row[0]
             attempts = (row[0] if row else 0) + 1
             status = "gave_up" if permanent or attempts >= max_attempts else "failed"

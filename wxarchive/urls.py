@@ -5,7 +5,6 @@ Short ``/s/TOKEN`` links are keyed ``s:TOKEN`` until fetched, then aliased.
 """
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -13,6 +12,7 @@ __all__ = [
     "ARTICLE_HOST",
     "IMAGE_HOSTS",
     "article_key",
+    "decode_amp",
     "find_article_urls",
     "is_article_url",
     "is_image_host",
@@ -31,6 +31,34 @@ _ENCODED_RE = re.compile(r"https?%3A%2F%2Fmp\.weixin\.qq\.com%2F[A-Za-z0-9%._~+-
 _URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[A-Za-z0-9\-._~:/?#@!$&*+;=%]*""", re.I)
 
 
+_AMP_RE = re.compile(r"&(?:amp;|#0*38;|#x0*26;)", re.I)
+# quotes and brackets around a link in HTML text, always written with their ``;``
+_QUOTE_RE = re.compile(r"&(quot|apos|lt|gt|#0*34|#0*39|#x0*22|#x0*27);", re.I)
+_QUOTES = {"quot": '"', "apos": "'", "lt": "<", "gt": ">"}
+
+
+def decode_amp(text: str) -> str:
+    """``&amp;`` (also double-escaped, and ``&#38;``) back to ``&`` -- and no other entity.
+
+    A URL is not HTML: ``html.unescape`` would turn ``&timestamp=`` into ``×tamp=``
+    (``&times`` is an HTML5 entity that needs no ``;``), ``&copy``, ``&para``, ``&not``
+    likewise. ``&amp;`` is the one entity that appears in links copied out of HTML.
+    """
+    while True:
+        new = _AMP_RE.sub("&", text)
+        if new == text:
+            break
+        text = new
+    if "&" in text:
+        text = _QUOTE_RE.sub(lambda m: _QUOTES.get(m.group(1).lower()) or _numeric(m.group(1)), text)
+    return text
+
+
+def _numeric(ref: str) -> str:
+    ref = ref.lower()
+    return chr(int(ref[2:], 16) if ref.startswith("#x") else int(ref[1:]))
+
+
 def _host(url: str) -> str:
     try:
         return (urlsplit(url).hostname or "").lower()
@@ -46,7 +74,7 @@ def is_image_host(url: str, allowed: tuple[str, ...] = IMAGE_HOSTS) -> bool:
 def is_article_url(url: str) -> bool:
     """An http(s) URL of a WeChat article page (short, long or temporary form)."""
     try:
-        parts = urlsplit(html.unescape(url.strip()))
+        parts = urlsplit(decode_amp(url.strip()))
     except ValueError:
         return False
     if parts.scheme not in ("http", "https") or (parts.hostname or "").lower() != ARTICLE_HOST:
@@ -57,7 +85,7 @@ def is_article_url(url: str) -> bool:
 
 def normalize_article_url(url: str) -> str:
     """The canonical https form: entity-decoded, tracking parameters and fragment dropped."""
-    url = html.unescape(html.unescape(url.strip().replace("\\x26", "&").replace("\\/", "/")))
+    url = decode_amp(url.strip().replace("\\x26", "&").replace("\\/", "/"))
     parts = urlsplit(url)
     path = parts.path
     if path.startswith("/s/"):
@@ -75,7 +103,7 @@ def normalize_article_url(url: str) -> str:
 def url_ids(url: str) -> dict[str, str]:
     """biz/mid/idx/sn read from a long URL, or the token of a short one."""
     try:
-        parts = urlsplit(html.unescape(url))
+        parts = urlsplit(decode_amp(url))
     except ValueError:
         return {}
     if parts.path.startswith("/s/"):
@@ -100,7 +128,7 @@ def article_key(url: str) -> str | None:
 
 def find_article_urls(text: str) -> list[str]:
     """Every WeChat article URL in free text (lists, CSV, JSON, bookmarks), normalised, in order."""
-    text = html.unescape(text.replace("\\/", "/").replace("\\u0026", "&").replace("\\x26", "&"))
+    text = decode_amp(text.replace("\\/", "/").replace("\\u0026", "&").replace("\\x26", "&"))
     if _ENCODED_RE.search(text):
         # links wrapped in a redirector (``?url=https%3A%2F%2Fmp.weixin...``) are scanned decoded too
         text = _ENCODED_RE.sub(lambda m: " " + unquote(m.group(0)) + " ", text)

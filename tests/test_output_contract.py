@@ -1,0 +1,76 @@
+"""The output contract (issue 11): one JSON shape for every status, real counts for skipped
+articles, the source named once, a verification reported once, -v and --log tell the story."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from batch_fake import FakeWeChat, connect_args, make_articles, server  # noqa: F401  (fixture)
+from conftest import fixture_page
+from wxarchive.urls import normalize_article_url
+
+PAGE = fixture_page("article-2024-modern")
+FIELDS = {"source", "status", "error", "url", "key", "account", "title", "published", "post", "images"}
+
+
+def test_json_lines_have_one_shape_for_every_status(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    arts = make_articles(2)
+    fake = FakeWeChat(server, arts[:1]).install()  # the second is answered 参数错误 (invalid)
+    root = tmp_path / "arch"
+    first = run_cli("get", arts[0].url(), arts[1].url(), "--out", root, "--delay", "0", "--json",
+                    *connect_args(server))
+    again = run_cli("get", arts[0].url(), "--out", root, "--delay", "0", "--json", *connect_args(server))
+    archived, failed = first.lines
+    skipped = again.json
+    assert (archived["status"], failed["status"], skipped["status"]) == ("archived", "failed", "skipped")
+    for line in (archived, failed, skipped):
+        assert FIELDS <= set(line), line
+    # the same article reads the same whether archived now or earlier
+    for k in ("url", "key", "account", "title", "published", "post", "images"):
+        assert skipped[k] == archived[k], k
+    assert Path(skipped["post"]).is_file()
+    assert archived["images"] == {"found": 1, "saved": 1, "failed": 0}
+    assert archived["account"] == "测试公众号" and archived["published"].startswith("2023-")
+    assert failed["url"] == normalize_article_url(arts[1].url()) and failed["key"] == arts[1].key and failed["post"] is None
+    assert len(fake.article_requests()) == 2  # the skipped one cost no request
+
+
+def test_a_failure_names_its_source_once(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    arts = make_articles(1)
+    FakeWeChat(server, []).install()
+    r = run_cli("get", arts[0].url(), "--out", tmp_path / "a", "--delay", "0", *connect_args(server))
+    assert r.code == 1
+    assert len(r.err.strip().splitlines()) == 1
+    assert r.err.count(f"mid={arts[0].mid}") == 1, r.err
+
+
+def test_verification_is_reported_once(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    arts = make_articles(3)
+    fake = FakeWeChat(server, arts, verify_all=True).install()
+    r = run_cli("get", *(a.url() for a in arts), "--out", tmp_path / "a", "--delay", "0", *connect_args(server))
+    assert r.code == 3
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wxarchive: stopped:") and "verification" in lines[0], r.err
+    assert len(fake.article_requests()) == 1
+
+
+def test_verbose_logs_each_request_and_log_file_holds_the_story(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    arts = make_articles(1)
+    FakeWeChat(server, arts).install()
+    log = tmp_path / "run.log"
+    r = run_cli("get", arts[0].url(), "--out", tmp_path / "a", "--delay", "0", "-v", "--log", log,
+                *connect_args(server))
+    assert r.code == 0, r.err
+    req = [ln for ln in r.err.splitlines() if ln.startswith("wxarchive: GET https://mp.weixin.qq.com/s?")]
+    assert len(req) == 1 and "-> 200 (" in req[0] and req[0].endswith(" s)")
+    assert any("GET https://mmbiz.qpic.cn/" in ln for ln in r.err.splitlines())
+    text = log.read_text(encoding="utf-8")
+    assert "GET https://mp.weixin.qq.com/s?" in text and "archived" in text
+
+
+def test_verbose_shows_redirects(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    arts = make_articles(1)
+    fake = FakeWeChat(server, arts, verify_all=True).install()
+    r = run_cli("get", arts[0].url(), "--out", tmp_path / "a", "--delay", "0", "-v", *connect_args(server))
+    assert r.code == 3
+    assert any("-> 302 redirect to" in ln and "wappoc_appmsgcaptcha" in ln for ln in r.err.splitlines()), r.err
+    assert len(fake.article_requests()) == 1

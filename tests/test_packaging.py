@@ -1,0 +1,54 @@
+"""What the package imports is what it declares; pyproject and README agree on Python (issue 11)."""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+# distribution name -> the module it is imported as
+IMPORT_NAME = {"beautifulsoup4": "bs4", "pyyaml": "yaml"}
+
+
+def _declared() -> set[str]:
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = set()
+    for dep in meta["dependencies"]:
+        dist = re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0].lower()
+        names.add(IMPORT_NAME.get(dist, dist.replace("-", "_")))
+    return names
+
+
+def _imports() -> dict[str, str]:
+    """Every top-level module imported anywhere in the package (in functions too), with where."""
+    found = {}
+    for py in sorted((REPO / "wxarchive").rglob("*.py")):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                mods = [node.module]
+            else:
+                continue
+            for m in mods:
+                found.setdefault(m.split(".")[0], f"{py.name}:{node.lineno}")
+    return found
+
+
+def test_every_import_is_stdlib_or_declared() -> None:
+    allowed = set(sys.stdlib_module_names) | _declared() | {"wxarchive"}
+    missing = {m: where for m, where in _imports().items() if m not in allowed}
+    assert not missing, f"imported but not a declared dependency: {missing}"
+
+
+def test_python_version_agrees_between_pyproject_and_readme() -> None:
+    meta = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    m = re.fullmatch(r">=\s*3\.(\d+)", meta["requires-python"].strip())
+    assert m, meta["requires-python"]
+    minor = int(m.group(1))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    said = set(re.findall(r"Python\s*(?:≥|>=)\s*3\.(\d+)", readme))
+    assert said == {str(minor)}, f"README says Python 3.{said}, pyproject >=3.{minor}"
+    assert sys.version_info >= (3, minor)
