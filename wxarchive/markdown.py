@@ -1,0 +1,561 @@
+"""The Markdown writer: clean HTML tree in, Markdown that reads the same in kramdown and CommonMark out.
+
+Markdown is built from the tree, never patched afterwards. The body is first
+read into blocks (paragraphs made of lines, headings, lists, quotes, code,
+tables, rules); each block is then written out, and every piece of article
+text is escaped for the exact place it lands in:
+
+- anywhere in text: ``\\ ` * [ < &entity;`` and ``|`` (kramdown makes a table of any
+  line holding a bare ``|``), ``{:``/``{#`` (kramdown attribute lists), ``$$``
+  (kramdown maths) and ``~~``;
+- at the start of a line: ``# > - + = : ~`` and ``N.``/``N)`` list numbers;
+- leading white space is dropped (four spaces would make a code block).
+
+Paragraph and line breaks survive by construction: every block is its own
+paragraph, every ``<br>`` a hard break *inside* a paragraph (never at its end),
+and a blank line from ``<br><br>`` starts a new paragraph. Emphasis is written
+as ``**``/``*`` only where CommonMark's flanking rules and kramdown agree it
+is emphasis; elsewhere (``**【天气】**今天``) as ``<strong>``/``<em>``, which
+both render.
+
+Pure: the same tree gives the same text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from typing import Callable, Iterable, Mapping
+
+from lxml import etree
+
+__all__ = ["MAX_DEPTH", "Writer", "to_markdown"]
+
+MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overflows kramdown's stack
+_HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
+_BLOCK = frozenset(
+    "p div section article blockquote pre ul ol li table thead tbody tfoot tr td th h1 h2 h3 h4 h5 h6 "
+    "figure figcaption hr dl dt dd header footer aside center address details summary main nav".split())
+_MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del", "s": "del",
+          "strike": "del", "sup": "sup", "sub": "sub"}
+_MARK_ORDER = ("strong", "em", "del", "sup", "sub")
+_MD_DELIM = {"strong": "**", "em": "*"}
+_WS = re.compile(r"[ \t\n\r\f\v\xa0]+")
+_SENTENCE_END = re.compile(r"[。！？!?；;]")
+
+
+# ---- escaping -----------------------------------------------------------------------------
+
+_ESC_ANY = re.compile(r"[\\`*\[|]|&(?=#?[0-9A-Za-z]+;)|<|\{(?=[:#])|\$(?=\$)|~(?=~)|(?<![^\W_])_|_(?![^\W_])")
+_ESC_MAP = {"&": "&amp;", "<": "&lt;"}
+_LINE_START = re.compile(r"(?:[#>+=:~-]|\d{1,9}(?=[.)](?:\s|$)))")
+_LONE_CARET = re.compile(r"^\^+$")
+
+
+def escape_text(text: str) -> str:
+    """Article text made literal wherever it stands in a line."""
+    return _ESC_ANY.sub(lambda m: _ESC_MAP.get(m.group(0), "\\" + m.group(0)), text)
+
+
+def escape_line_start(line: str) -> str:
+    """Make the first characters of an (escaped) line mean themselves, not a block marker."""
+    if _LONE_CARET.match(line):
+        return "&#94;" * len(line)  # kramdown's end-of-block marker; '\\^' is not an escape there
+    m = _LINE_START.match(line)
+    if not m:
+        return line
+    if m.group(0)[0].isdigit():
+        end = m.end()
+        return line[:end] + "\\" + line[end:]
+    return "\\" + line
+
+
+def escape_url(url: str) -> str:
+    """A link or image target that cannot end early or leave its parentheses."""
+    return re.sub(r"[\s()<>\\`\"']", lambda m: "%{:02X}".format(ord(m.group(0))), url)
+
+
+def _punct(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"
+
+
+# ---- inline -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Tok:
+    """One inline piece: text, a code span, an image, a link (with its own tokens) or a break."""
+
+    kind: str
+    text: str = ""
+    marks: frozenset[str] = frozenset()
+    href: str = ""
+    children: list[Tok] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Para:
+    lines: list[list[Tok]]
+
+
+@dataclasses.dataclass
+class Heading:
+    level: int
+    toks: list[Tok]
+
+
+@dataclasses.dataclass
+class Code:
+    text: str
+    lang: str = ""
+
+
+@dataclasses.dataclass
+class ListBlock:
+    ordered: bool
+    start: int
+    items: list[list[object]]
+
+
+@dataclasses.dataclass
+class Quote:
+    blocks: list[object]
+
+
+@dataclasses.dataclass
+class Table:
+    rows: list[list[list[Tok]]] | None  # None: written as HTML
+    html: str = ""
+
+
+@dataclasses.dataclass
+class Rule:
+    pass
+
+
+def _tag(el: etree._Element) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+class Writer:
+    """Write one cleaned body tree as Markdown.
+
+    ``local_images`` maps an image's URL to the target the post should show
+    (its local copy, prefix included) and ``local_links`` does the same for media links.
+    """
+
+    def __init__(self, local_images: Mapping[str, str], local_links: Mapping[str, str],
+                 text_filter: Callable[[str], str] = lambda s: s) -> None:
+        self._local_img = local_images
+        self._local_href = local_links
+        self._lit = text_filter  # applied to every literal the reader sees (Liquid escaping)
+
+    def _img(self, url: str) -> str:
+        return self._local_img.get(url) or self._lit(escape_url(url))
+
+    def _href(self, url: str) -> str:
+        return self._local_href.get(url) or self._lit(escape_url(url))
+
+    # -- reading the tree into blocks --
+
+    def blocks(self, root: etree._Element, depth: int = 0) -> list[object]:
+        """The blocks of a container: runs of inline content become paragraphs."""
+        out: list[object] = []
+        inline: list[Tok] = []
+
+        def flush() -> None:
+            if inline:
+                out.extend(self._paras(inline))
+                inline.clear()
+
+        if root.text:
+            inline.append(Tok("text", root.text))
+        for ch in root:
+            tag = _tag(ch)
+            if tag in _BLOCK:
+                flush()
+                out.extend(self._block(ch, depth))
+            elif tag:
+                inline.extend(self._inline(ch, frozenset()))
+            if ch.tail:
+                inline.append(Tok("text", ch.tail))
+        flush()
+        return out
+
+    def _block(self, el: etree._Element, depth: int) -> list[object]:
+        tag = _tag(el)
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            return self._heading(el, int(tag[1]), depth)
+        if tag == "pre":
+            return [Code("".join(el.itertext()), el.get("data-lang") or "")]
+        if tag in ("ul", "ol"):
+            return self._list(el, tag == "ol", depth)
+        if tag == "blockquote":
+            inner = self.blocks(el, depth + 1)
+            return [Quote(inner)] if depth < MAX_DEPTH and inner else inner
+        if tag == "table":
+            return [self._table(el, depth)]
+        if tag == "hr":
+            return [Rule()]
+        return self.blocks(el, depth)
+
+    def _heading(self, el: etree._Element, level: int, depth: int) -> list[object]:
+        if el.find(".//img") is not None or any(_tag(d) in _BLOCK for d in el.iterdescendants()):
+            return self.blocks(el, depth)
+        toks = self._inline_children(el, frozenset())
+        text = "".join(t.text for t in _flat(toks) if t.kind == "text").strip()
+        if not text:
+            return []
+        long_ = len(text) > _HEADING_MAX or len(_SENTENCE_END.findall(text.rstrip("。！？!?；;"))) >= 1 and len(text) > 30
+        if long_ or any(t.kind == "br" for t in toks):
+            return self._paras([dataclasses.replace(t, marks=t.marks | {"strong"}) if t.kind != "br" else t
+                                for t in toks]) if long_ else self._paras(toks)
+        return [Heading(level, toks)]
+
+    def _list(self, el: etree._Element, ordered: bool, depth: int) -> list[object]:
+        items: list[list[object]] = []
+        for li in el:
+            if _tag(li) == "li":
+                items.append(self.blocks(li, depth + 1))
+            elif _tag(li) in _BLOCK:
+                items.append(self._block(li, depth + 1))
+            elif _tag(li):
+                items.append(self._paras(self._inline(li, frozenset())))
+        items = [i for i in items if i]
+        if not items:
+            return []
+        if depth >= MAX_DEPTH:
+            return [b for i in items for b in i]
+        try:
+            start = max(0, min(int(el.get("start") or 1), 999_999_999))
+        except ValueError:
+            start = 1
+        return [ListBlock(ordered, start, items)]
+
+    def _table(self, el: etree._Element, depth: int) -> Table:
+        rows = [r for r in el.iter("tr")]
+        cells = [[c for c in r if _tag(c) in ("td", "th")] for r in rows]
+        ragged = (not rows or len({len(c) for c in cells}) != 1 or not cells[0]
+                  or any(c.get("colspan") or c.get("rowspan") for r in cells for c in r)
+                  or any(_tag(d) in ("table", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3")
+                         for r in cells for c in r for d in c.iterdescendants()))
+        if ragged:
+            return Table(None, self._table_html(el))
+        out = []
+        for r in cells:
+            row = []
+            for c in r:
+                toks = [t if t.kind != "br" else Tok("html", "<br>") for t in self._inline_children(c, frozenset())]
+                row.append(toks)
+            out.append(row)
+        return Table(out)
+
+    def _table_html(self, el: etree._Element) -> str:
+        el = _copy(el)
+        for node in el.iter():
+            if isinstance(node.tag, str):
+                if node.text:
+                    node.text = self._lit(_WS.sub(" ", node.text))
+                if node.tail:
+                    node.tail = self._lit(_WS.sub(" ", node.tail))
+                for k in ("alt", "title"):
+                    if node.get(k):
+                        node.set(k, self._lit(node.get(k)))
+        for img in el.iter("img"):
+            img.set("src", self._img(img.get("src") or ""))
+        for a in el.iter("a"):
+            a.set("href", self._href(a.get("href") or ""))
+        return etree.tostring(el, encoding="unicode", method="html").strip()
+
+    def _inline_children(self, el: etree._Element, marks: frozenset[str]) -> list[Tok]:
+        out: list[Tok] = []
+        if el.text:
+            out.append(Tok("text", el.text, marks))
+        for ch in el:
+            if _tag(ch):
+                out.extend(self._inline(ch, marks))
+            if ch.tail:
+                out.append(Tok("text", ch.tail, marks))
+        return out
+
+    def _inline(self, el: etree._Element, marks: frozenset[str]) -> list[Tok]:
+        tag = _tag(el)
+        if tag == "br":
+            return [Tok("br")]
+        if tag == "img":
+            src = el.get("src") or ""
+            return [Tok("img", el.get("alt") or "", marks, href=src)] if src else []
+        if tag == "code":
+            return [Tok("code", "".join(el.itertext()), marks)]
+        if tag == "a":
+            inner = [t for t in self._inline_children(el, frozenset()) if t.kind != "br"]
+            href = el.get("href") or ""
+            if not href:
+                return inner
+            return [Tok("link", marks=marks, href=href, children=inner)]
+        if tag in _BLOCK:  # a block inside inline content (a table cell, a heading): a line of its own
+            return [Tok("br"), *self._inline_children(el, marks), Tok("br")]
+        if tag in _MARKS:
+            marks = marks | {_MARKS[tag]}
+        return self._inline_children(el, marks)
+
+    def _paras(self, toks: list[Tok]) -> list[object]:
+        """Inline tokens as paragraphs: lines split at <br>, a blank line starting a new paragraph."""
+        paras: list[object] = []
+        lines: list[list[Tok]] = [[]]
+        for t in toks:
+            if t.kind == "br":
+                if _blank(lines[-1]) and len(lines) > 1:  # <br><br>: a paragraph break
+                    lines.pop()
+                    if lines:
+                        paras.append(Para(lines))
+                    lines = [[]]
+                else:
+                    lines.append([])
+            else:
+                lines[-1].append(t)
+        paras.append(Para(lines))
+        out = []
+        for p in paras:
+            assert isinstance(p, Para)
+            kept = [ln for ln in p.lines if not _blank(ln)]
+            if kept:
+                out.append(Para(kept))
+        return out
+
+    # -- writing blocks --
+
+    def write(self, blocks: Iterable[object]) -> list[str]:
+        """Blocks as lines, a blank line between blocks."""
+        out: list[str] = []
+        prev: object | None = None
+        for b in blocks:
+            lines = self._write_block(b)
+            if not lines:
+                continue
+            if out:
+                out.append("")
+                if isinstance(prev, ListBlock) and isinstance(b, ListBlock):
+                    out.extend(["<!-- -->", ""])  # two adjacent lists stay two lists
+            out.extend(lines)
+            prev = b
+        return out
+
+    def _write_block(self, b: object) -> list[str]:
+        if isinstance(b, Para):
+            rendered = [self._line(ln) for ln in b.lines]
+            rendered = [r for r in rendered if r]
+            return [r + ("\\" if i < len(rendered) - 1 else "") for i, r in enumerate(rendered)]
+        if isinstance(b, Heading):
+            text = self._line(b.toks)
+            if text.endswith("#"):
+                text = text[:-1] + "\\#"
+            return ["#" * b.level + " " + text] if text else []
+        if isinstance(b, Code):
+            return self._code(b)
+        if isinstance(b, ListBlock):
+            return self._write_list(b)
+        if isinstance(b, Quote):
+            inner = self.write(b.blocks)
+            return [("> " + ln) if ln else ">" for ln in inner]
+        if isinstance(b, Table):
+            return self._write_table(b)
+        if isinstance(b, Rule):
+            return ["* * *"]
+        return []
+
+    def _code(self, b: Code) -> list[str]:
+        text = self._lit(b.text.replace("\r", "").strip("\n"))
+        if not text.strip():
+            return []
+        run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+        fence = "`" * max(3, run + 1)
+        lang = re.sub(r"[^\w+#.-]", "", b.lang)[:20]
+        return [fence + lang, *text.split("\n"), fence]
+
+    def _write_list(self, b: ListBlock) -> list[str]:
+        out: list[str] = []
+        loose = any(len(item) > 1 or not isinstance(item[0], Para) for item in b.items)
+        for n, item in enumerate(b.items):
+            marker = f"{b.start + n}. " if b.ordered else "- "
+            lines = self.write(item)
+            if n and loose:
+                out.append("")
+            out.append(marker + lines[0])
+            out.extend((" " * len(marker) + ln) if ln else "" for ln in lines[1:])
+        return out
+
+    def _write_table(self, b: Table) -> list[str]:
+        if b.rows is None:
+            return [b.html]
+        width = len(b.rows[0])
+        rows = [["" if not c else self._line(c, in_table=True) for c in r] for r in b.rows]
+        head, body = rows[0], rows[1:]
+        out = ["| " + " | ".join(c or " " for c in head) + " |", "|" + "---|" * width]
+        out.extend("| " + " | ".join(c or " " for c in r) + " |" for r in body)
+        return out
+
+    # -- one line of inline content --
+
+    def _line(self, toks: list[Tok], in_table: bool = False) -> str:
+        pieces = self._pieces(_trim(toks))
+        text = self._join(pieces)
+        if not in_table:
+            text = escape_line_start(text)
+        return text
+
+    def _pieces(self, toks: list[Tok]) -> list[tuple[str, str]]:
+        """Flatten tokens to ('t', escaped text) / ('o'|'c', mark) / ('r', raw markup) pieces."""
+        out: list[tuple[str, str]] = []
+        open_: list[str] = []
+        for t in _spread_space(toks):
+            want = [m for m in _MARK_ORDER if m in t.marks]
+            k = 0
+            while k < len(open_) and k < len(want) and open_[k] == want[k]:
+                k += 1
+            for m in reversed(open_[k:]):
+                out.append(("c", m))
+            for m in want[k:]:
+                out.append(("o", m))
+            open_ = list(want)
+            out.extend(self._tok(t))
+        for m in reversed(open_):
+            out.append(("c", m))
+        return out
+
+    def _tok(self, t: Tok) -> list[tuple[str, str]]:
+        if t.kind in ("text", "space"):
+            return [("t", self._lit(escape_text(t.text)))]
+        if t.kind == "code":
+            body = _WS.sub(" ", t.text)
+            run = max((len(m) for m in re.findall(r"`+", body)), default=0)
+            ticks = "`" * (run + 1)
+            pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+            return [("r", ticks + pad + self._lit(body) + pad + ticks)]
+        if t.kind == "img":
+            alt = _WS.sub(" ", re.sub(r"[\[\]\\`*_<>|{}]", "", t.text)).strip()
+            return [("r", f"![{self._lit(alt)}]({self._img(t.href)})")]
+        if t.kind == "html":
+            return [("r", t.text)]
+        if t.kind == "link":
+            label = self._join(self._pieces(_trim(t.children))) or self._lit(escape_text(t.href))
+            return [("r", f"[{label}]({self._href(t.href)})")]
+        return []
+
+    def _join(self, pieces: list[tuple[str, str]]) -> str:
+        """Write the pieces, each emphasis as Markdown where both renderers agree, else as HTML."""
+        text_at = [i for i, p in enumerate(pieces) if p[0] in "tr"]
+        out: list[str] = []
+        stack: list[tuple[str, str]] = []
+        for i, (kind, val) in enumerate(pieces):
+            if kind in "tr":
+                out.append(val)
+            elif kind == "o":
+                j = _match(pieces, i)
+                form = self._form(pieces, i, j, text_at)
+                stack.append((val, form))
+                out.append(_MD_DELIM[val] if form == "md" else f"<{val}>")
+            else:
+                m, form = stack.pop() if stack else (val, "html")
+                out.append(_MD_DELIM[m] if form == "md" else f"</{m}>")
+        return "".join(out)
+
+    @staticmethod
+    def _form(pieces: list[tuple[str, str]], i: int, j: int, text_at: list[int]) -> str:
+        mark = pieces[i][1]
+        if mark not in _MD_DELIM or j < 0:
+            return "html"
+        if pieces[i + 1][0] not in "tr" or pieces[j - 1][0] not in "tr":
+            return "html"  # directly nested delimiters: '***' is ambiguous
+        if (i > 0 and pieces[i - 1][0] not in "tr") or (j + 1 < len(pieces) and pieces[j + 1][0] not in "tr"):
+            return "html"
+        inner = "".join(p[1] for p in pieces[i + 1:j] if p[0] in "tr")
+        before = pieces[i - 1][1][-1:] if i > 0 else ""
+        after = pieces[j + 1][1][:1] if j + 1 < len(pieces) else ""
+        if not inner or inner[0].isspace() or inner[-1].isspace() or "*" in (before, after):
+            return "html"
+        first, last = inner[0], inner[-1]
+        left_ok = not _punct(first) or not before or before.isspace() or _punct(before)
+        right_ok = not _punct(last) or not after or after.isspace() or _punct(after)
+        return "md" if left_ok and right_ok else "html"
+
+
+def _match(pieces: list[tuple[str, str]], i: int) -> int:
+    depth = 0
+    for j in range(i, len(pieces)):
+        if pieces[j][0] == "o":
+            depth += 1
+        elif pieces[j][0] == "c":
+            depth -= 1
+            if depth == 0:
+                return j
+    return -1
+
+
+def _flat(toks: list[Tok]) -> Iterable[Tok]:
+    for t in toks:
+        yield t
+        yield from _flat(t.children)
+
+
+def _blank(line: list[Tok]) -> bool:
+    return all(t.kind == "text" and not t.text.strip(" \t\n\r\f\v\xa0") for t in line)
+
+
+def _trim(toks: list[Tok]) -> list[Tok]:
+    """Collapse white space as a browser does; none at the ends of a line."""
+    out: list[Tok] = []
+    space = False
+    for t in toks:
+        if t.kind != "text":
+            out.append(t)
+            space = False
+            continue
+        s = _WS.sub(" ", t.text)
+        if space or not out:
+            s = s.lstrip(" ")
+        if s:
+            out.append(dataclasses.replace(t, text=s))
+            space = s.endswith(" ")
+    while out and out[-1].kind == "text":
+        s = out[-1].text.rstrip(" ")
+        if s:
+            out[-1] = dataclasses.replace(out[-1], text=s)
+            break
+        out.pop()
+    return out
+
+
+def _spread_space(toks: list[Tok]) -> list[Tok]:
+    """Move white space at the edges of emphasised text outside it (``** x**`` is no emphasis)."""
+    out: list[Tok] = []
+    for t in toks:
+        if t.kind == "text" and t.marks and t.text.strip(" ") != t.text:
+            lead = t.text[: len(t.text) - len(t.text.lstrip(" "))]
+            core = t.text.strip(" ")
+            trail = t.text[len(t.text.rstrip(" ")):]
+            if lead:
+                out.append(Tok("space", " "))
+            if core:
+                out.append(dataclasses.replace(t, text=core))
+            if trail:
+                out.append(Tok("space", " "))
+        else:
+            out.append(t)
+    return out
+
+
+def _copy(el: etree._Element) -> etree._Element:
+    import copy
+
+    c = copy.deepcopy(el)
+    c.tail = None
+    return c
+
+
+def to_markdown(root: etree._Element, *, local_images: Mapping[str, str] | None = None,
+                local_links: Mapping[str, str] | None = None,
+                text_filter: Callable[[str], str] = lambda s: s) -> str:
+    """The body tree as Markdown text ending in one newline (empty string for no content)."""
+    w = Writer(local_images or {}, local_links or {}, text_filter)
+    lines = w.write(w.blocks(root))
+    return "\n".join(lines).strip("\n") + "\n" if lines else ""
