@@ -158,6 +158,43 @@ def _with_block_descendants(elements: list[etree._Element]) -> set[etree._Elemen
     return out
 
 
+_DISPLAY = re.compile(r"(?:^|;)\s*display\s*:\s*([a-z-]+)", re.I)
+_HIDDEN = re.compile(r"(?:^|;)\s*(?:visibility\s*:\s*hidden|display\s*:\s*none)", re.I)
+_COLUMN = re.compile(r"flex-direction\s*:\s*column", re.I)
+_INLINE_DISPLAYS = frozenset(("inline", "inline-block", "inline-flex", "inline-table", "contents", "table-cell"))
+_BLOCK_DISPLAYS = frozenset(("block", "flex", "grid", "list-item", "table", "table-row"))
+_CONTAINERS = frozenset(("section", "p", "div", "article", "center", "header", "footer", "aside", "figure"))
+
+
+def _apply_display(root: etree._Element) -> None:
+    """Make the tree's blocks the ones a browser shows, before the styles go.
+
+    A ``display:block`` span is a line of its own (WeChat builds bullet lists
+    that way); an ``inline-block`` section or a ``table-cell`` sits on its
+    line; the children of a row flex container share one line; hidden,
+    image-less elements are not shown at all.
+    """
+    for el in root.xpath(".//*[@style]"):
+        if el.getparent() is None:
+            continue
+        style = el.get("style") or ""
+        if _HIDDEN.search(style) and el.get("id") != "js_content" and el.find(".//img") is None \
+                and el.tag != "img":
+            _drop(el)
+            continue
+        m = _DISPLAY.search(style)
+        d = m.group(1).lower() if m else ""
+        if d in _BLOCK_DISPLAYS and el.tag in _UNWRAP:
+            el.tag = "p"
+        elif d in _INLINE_DISPLAYS and el.tag in _CONTAINERS:
+            el.tag = "span"
+        if d in ("flex", "inline-flex") and not _COLUMN.search(style):
+            for ch in el:
+                if isinstance(ch.tag, str) and (ch.tag in _CONTAINERS or ch.tag in _UNWRAP):
+                    ch.tag = "span"
+                    ch.set("style", _DISPLAY.sub("", ch.get("style") or ""))
+
+
 def _code_text(pre: etree._Element) -> str:
     """The text of a code block, one line per ``<code>`` line or ``<br>``."""
     for sp in pre.xpath('.//*[contains(@style,"mmbiz_svg") or contains(@style,"background: url")]'):
@@ -293,6 +330,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                 br.tail = part
             p.tail = s.tail
             s.getparent().replace(s, p)
+    _apply_display(root)
     media: list[Media] = []
     _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
     for el in list(root.iter(*_DROP_TAGS)):

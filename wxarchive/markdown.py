@@ -207,9 +207,8 @@ class Writer:
             return []
         long_ = len(text) > _HEADING_MAX or len(_SENTENCE_END.findall(text.rstrip("。！？!?；;"))) >= 1 and len(text) > 30
         if long_ or any(t.kind == "br" for t in toks):
-            return self._paras([dataclasses.replace(t, marks=t.marks | {"strong"}) if t.kind != "br" else t
-                                for t in toks]) if long_ else self._paras(toks)
-        return [Heading(level, toks)]
+            return self._paras(toks)  # body text in heading tags (or a heading of several lines)
+        return [Heading(level, [_unmark(t, "strong") for t in toks])]  # a heading is bold already
 
     def _list(self, el: etree._Element, ordered: bool, depth: int) -> list[object]:
         items: list[list[object]] = []
@@ -287,7 +286,8 @@ class Writer:
         if tag == "code":
             return [Tok("code", "".join(el.itertext()), marks)]
         if tag == "a":
-            inner = [t for t in self._inline_children(el, frozenset()) if t.kind != "br"]
+            inner = [dataclasses.replace(t, marks=t.marks - marks)  # emphasis already around the link
+                     for t in self._inline_children(el, frozenset()) if t.kind != "br"]
             href = el.get("href") or ""
             if not href:
                 return inner
@@ -390,7 +390,7 @@ class Writer:
         width = len(b.rows[0])
         rows = [["" if not c else self._line(c, in_table=True) for c in r] for r in b.rows]
         head, body = rows[0], rows[1:]
-        out = ["| " + " | ".join(c or " " for c in head) + " |", "|" + "---|" * width]
+        out = ["| " + " | ".join(c or " " for c in head) + " |", "|" + " --- |" * width]
         out.extend("| " + " | ".join(c or " " for c in r) + " |" for r in body)
         return out
 
@@ -437,7 +437,8 @@ class Writer:
         if t.kind == "html":
             return [("r", t.text)]
         if t.kind == "link":
-            label = self._join(self._pieces(_trim(t.children))) or self._lit(escape_text(t.href))
+            children = [dataclasses.replace(c, marks=c.marks - t.marks) for c in t.children]
+            label = self._join(self._pieces(_trim(children))) or self._lit(escape_text(t.href))
             return [("r", f"[{label}]({self._href(t.href)})")]
         return []
 
@@ -489,6 +490,10 @@ def _match(pieces: list[tuple[str, str]], i: int) -> int:
             if depth == 0:
                 return j
     return -1
+
+
+def _unmark(t: Tok, mark: str) -> Tok:
+    return dataclasses.replace(t, marks=t.marks - {mark}, children=[_unmark(c, mark) for c in t.children])
 
 
 def _flat(toks: list[Tok]) -> Iterable[Tok]:
