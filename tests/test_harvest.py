@@ -68,6 +68,7 @@ path = "links.txt"
     return root, fake, arts
 
 
+@pytest.mark.slow
 def test_harvest_all_sources_then_second_run_is_free_and_silent(site) -> None:  # type: ignore[no-untyped-def]
     root, fake, arts = site
     r = harvest(root, fake.server)
@@ -103,6 +104,7 @@ def test_harvest_verbose_and_json(site) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 0 and "harvest: 0 archived" in r.stderr
 
 
+@pytest.mark.slow
 def test_harvest_verify_mid_batch_backs_off_then_resumes(site) -> None:  # type: ignore[no-untyped-def]
     root, fake, arts = site
     newest = arts[:5][::-1]

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from batch_fake import (keys_on_disk, BIZ, PNG, FakeWeChat, connect_args, make_articles, partial_files, posts, run_cli,
                         server)  # noqa: F401  (fixture)
 from werkzeug.wrappers import Request, Response
@@ -48,6 +50,7 @@ def assert_clean_archive(root: Path) -> None:
         assert img.name in text, f"orphan image {img.name}"
 
 
+@pytest.mark.slow
 def test_import_list_formats_dedupe_and_second_run_free(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     arts = make_articles(4)
     fake = FakeWeChat(server, arts).install()
@@ -89,6 +92,7 @@ def test_import_nothing_found_and_bad_file(tmp_path: Path, server) -> None:  # t
     assert r.returncode == 2 and "cannot read" in r.stderr
 
 
+@pytest.mark.slow
 def test_failed_articles_retried_up_to_max_attempts_then_given_up(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     arts = make_articles(2)
     odd = arts[1]

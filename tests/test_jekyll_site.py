@@ -453,6 +453,7 @@ def local_target(site: Path, page: Path, src: str) -> Path | None:
 
 # ---------------------------------------------------------------- the checks
 
+@pytest.mark.slow
 def test_fixtures_archive_as_expected(archived):
     arch, pages, outcomes, served, stderr = archived
     problems = []
@@ -483,6 +484,7 @@ def test_archive_is_a_jekyll_site(archived):
     assert cfg["timezone"] == "Asia/Shanghai"
 
 
+@pytest.mark.slow
 def test_jekyll_build_is_clean(built):
     site, output = built
     paths = re.compile(r"^\s*(Configuration file|Source|Destination):")  # our temp paths, not messages
@@ -612,6 +614,7 @@ def _path_url(site: Path, page: Path) -> str:
     return "/" if rel == "." else "/" + quote(rel) + "/"
 
 
+@pytest.mark.slow
 def test_posts_in_a_browser(archived, built, browser, tmp_path):
     arch, site = archived[0], built[0]
     b, server = browser

@@ -258,6 +258,7 @@ def test_published_is_shanghai_aware():
 
 
 @pytest.mark.parametrize("case", ["article-2017-legacy", "article-2024-modern"])
+@pytest.mark.slow
 def test_post_identical_under_any_process_tz(case, tmp_path: Path):
     """The publish date crosses midnight UTC: file name and front matter must not depend on TZ."""
     texts = {}

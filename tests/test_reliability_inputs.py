@@ -147,6 +147,7 @@ def _corpus() -> list[bytes]:
     return [p.read_bytes() for p in sorted(CORPUS.glob("*.html"))]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus not present")
 @settings(max_examples=1500 if LONG else 60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(st.data())
@@ -178,7 +179,7 @@ def test_control_characters_in_body_text(ch: str) -> None:
 # ---------------------------------------------------------------- pathological pages (subprocess, bounded)
 
 _PATHO = textwrap.dedent("""
-    import sys, datetime as dt
+    import sys, time, datetime as dt
     sys.path.insert(0, FUZZ_DIR)
     import wxpages
     from wxarchive.parse import parse
@@ -186,95 +187,121 @@ _PATHO = textwrap.dedent("""
     from wxarchive.render import render
     from wxarchive.models import Page
     from wxarchive.errors import WxError
-    kind, n = sys.argv[1], int(sys.argv[2])
-    if kind == "deep":
-        raw = wxpages.page(body="<div>" * n + "深" + "</div>" * n)
-    elif kind == "deep_mixed":
-        raw = wxpages.page(body="<section><span><p>" * (n // 3) + "深" + "</p></span></section>" * (n // 3))
-    elif kind == "elements":
-        raw = wxpages.page(body="<span>x</span>" * n)
-    elif kind == "paragraphs":
-        raw = wxpages.page(body="<p>x</p>" * n)
-    elif kind == "script":
-        raw = wxpages.page().replace(b"var ct", b"var ct = " + b"[" * n + b";\\nvar xx")
-    elif kind == "cgi":
-        raw = wxpages.page().replace(b"var ct", b"window.cgiDataNew = {" + b"a:{" * n + b";\\nvar ct")
-    elif kind == "huge":
-        raw = wxpages.page(body="<p>" + "x" * n + "</p>")
-    u = wxpages.article_url(1)
-    try:
-        a = clean(parse(Page(u, u, 200, raw, dt.datetime.now(dt.timezone.utc))))
-        render(a)
-        print("OK")
-    except WxError as e:
-        print("REFUSED", type(e).__name__, e)
+
+    def build(kind, n):
+        if kind == "deep":
+            return wxpages.page(body="<div>" * n + "深" + "</div>" * n)
+        if kind == "deep_mixed":
+            return wxpages.page(body="<section><span><p>" * (n // 3) + "深" + "</p></span></section>" * (n // 3))
+        if kind == "elements":
+            return wxpages.page(body="<span>x</span>" * n)
+        if kind == "paragraphs":
+            return wxpages.page(body="<p>x</p>" * n)
+        if kind == "script":
+            return wxpages.page().replace(b"var ct", b"var ct = " + b"[" * n + b";\\nvar xx")
+        if kind == "cgi":
+            return wxpages.page().replace(b"var ct", b"window.cgiDataNew = {" + b"a:{" * n + b";\\nvar ct")
+        return wxpages.page(body="<p>" + "x" * n + "</p>")
+
+    def run(kind, n):
+        raw = build(kind, n)
+        u = wxpages.article_url(1)
+        t0 = time.process_time()
+        try:
+            a = clean(parse(Page(u, u, 200, raw, dt.datetime.now(dt.timezone.utc))))
+            render(a)
+            verdict = "OK"
+        except WxError as e:
+            verdict = "REFUSED %s %s" % (type(e).__name__, e)
+        return verdict, time.process_time() - t0
+
+    kind, n, small = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    cost_small = min(run(kind, small)[1] for _ in range(2)) if small else 0.0
+    verdict, cost = run(kind, n)
+    print(verdict)
+    print("CPU %.6f %.6f" % (cost_small, cost))
 """)
 
-# name: (kind, n short, n long, bound short, bound long)
+# name: (kind, n short, n long, check the cost grows linearly from n/SCALE to n)
+SCALE = 4
 _CASES = {
-    "deep_100k": ("deep", 100_000, 100_000, 60, 60),
-    "deep_mixed_100k": ("deep_mixed", 100_000, 300_000, 60, 60),
-    "huge_60MB": ("huge", 60 * 2**20, 60 * 2**20, 60, 60),
-    "elements": ("elements", 60_000, 1_000_000, 8, 180),
-    "paragraphs": ("paragraphs", 50_000, 1_000_000, 40, 300),
-    "script_brackets": ("script", 60_000, 1_000_000, 8, 180),
-    "cgi_nested": ("cgi", 60_000, 1_000_000, 8, 180),
+    "deep_100k": ("deep", 100_000, 100_000, False),
+    "deep_mixed_100k": ("deep_mixed", 100_000, 300_000, False),
+    "huge_60MB": ("huge", 60 * 2**20, 60 * 2**20, False),
+    "elements": ("elements", 60_000, 1_000_000, True),
+    "paragraphs": ("paragraphs", 50_000, 1_000_000, True),
+    "script_brackets": ("script", 60_000, 1_000_000, True),
+    "cgi_nested": ("cgi", 60_000, 1_000_000, True),
 }
+HANG = 600  # seconds: a guard against a run that never ends, not a speed limit (speed is the ratio below)
 
 
 @pytest.fixture(scope="module")
 def patho_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str]]:
-    """Start every pathological case at once (two cores), collect each within its bound."""
+    """Start every pathological case at once (two cores); each reports its own CPU time, so load on the
+    machine does not change the verdict."""
     script = tmp_path_factory.mktemp("patho") / "run.py"
     script.write_text(_PATHO.replace("FUZZ_DIR", repr(str(Path(__file__).parent / "fuzz"))))
     procs = {}
-    for name, (kind, ns, nl, bs, bl) in _CASES.items():
-        procs[name] = (subprocess.Popen([sys.executable, str(script), kind, str(nl if LONG else ns)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), bl if LONG else bs)
+    for name, (kind, ns, nl, scaled) in _CASES.items():
+        n = nl if LONG else ns
+        procs[name] = subprocess.Popen([sys.executable, str(script), kind, str(n), str(n // SCALE if scaled else 0)],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out: dict[str, tuple[str, str]] = {}
     import time
     start = time.monotonic()
-    for name, (p, bound) in procs.items():
+    for name, p in procs.items():
         try:
-            so, se = p.communicate(timeout=max(0.1, bound - (time.monotonic() - start)))
-            out[name] = (so, se)
+            out[name] = p.communicate(timeout=max(0.1, HANG - (time.monotonic() - start)))
         except subprocess.TimeoutExpired:
             p.kill()
             p.communicate()
-            out[name] = ("TIMEOUT", f"did not finish within {bound} s")
+            out[name] = ("TIMEOUT", f"did not finish within {HANG} s")
     return out
 
 
-def _check(out: tuple[str, str]) -> str:
+def _check(out: tuple[str, str], linear: bool = False) -> str:
     so, se = out
     assert so.startswith(("OK", "REFUSED")), f"{so.strip()[:300]} {se.strip()[-1500:]}"
+    if linear:
+        small, big = (float(x) for x in so.rsplit("CPU ", 1)[1].split())
+        # linear work grows SCALE times; quadratic work SCALE**2 times. The floor absorbs timer noise
+        # on runs that take a few milliseconds.
+        assert big <= 2.5 * SCALE * max(small, 0.05), f"CPU {small:.3f} s at n/{SCALE} but {big:.3f} s at n"
     return so
 
 
+@pytest.mark.slow
 def test_deep_nesting_100k(patho_runs: dict) -> None:
     _check(patho_runs["deep_100k"])
 
 
+@pytest.mark.slow
 def test_deep_mixed_nesting(patho_runs: dict) -> None:
     _check(patho_runs["deep_mixed_100k"])
 
 
+@pytest.mark.slow
 def test_60mb_page_refused_by_size_cap(patho_runs: dict) -> None:
     so = _check(patho_runs["huge_60MB"])
     assert so.startswith("REFUSED NotAnArticle") and "40 MB" in so and "cap" in so
 
 
+@pytest.mark.slow
 def test_many_paragraphs(patho_runs: dict) -> None:
-    _check(patho_runs["paragraphs"])
+    _check(patho_runs["paragraphs"], linear=True)
 
 
+@pytest.mark.slow
 def test_many_tiny_elements(patho_runs: dict) -> None:
-    _check(patho_runs["elements"])
+    _check(patho_runs["elements"], linear=True)
 
 
+@pytest.mark.slow
 def test_garbled_script_deep_brackets(patho_runs: dict) -> None:
-    _check(patho_runs["script_brackets"])
+    _check(patho_runs["script_brackets"], linear=True)
 
 
+@pytest.mark.slow
 def test_garbled_cgidata_deep_objects(patho_runs: dict) -> None:
-    _check(patho_runs["cgi_nested"])
+    _check(patho_runs["cgi_nested"], linear=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import re
 import unicodedata
 from pathlib import Path
@@ -30,16 +29,48 @@ def _alnum(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def _article(page: Path):
+# What each fixture is: the kind of post it gives, or the error code it must raise. A fixture that starts
+# failing (or an error page that starts giving a post) fails here instead of being skipped.
+EXPECTED = {
+    "article-2017-legacy": "article", "article-2020-mdnice": "article", "article-2024-modern": "article",
+    "audio-2018-mpvoice": "article", "cards-2021-miniprogram": "article", "hostile-2023-liquid": "article",
+    "picture-2025": "picture", "reprint-2019-sharecard": "reprint", "reprint-2025-banner": "reprint",
+    "text-2024-untitled": "text", "text-2025-titled": "text", "video-2018": "video",
+    "error-account-closed": "error:account_closed", "error-deleted-en": "error:deleted",
+    "error-deleted-zh": "error:deleted", "error-expired": "error:expired", "error-migrated": "error:migrated",
+    "error-removed-violation": "error:removed", "error-unavailable": "error:unavailable",
+    "error-verify": "error:verify",
+}
+ARTICLES = [p for p in FIXTURES if not EXPECTED.get(p.parent.name, "").startswith("error:")]
+
+
+def _outcome(page: Path):
     data = page.read_bytes()
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
     try:
-        return clean(parse(Page(url=page.as_uri(), final_url=page.as_uri(), status=200, content=data, fetched_at=now)))
-    except WxError:
-        pytest.skip("error page: no text to keep")
+        article = clean(parse(Page(url=page.as_uri(), final_url=page.as_uri(), status=200, content=data,
+                                   fetched_at=now)))
+    except WxError as e:
+        return f"error:{e.code}", None
+    return article.kind, article
+
+
+def _article(page: Path):
+    got, article = _outcome(page)
+    assert got == EXPECTED[page.parent.name]
+    return article
+
+
+def test_every_fixture_has_an_expected_outcome() -> None:
+    assert sorted(EXPECTED) == sorted(p.parent.name for p in FIXTURES)
 
 
 @pytest.mark.parametrize("page", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+def test_fixture_gives_its_expected_outcome(page: Path) -> None:
+    assert _outcome(page)[0] == EXPECTED[page.parent.name]
+
+
+@pytest.mark.parametrize("page", ARTICLES, ids=[p.parent.name for p in ARTICLES])
 def test_cleaned_text_survives_markdown(page: Path) -> None:
     article = _article(page)
     kept = _alnum(lxml.html.fragment_fromstring(article.body_html or "<div></div>", create_parent="div").text_content())
@@ -52,7 +83,7 @@ def test_cleaned_text_survives_markdown(page: Path) -> None:
     assert survived >= 0.995, f"only {survived:.2%} of the cleaned text reaches the reader"
 
 
-@pytest.mark.parametrize("page", FIXTURES, ids=[p.parent.name for p in FIXTURES])
+@pytest.mark.parametrize("page", ARTICLES, ids=[p.parent.name for p in ARTICLES])
 def test_every_stripped_block_has_a_known_reason(page: Path) -> None:
     article = _article(page)
     for reason, text in article.stripped:
@@ -68,7 +99,25 @@ def test_a_mid_article_follow_sentence_stays() -> None:
     assert "欢迎关注我们的后续报道" in c.html
     assert "长按识别二维码" not in c.html
     assert [r for r, _ in c.stripped] == ["QR-code follow prompt"]
-    assert json.dumps(c.stripped, ensure_ascii=False)
+
+
+def test_a_trailing_read_more_prompt_goes() -> None:
+    """A body ending with WeChat's 阅读原文 link text: the prompt goes, named by its rule; the text stays."""
+    from wxarchive.clean import clean_fragment
+
+    body = ("<div><p>正文第一段，内容足够长，不是页脚。</p><p>正文第二段，同样是正文。</p>"
+            "<p><a href=\"https://example.org/x\">阅读原文</a></p></div>")
+    c = clean_fragment(body)
+    assert "正文第二段" in c.html
+    assert "阅读原文" not in c.html
+    assert c.stripped == (("read-more prompt", "阅读原文"),)
+
+
+def test_a_mid_article_read_more_mention_stays() -> None:
+    from wxarchive.clean import clean_fragment
+
+    body = "<div><p>正文。</p><p>阅读原文</p><p>之后还有正文，足够长的一段文字。</p></div>"
+    assert "阅读原文" in clean_fragment(body).html
 
 
 def test_keep_footers_keeps_everything() -> None:
