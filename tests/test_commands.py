@@ -1,0 +1,163 @@
+"""`wxarchive init`, `wxarchive rebuild` and the non-terminal progress report, as a user meets them."""
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from pathlib import Path
+
+import yaml
+
+from conftest import fixture_page, posts
+from wxarchive.pipeline import Outcome
+from wxarchive.report import Progress, Tally, chain, log_outcome
+from wxarchive.store import Store
+
+INIT_FILES = ["_config.yml", "_layouts/default.html", "_layouts/post.html", "index.html", "wxarchive.toml"]
+
+
+def _front(post: Path) -> dict:
+    return yaml.safe_load(post.read_text(encoding="utf-8").split("---\n", 2)[1])
+
+
+def _body(post: Path) -> str:
+    return post.read_text(encoding="utf-8").split("---\n", 2)[2]
+
+
+# ---- init -------------------------------------------------------------------------------------
+
+def test_init_lays_down_a_site_and_says_what_it_made(tmp_path: Path, run_cli) -> None:
+    root = tmp_path / "blog"
+    res = run_cli("init", root)
+    assert res.code == 0, res.err
+    assert sorted(Path(p).relative_to(root).as_posix() for p in res.out.split()) == INIT_FILES
+    for d in ("_posts", "postimg", ".wxarchive"):
+        assert (root / d).is_dir()
+    cfg = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    assert cfg["timezone"] == "Asia/Shanghai" and ".wxarchive" in cfg["exclude"]
+
+
+def test_init_never_overwrites_and_respects_an_index_md(tmp_path: Path, run_cli) -> None:
+    root = tmp_path / "blog"
+    root.mkdir()
+    (root / "index.md").write_text("# my own index\n", encoding="utf-8")
+    (root / "_config.yml").write_text("title: mine\n", encoding="utf-8")
+    res = run_cli("init", root)
+    assert res.code == 0
+    made = sorted(Path(p).relative_to(root).as_posix() for p in res.out.split())
+    assert made == ["_layouts/default.html", "_layouts/post.html", "wxarchive.toml"]
+    assert not (root / "index.html").exists()
+    assert (root / "_config.yml").read_text(encoding="utf-8") == "title: mine\n"
+    again = run_cli("init", root)
+    assert again.code == 0 and again.out == "", "a second init makes nothing"
+
+
+def test_init_sweeps_temp_files_of_a_killed_run(tmp_path: Path, run_cli) -> None:
+    root = tmp_path / "blog"
+    run_cli("init", root)
+    dead = root / "_posts" / ".tmp-999999999-x.md.part"  # a pid no process has
+    dead.write_text("half a post", encoding="utf-8")
+    assert run_cli("init", root).code == 0
+    assert not dead.exists()
+
+
+# ---- rebuild ----------------------------------------------------------------------------------
+
+def _archive_fixture(run_cli, root: Path, case: str = "article-2024-modern") -> Path:
+    res = run_cli("get", fixture_page(case), "--out", root, "--no-images", "--json")
+    assert res.code == 0, res.err
+    return Path(res.json["post"])
+
+
+def test_rebuild_applies_changed_settings_to_every_post(archive: Path, run_cli) -> None:
+    first = _archive_fixture(run_cli, archive)
+    second = _archive_fixture(run_cli, archive, "article-2017-legacy")
+    assert "> 来源：微信公众号" in _body(first)
+    cfg = archive / "wxarchive.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("attribution = true", "attribution = false"),
+                   encoding="utf-8")
+    res = run_cli("rebuild", "--out", archive, "--json")
+    assert res.code == 0, res.err
+    assert sorted(ln["status"] for ln in res.lines) == ["rebuilt", "rebuilt"]
+    assert posts(archive) == sorted([first, second])
+    for post in (first, second):
+        assert "来源：微信公众号" not in _body(post)
+        assert _front(post)["title"]
+
+
+def test_rebuild_restores_a_deleted_post_offline(archive: Path, run_cli) -> None:
+    post = _archive_fixture(run_cli, archive)
+    before = _body(post)
+    post.unlink()
+    res = run_cli("rebuild", "--out", archive)
+    assert res.code == 0, res.err
+    assert res.out.startswith("rebuilt") and post.name in res.out
+    assert _body(post) == before
+
+
+def test_rebuild_reports_a_missing_raw_page_and_keeps_going(archive: Path, run_cli) -> None:
+    post = _archive_fixture(run_cli, archive)
+    other = _archive_fixture(run_cli, archive, "article-2017-legacy")
+    with Store(archive / ".wxarchive" / "state.sqlite3") as st:
+        rec = next(r for r in st.archived() if archive / r["post_path"] == post)
+    (archive / rec["raw_path"]).unlink()
+    other_raw = next((archive / ".wxarchive" / "raw").glob("*.html.gz"))
+    assert gzip.decompress(other_raw.read_bytes())  # the other one is intact
+    res = run_cli("rebuild", "--out", archive, "--json")
+    assert res.code == 1
+    by_status = {ln["status"]: ln for ln in res.lines}
+    assert set(by_status) == {"failed", "rebuilt"}
+    assert by_status["failed"]["error"] == "io" and by_status["rebuilt"]["post"] == str(other)
+    assert post.exists(), "a post whose raw page is gone is left as it is"
+
+
+# ---- progress and tally without a terminal ----------------------------------------------------
+
+def _outcome(i: int, status: str = "archived", **kw) -> Outcome:
+    return Outcome(f"https://mp.weixin.qq.com/s/link{i}", status, title=f"标题{i}", **kw)
+
+
+def test_progress_prints_a_line_every_n_and_at_the_end() -> None:
+    stream = io.StringIO()
+    with Progress(30, stream=stream, every=10, every_s=3600, label="import") as prog:
+        for i in range(30):
+            prog.update(_outcome(i))
+    lines = stream.getvalue().splitlines()
+    assert [ln.split(" done")[0] for ln in lines] == [f"wxarchive: import: {n}/30" for n in (10, 20, 30)]
+    assert "left" in lines[0] and "left" not in lines[-1], "an ETA while work remains, none at the end"
+    assert prog.done == 30 and prog.rate() > 0
+
+
+def test_progress_time_based_line_and_disabled_forms() -> None:
+    stream = io.StringIO()
+    with Progress(5, stream=stream, every=1000, every_s=0) as prog:
+        prog.update(_outcome(1))
+    assert stream.getvalue().startswith("wxarchive: import: 1/5 done")
+    for prog in (Progress(5, stream=(quiet := io.StringIO()), enabled=False), Progress(0, stream=quiet)):
+        with prog:
+            prog.update(_outcome(1))
+    assert quiet.getvalue() == ""
+
+
+def test_tally_line_and_json() -> None:
+    tally = Tally()
+    for o in [_outcome(1, images={"found": 3, "saved": 2, "failed": 1}), _outcome(2, "skipped"),
+              _outcome(3, "failed", error="deleted", gave_up=True), _outcome(4, "failed", error="network"),
+              _outcome(5, "failed", error="deleted"), _outcome(6, "failed", error="verify")]:
+        tally.add(o)
+    assert tally.line() == ("1 archived; 1 skipped; 3 failed (deleted 2, network 1); 1 given up; "
+                            "1 left for the next run; images 2/3 saved, 1 failed")
+    assert tally.as_json() == {"archived": 1, "skipped": 1, "failed": {"deleted": 2, "network": 1}, "gave_up": 1,
+                               "not_tried": 1, "images": {"found": 3, "saved": 2, "failed": 1}}
+    assert [o.source[-1] for o in tally.failures] == ["3", "4", "5"]
+    assert Tally().line() == "0 archived; 0 skipped; images 0/0 saved"
+
+
+def test_chain_and_log_outcome(caplog) -> None:
+    seen: list[str] = []
+    call = chain(None, lambda o: seen.append(o.status), log_outcome)
+    with caplog.at_level(logging.INFO, logger="wxarchive.report"):
+        call(_outcome(1))
+        call(_outcome(2, "failed", error="deleted"))
+    assert seen == ["archived", "failed"]
+    assert [r.getMessage() for r in caplog.records] == ["archived https://mp.weixin.qq.com/s/link1 标题1"]
