@@ -1,7 +1,6 @@
 """`wxarchive init`, `wxarchive rebuild` and the non-terminal progress report, as a user meets them."""
 from __future__ import annotations
 
-import gzip
 import io
 import logging
 from pathlib import Path
@@ -101,8 +100,6 @@ def test_rebuild_reports_a_missing_raw_page_and_keeps_going(archive: Path, run_c
     with Store(archive / ".wxarchive" / "state.sqlite3") as st:
         rec = next(r for r in st.archived() if archive / r["post_path"] == post)
     (archive / rec["raw_path"]).unlink()
-    other_raw = next((archive / ".wxarchive" / "raw").glob("*.html.gz"))
-    assert gzip.decompress(other_raw.read_bytes())  # the other one is intact
     res = run_cli("rebuild", "--out", archive, "--json")
     assert res.code == 1
     by_status = {ln["status"]: ln for ln in res.lines}

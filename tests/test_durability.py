@@ -78,3 +78,21 @@ def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
         assert st.image("https://mmbiz.qpic.cn/a/1") is None
         st.record_images([("https://mmbiz.qpic.cn/c/1", "c", "c.png", None)])  # the store still works
         assert st.image("https://mmbiz.qpic.cn/c/1")["local"] == "c.png"
+
+
+def test_umask_is_read_at_the_first_write_not_at_import(tmp_path: Path) -> None:
+    """Importing the package leaves the umask alone; written files get what the umask grants."""
+    import subprocess
+    import sys
+
+    code = ("import os; calls = []; real = os.umask\n"
+            "def spy(m):\n    calls.append(m); return real(m)\n"
+            "os.umask = spy; real(0o027)\n"
+            "import wxarchive.site, wxarchive.images, wxarchive.pipeline\n"
+            "assert calls == [], calls\n"
+            "from pathlib import Path\n"
+            f"p = Path({str(tmp_path)!r}) / 'f.md'; wxarchive.site.atomic_write(p, b'x')\n"
+            "print(oct(p.stat().st_mode & 0o777))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0o640"

@@ -15,7 +15,7 @@ from batch_fake import (keys_on_disk, FakeWeChat, album_url, atom, connect_args,
 from werkzeug.wrappers import Request, Response
 
 from wxarchive.errors import RateLimited
-from wxarchive.harvest import BACKOFF_BASE, BACKOFF_CAP, Backoff
+from wxarchive.backoff import BACKOFF_BASE, BACKOFF_CAP, Backoff
 from wxarchive.store import Store
 
 

@@ -47,7 +47,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="minimum seconds between article pages (default 2, plus up to 1 s jitter)")
     p.add_argument("--concurrency", type=int, default=4, metavar="N", help="parallel image downloads (default 4)")
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
-    p.add_argument("--media", action="store_true", help="also note audio/video files for download where exposed")
+    p.add_argument("--media", action="store_true", help="also save audio and video files where the page exposes them")
     p.add_argument("--keep-footers", action="store_true", help="keep account footers and boilerplate")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="give up an article after N failures")
     p.add_argument("--retry-failed", action="store_true", help="try given-up articles again")
@@ -189,7 +189,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             if args.json:
                 show(o)
         return 2
-    from .harvest import Backoff
+    from .backoff import Backoff
 
     with Archiver(opts) as arch:
         backoff = Backoff(arch.store)
@@ -290,7 +290,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .harvest import Backoff
+    from .backoff import Backoff
     from .pipeline import Outcome
     from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list
@@ -346,7 +346,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     """Silent when all went well (cron mails any output); one report when something needs a person."""
     import logging
 
-    from .harvest import Backoff, harvest, load_specs
+    from .backoff import Backoff
+    from .harvest import harvest, load_specs
     from .report import Tally, chain, log_outcome
     from .site import Site
 

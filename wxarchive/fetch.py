@@ -19,7 +19,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .errors import FetchError, RateLimited, UsageError
-from .models import Page
+from .models import MAX_PAGE_BYTES, Page
 from .routes import check_proxy, load_cookies, parse_connect_to
 from .urls import ARTICLE_HOST, IMAGE_HOSTS
 
@@ -31,7 +31,6 @@ USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36"
 )
-MAX_PAGE_BYTES = 40 * 1024 * 1024
 MAX_REDIRECTS = 10
 
 

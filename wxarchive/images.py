@@ -22,7 +22,7 @@ from .errors import FetchError, ImageError, RateLimited
 from .fetch import Fetcher
 from .clean import image_name
 from .models import Article, Image, Media
-from .site import FILE_MODE
+from .site import file_mode
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_MEDIA_BYTES", "ImageSaver", "sniff", "sniff_media"]
 
@@ -169,7 +169,7 @@ class ImageSaver:
                 if ext is None:
                     raise ImageError("body is not an image (magic bytes)", url=img.url)
                 name = f"{img.name}.{ext}"
-                os.chmod(tmp, FILE_MODE)
+                os.chmod(tmp, file_mode())
                 os.replace(tmp, self.folder / name)
                 return name
             except BaseException:

@@ -13,7 +13,9 @@ import html
 import re
 from typing import Any
 
-__all__ = ["UNKNOWN", "js_unescape", "parse_object_at", "script_vars"]
+__all__ = ["SCRIPT_END", "UNKNOWN", "js_unescape", "parse_object_at", "script_vars"]
+
+SCRIPT_END = b"\n</script>\n"  # joins a page's scripts (parse._scripts): cannot occur inside one
 
 
 class _Unknown:
@@ -324,7 +326,7 @@ def _eval_at(text: str | bytes, pos: int) -> Any:
         return _Parser(text, pos).expr()
     for size in (4096, 262144, len(text)):
         end = min(pos + size, len(text))
-        stop = text.find(b"\n</script>\n", pos, end)  # this script ends here (see parse.SCRIPT_END)
+        stop = text.find(SCRIPT_END, pos, end)  # this script ends here
         last = stop >= 0 or end >= len(text)
         window = text[pos:stop if stop >= 0 else end].decode("utf-8", "ignore")
         p = _Parser(window, 0)

@@ -4,20 +4,27 @@ The lock is ``fcntl.flock`` on ``archive/.wxarchive/lock``: the kernel drops it
 when the holding process dies (even by ``kill -9``), so a stale lock never needs
 a human. The file is never deleted (deleting lock files races); it only carries
 the holder's pid for the message a second run prints.
+
+:class:`WriteLock` (``archive/.wxarchive/write.lock``) is the other, short one:
+every process writing into an archive (``get`` too) holds it while it writes a
+post and records it, so two runs never claim the same file name.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
 import os
 import re
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import LockedError
 
-__all__ = ["ArchiveLock", "sweep_partials"]
+__all__ = ["ArchiveLock", "WriteLock", "sweep_partials"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,28 @@ class ArchiveLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class WriteLock:
+    """Blocking and exclusive, between the threads of this process and other processes on the archive."""
+
+    NAME = "write.lock"
+
+    def __init__(self, state_dir: Path) -> None:
+        self._fd = os.open(Path(state_dir) / self.NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        self._threads = threading.Lock()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._threads:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _alive(pid: int) -> bool:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
-__all__ = ["Article", "Image", "Media", "Page"]
+__all__ = ["MAX_PAGE_BYTES", "SHANGHAI", "Article", "Image", "Media", "Page"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # WeChat's dates, post file names and front matter are in this zone
+MAX_PAGE_BYTES = 40 * 1024 * 1024  # the largest page body fetched or parsed
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,12 @@
 """Classify a fetched WeChat page and read its metadata and body.
 
 Pure: ``parse(page)`` depends only on the page, so golden files stay stable.
-Metadata is read in layers -- ``window.cgiDataNew``, then ``var``/``window.``/
-``d.`` script globals, then DOM ids and ``og:`` meta -- taking the first
-non-empty value. ``#publish_time`` is filled by JavaScript and is never used.
+Four steps: ``load`` (size cap, charset, tree), ``classify_error`` (pages that
+are not articles), the metadata -- each field read from its ``LAYERS``
+(``window.cgiDataNew``, ``var``/``window.``/``d.`` script globals, DOM ids, ``og:``
+meta), the first non-empty value winning, all through one ``Sources`` -- and
+the body, by one reader per post kind (``READERS``). ``#publish_time`` is
+filled by JavaScript and is never used.
 """
 from __future__ import annotations
 
@@ -11,22 +14,21 @@ import datetime as dt
 import html
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import lxml.html
 from lxml import etree
 
 from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
-from .jsdata import GLOBALS, LEGACY, js_unescape, parse_object_at, script_vars
-from .models import Article, Media, Page
+from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars
+from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Media, Page
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 
-__all__ = ["SHANGHAI", "classify_error", "decode_html", "load_tree", "parse"]
+__all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "decode_html", "load", "load_tree", "parse"]
 
 log = logging.getLogger(__name__)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-MAX_PAGE_BYTES = 40 * 1024 * 1024
 
 _VARS = frozenset(
     """msg_title title nickname nick_name author ct create_time ori_create_time oriCreateTime createTime
@@ -107,9 +109,6 @@ def _first(*values: Any) -> str:
         if isinstance(v, str) and v.strip():
             return v.strip()
     return ""
-
-
-SCRIPT_END = b"\n</script>\n"  # joins scripts: cannot occur inside one
 
 
 def _scripts(doc: lxml.html.HtmlElement) -> bytes:
@@ -242,237 +241,349 @@ def _derive_title(text: str) -> str:
     return cut.group(0)[:-1] if cut else first[:20] + "…"
 
 
-def _vget(v: dict[str, list[Any]], *names: str) -> list[Any]:
-    out: list[Any] = []
-    for n in names:
-        out.extend(v.get(n, []))
-    return out
-
-
 def _list_of(value: Any) -> list[Any]:
     if isinstance(value, dict):
         return [value]
     return value if isinstance(value, list) else []
 
 
-def parse(page: Page) -> Article:
-    """Turn a page into an Article, or raise the typed error naming what it is."""
+# ---- loading --------------------------------------------------------------------------------------
+
+def load(page: Page) -> tuple[lxml.html.HtmlElement, bytes]:
+    """The page's tree and its bytes (BOM dropped): the size cap and the declared charset are honoured."""
     if len(page.content) > MAX_PAGE_BYTES:
         raise NotAnArticle(f"page is {len(page.content) // 2**20} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap")
     raw = page.content[3:] if page.content.startswith(b"\xef\xbb\xbf") else page.content
     declared = _CHARSET.search(raw[:4096])
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        doc = load_tree(decode_html(raw))
-    else:
-        doc = load_tree(None, raw)
-    url = page.url
-    classify_error(doc, url, page.final_url or url)
+        return load_tree(decode_html(raw)), raw
+    return load_tree(None, raw), raw
 
-    scripts = _scripts(doc)
-    v = script_vars(scripts, _VARS, GLOBALS)
 
-    def var(*names: str) -> str:
-        return _first(*_vget(v, *names))
+# ---- where metadata comes from --------------------------------------------------------------------
 
-    def complete() -> bool:
-        return all(var(*n) for n in (("msg_title",), ("nickname",), ("ct", "create_time"), ("biz",), ("mid",),
-                                     ("idx",))) and var("item_show_type", "real_item_show_type") in ("", "0")
+_COMPLETE = (("msg_title",), ("nickname",), ("ct", "create_time"), ("biz",), ("mid",), ("idx",))
 
-    # legacy ``d.x =`` forms and window.cgiDataNew (which repeats the globals on current pages and
-    # is the page's biggest literal) are read only when the globals lack something, or for
-    # picture/text posts, whose body lives in cgiDataNew
-    if not complete():
-        for name, values in script_vars(scripts, _VARS, LEGACY).items():
-            v.setdefault(name, []).extend(values)
-    cgi = {} if complete() else _cgi(scripts)
-    looks_wechat = bool(v or cgi) or b"mp.weixin.qq.com" in raw or b"res.wx.qq.com" in raw
-    content = doc.xpath('//*[@id="js_content"]')
-    if not looks_wechat:
-        raise NotAnArticle(f"{url}: not a WeChat article page")
 
-    ist = _first(cgi.get("item_show_type"), var("item_show_type"), var("real_item_show_type")) or "0"
-    try:
-        item_show_type = int(ist)
-    except ValueError:
-        item_show_type = 0
-    classes = " ".join(doc.xpath('//*[@id="js_article"]/@class'))
+class Sources:
+    """Every place a page keeps metadata: script globals, legacy ``d.x =`` forms, ``window.cgiDataNew``,
+    the DOM and ``og:`` meta. The costly ones (legacy forms, the big cgiDataNew literal) are read only
+    when the globals lack something, or for picture/text posts, whose body lives in cgiDataNew."""
 
-    # ---- ids and links
-    link = html.unescape(html.unescape(_first(cgi.get("link"), var("msg_link"), (lambda: _meta(doc, "og:url")))))
-    from_link = url_ids(link) if link else {}
-    from_url = url_ids(url)
-    biz = _first(cgi.get("bizuin"), var("biz"), from_link.get("biz"), from_url.get("biz"))
-    mid = _first(cgi.get("mid"), var("mid", "appmsgid"), from_link.get("mid"), from_url.get("mid"))
-    idx = _first(cgi.get("idx"), var("idx"), from_link.get("idx"), from_url.get("idx"))
-    sn = _first(cgi.get("sn"), var("sn"), from_link.get("sn"), from_url.get("sn"))
-    canonical = ""
+    def __init__(self, doc: lxml.html.HtmlElement, url: str) -> None:
+        self.doc = doc
+        self.url = url
+        self.scripts = _scripts(doc)
+        self.vars: dict[str, list[Any]] = script_vars(self.scripts, _VARS, GLOBALS)
+        if not self.complete():
+            for name, values in script_vars(self.scripts, _VARS, LEGACY).items():
+                self.vars.setdefault(name, []).extend(values)
+        self.cgi: dict[str, Any] = {} if self.complete() else _cgi(self.scripts)
+        self.item_show_type = 0
+        self.link_ids: dict[str, str] = {}
+        self.url_ids: dict[str, str] = url_ids(url)
+
+    def all(self, *names: str) -> list[Any]:
+        """Every value the scripts give for any of ``names``, in order."""
+        out: list[Any] = []
+        for n in names:
+            out.extend(self.vars.get(n, []))
+        return out
+
+    def var(self, *names: str) -> str:
+        return _first(*self.all(*names))
+
+    def complete(self) -> bool:
+        """The globals alone name a normal article fully."""
+        return all(self.var(*n) for n in _COMPLETE) and self.var("item_show_type", "real_item_show_type") in ("", "0")
+
+    def cgi_dict(self, name: str) -> dict[str, Any]:
+        value = self.cgi.get(name)
+        return value if isinstance(value, dict) else {}
+
+    def meta(self, *names: str) -> str:
+        return _meta(self.doc, *names)
+
+    def dom(self, *xpaths: str) -> str:
+        return _dom(self.doc, *xpaths)
+
+
+# A layer reads one value from the sources; a field is the first non-empty value of its layers, in order
+# (as the boilerplate rules, the layers are data). Layers after the scripts are evaluated only when reached.
+Layer = Callable[[Sources], Any]
+
+
+def cgi(name: str) -> Layer:
+    return lambda s: s.cgi.get(name)
+
+
+def var(*names: str) -> Layer:
+    return lambda s: s.var(*names)
+
+
+def dom(*xpaths: str) -> Layer:
+    return lambda s: s.dom(*xpaths)
+
+
+def meta(*names: str) -> Layer:
+    return lambda s: s.meta(*names)
+
+
+def ids(name: str) -> tuple[Layer, Layer]:
+    """The id as the article's own link, then as the page URL, carries it."""
+    return (lambda s: s.link_ids.get(name)), (lambda s: s.url_ids.get(name))
+
+
+_TITLE_XPATHS = ('//*[@id="activity-name"]', '//*[contains(@class,"rich_media_title")]', '//*[@id="video_title"]',
+                 '//*[@id="original_panel_title"]')
+_ACCOUNT_XPATHS = ('//*[@id="js_name"]', '//*[@id="post-user"]', '//*[contains(@class,"account_nickname_inner")]',
+                   '//*[contains(@class,"wx_follow_nickname")]', '//*[contains(@class,"profile_nickname")]')
+
+LAYERS: dict[str, tuple[Layer, ...]] = {
+    "item_show_type": (cgi("item_show_type"), var("item_show_type"), var("real_item_show_type")),
+    "link": (cgi("link"), var("msg_link"), meta("og:url")),
+    "biz": (cgi("bizuin"), var("biz"), *ids("biz")),
+    "mid": (cgi("mid"), var("mid", "appmsgid"), *ids("mid")),
+    "idx": (cgi("idx"), var("idx"), *ids("idx")),
+    "sn": (cgi("sn"), var("sn"), *ids("sn")),
+    "title": (cgi("title"), var("msg_title"), var("title"), dom(*_TITLE_XPATHS), meta("og:title", "twitter:title"),
+              dom("//title")),
+    "account": (cgi("nick_name"), var("nickname", "nick_name"), dom(*_ACCOUNT_XPATHS)),
+    "author": (cgi("author"), var("author"), dom('//*[@id="js_author_name"]'), meta("author", "og:article:author"),
+               lambda s: _byline(s.doc)),
+    "digest": (var("msg_desc"), lambda s: s.cgi.get("desc") if s.item_show_type not in (8, 10) else "",
+               meta("description", "og:description")),
+    "cover": (var("msg_cdn_url"), cgi("cdn_url"), var("cdn_url"), meta("og:image")),
+    "read_more": (var("msg_source_url"), cgi("source_url")),
+    "copyright_stat": (var("_copyright_stat"), lambda s: s.cgi_dict("copyright_info").get("copyright_stat"),
+                       var("copyright_stat"), cgi("copyright_stat")),
+    "paid": (var("isPaySubscribe", "is_pay_subscribe"), cgi("is_pay_subscribe")),
+}
+
+
+def field_value(s: Sources, name: str) -> str:
+    """The first non-empty value of a field's layers."""
+    return _first(*(lambda layer=layer: layer(s) for layer in LAYERS[name]))
+
+
+def _published(s: Sources) -> dt.datetime | None:
+    return _to_datetime(s.cgi.get("ori_create_time"), *s.all("ct", "create_time", "oriCreateTime"),
+                        s.cgi.get("create_time"), *s.all("createTime"), s.dom('//*[@id="post-date"]'))
+
+
+def _canonical(s: Sources, link: str, biz: str, mid: str, idx: str, sn: str) -> str:
     if biz and mid and idx:
-        canonical = normalize_article_url(
-            f"https://{ARTICLE_HOST}/s?__biz={biz}&mid={mid}&idx={idx}" + (f"&sn={sn}" if sn else "")
-        )
-    elif link.startswith("http"):
-        canonical = normalize_article_url(link)
-    elif "mp.weixin.qq.com" in url:
-        canonical = normalize_article_url(url)
+        return normalize_article_url(f"https://{ARTICLE_HOST}/s?__biz={biz}&mid={mid}&idx={idx}"
+                                     + (f"&sn={sn}" if sn else ""))
+    if link.startswith("http"):
+        return normalize_article_url(link)
+    if "mp.weixin.qq.com" in s.url:
+        return normalize_article_url(s.url)
+    return ""
 
-    # ---- descriptive fields
-    title = _first(
-        cgi.get("title"), var("msg_title"), var("title"),
-        (lambda: _dom(doc, '//*[@id="activity-name"]', '//*[contains(@class,"rich_media_title")]',
-             '//*[@id="video_title"]', '//*[@id="original_panel_title"]')),
-        (lambda: _meta(doc, "og:title", "twitter:title")), (lambda: _dom(doc, "//title")),
-    )
-    account = _first(
-        cgi.get("nick_name"), var("nickname", "nick_name"),
-        (lambda: _dom(doc, '//*[@id="js_name"]', '//*[@id="post-user"]', '//*[contains(@class,"account_nickname_inner")]',
-             '//*[contains(@class,"wx_follow_nickname")]', '//*[contains(@class,"profile_nickname")]')),
-    )
-    author = _first(
-        cgi.get("author"), var("author"),
-        (lambda: _dom(doc, '//*[@id="js_author_name"]')), (lambda: _meta(doc, "author", "og:article:author")),
-        (lambda: _byline(doc)),
-    )
-    published = _to_datetime(
-        cgi.get("ori_create_time"), *_vget(v, "ct", "create_time", "oriCreateTime"),
-        cgi.get("create_time"), *_vget(v, "createTime"), _dom(doc, '//*[@id="post-date"]'),
-    )
-    digest = _first(var("msg_desc"), cgi.get("desc") if item_show_type not in (8, 10) else "",
-                    (lambda: _meta(doc, "description", "og:description")))
-    cover = html.unescape(_first(var("msg_cdn_url"), cgi.get("cdn_url"), var("cdn_url"), (lambda: _meta(doc, "og:image"))))
-    read_more = html.unescape(_first(var("msg_source_url"), cgi.get("source_url")))
-    copyright_info = cgi.get("copyright_info") if isinstance(cgi.get("copyright_info"), dict) else {}
-    cs = _first(var("_copyright_stat"), copyright_info.get("copyright_stat"), var("copyright_stat"), cgi.get("copyright_stat"))
-    copyright_stat = int(cs) if cs.isdigit() else 0
-    if not cs and "原创" in _dom(doc, '//*[@id="copyright_logo"]'):
-        copyright_stat = 1
-    paid = _first(var("isPaySubscribe", "is_pay_subscribe"), cgi.get("is_pay_subscribe")) == "1" or bool(
-        doc.xpath('//*[contains(@class,"mp-pay-preview-filter")]'))
 
-    # ---- in-article WeChat videos: poster and the best direct file, by vid
-    media: list[Media] = []
-    for info in [x for lst in _vget(v, "videoPageInfos") for x in _list_of(lst)]:
+def _copyright(s: Sources) -> int:
+    cs = field_value(s, "copyright_stat")
+    if not cs and "原创" in s.dom('//*[@id="copyright_logo"]'):
+        return 1
+    return int(cs) if cs.isdigit() else 0
+
+
+def _metadata(s: Sources) -> dict[str, Any]:
+    """Ids, links and descriptive fields, each from its layers."""
+    link = html.unescape(html.unescape(field_value(s, "link")))
+    s.link_ids = url_ids(link) if link else {}
+    ident = {name: field_value(s, name) for name in ("biz", "mid", "idx", "sn")}
+    return {
+        **ident,
+        "canonical_url": _canonical(s, link, **ident),
+        "title": field_value(s, "title"),
+        "account": field_value(s, "account"),
+        "author": field_value(s, "author"),
+        "published": _published(s),
+        "digest": field_value(s, "digest"),
+        "cover": html.unescape(field_value(s, "cover")),
+        "read_more_url": html.unescape(field_value(s, "read_more")),
+        "copyright_stat": _copyright(s),
+        "paid_preview": field_value(s, "paid") == "1"
+        or bool(s.doc.xpath('//*[contains(@class,"mp-pay-preview-filter")]')),
+    }
+
+
+def _quality(t: dict[str, Any]) -> tuple[int, int]:
+    def num(key: str) -> int:
+        value = str(t.get(key) or "0")
+        return int(value) if value.isdigit() else 0
+    return num("video_quality_level"), num("filesize")
+
+
+def _inline_videos(s: Sources) -> list[Media]:
+    """In-article WeChat videos: poster and the best direct file, by vid."""
+    media = []
+    for info in [x for lst in s.all("videoPageInfos") for x in _list_of(lst)]:
         if not isinstance(info, dict) or not info.get("video_id"):
             continue
         vid = str(info["video_id"])
         trans = [t for t in _list_of(info.get("mp_video_trans_info")) if isinstance(t, dict) and t.get("url")]
-        trans.sort(key=lambda t: (int(t.get("video_quality_level") or 0) if str(t.get("video_quality_level") or "0").isdigit() else 0,
-                                  int(t.get("filesize") or 0) if str(t.get("filesize") or "0").isdigit() else 0), reverse=True)
+        trans.sort(key=_quality, reverse=True)
         direct = html.unescape(html.unescape(str(trans[0]["url"]))) if trans else ""
         media.append(Media(kind="video", url=f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}",
                            poster=html.unescape(str(info.get("cover_url") or "")), direct_url=direct, ident=vid))
+    return media
 
-    # ---- body by kind
-    kind = "article"
-    title_derived = False
-    reprint: list[tuple[str, str]] = []
-    body_html = ""
-    cls = classes.split()
-    is_video = item_show_type == 5 or (item_show_type == 0 and bool(
-        doc.xpath('//*[@id="js_mpvedio"] | //*[contains(@class,"common_share_title")]')))
-    if item_show_type == 10 or (item_show_type == 0 and "page_content" in cls and not is_video):
-        kind = "text"
-        tpi = cgi.get("text_page_info") if isinstance(cgi.get("text_page_info"), dict) else {}
-        body_text = _first(tpi.get("content_noencode"), tpi.get("content"), var("TextContentNoEncode"),
-                           var("ContentNoEncode"), cgi.get("content_noencode"), var("content_noencode"))
-        if not body_text and content:
-            body_text = content[0].text_content()
-        body_html = _text_to_html(body_text)
-        user_title = tpi.get("is_user_title")
-        if user_title in (0, "0") or not title or title.strip() == body_text.strip():
-            if not title or user_title in (0, "0") or len(title) > 60:
-                title, title_derived = _derive_title(body_text or title), True
-    elif item_show_type == 8 or (item_show_type == 0 and "share_content_page" in cls and not is_video):
-        kind = "picture"
-        body_text = _first(cgi.get("content_noencode"), var("content_noencode"), var("ContentNoEncode"))
-        pics = _list_of(cgi.get("picture_page_info_list"))
-        parts = []
-        if body_text:
-            parts.append(_text_to_html(body_text, allow_html="<a " in body_text))
-        elif content:
-            parts.append(etree.tostring(content[0], encoding="unicode", method="html"))
-        for pic in pics:
-            if isinstance(pic, dict):
-                src = html.unescape(html.unescape(str(pic.get("cdn_url") or "")))
-                if src:
-                    parts.append(f'<p><img src="{html.escape(src)}"/></p>')
-        body_html = "\n".join(parts)
-    elif is_video:
-        kind = "video"
-        vids = [m.decode() for m in re.findall(rb"""\bvid\s*:\s*["']([A-Za-z0-9_]+)["']""", scripts) if m]
-        poster = html.unescape(_first(*(u.decode("utf-8", "replace")
-                                         for u in re.findall(rb"""\bcdn_url\s*:\s*["']([^"'\n]+)["']""", scripts))))
-        if poster and ("mmhead" in poster or "qlogo" in poster):
-            poster = ""
-        parts = []
-        if poster:
-            parts.append(f'<p><img src="{html.escape(poster)}"/></p>')
-        if vids:
-            vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
-            media.append(Media(kind="video", url=vurl, title=title, poster=poster, ident=vids[0]))
-            parts.append(f'<p>▶ 视频：<a href="{vurl}">{html.escape(title or vurl)}</a></p>')
-        desc = _first(var("msg_desc"))
-        if desc and desc != title:
-            parts.append(_text_to_html(desc))
-        body_html = "\n".join(parts)
-    else:
-        if copyright_stat == 2 or doc.xpath('//*[@id="js_share_source"]'):
-            kind = "reprint"
-        if content:
-            body_html = etree.tostring(content[0], encoding="unicode", method="html")
-        share_src = doc.xpath('//*[@id="js_share_source"]')
-        if share_src and (not content or not _text(content[0])):
-            # old share card: the sharer's note plus a link to the original
-            note = _share_notice(scripts) or digest
-            src_url = html.unescape(share_src[0].get("data-url") or "")
-            otitle = _dom(doc, '//*[@id="original_panel_title"]')
-            oauthor = _dom(doc, '//*[@id="js_share_author"]')
-            body_html = _text_to_html(note) + (
-                f'\n<p>转载自：<a href="{html.escape(src_url)}">{html.escape(otitle or src_url)}</a>'
-                + (f"（{html.escape(oauthor)}）" if oauthor else "") + "</p>" if src_url else "")
-            if is_article_url(src_url):
-                src_url = normalize_article_url(src_url)
-            reprint = [(k, val) for k, val in (("title", otitle), ("account", oauthor), ("url", src_url)) if val]
-        if kind == "reprint" and not reprint:
-            banner = _dom(doc, '//*[contains(@class,"original_primary_card_tips")]')
-            oacct = _dom(doc, '//*[contains(@class,"original_primary_nickname")]')
-            m = re.search(r"以下文章来源于\s*(.+?)\s*[，,]\s*作者\s*(.+)$", banner)
-            oauthor = m.group(2).strip() if m else ""
-            if m and not oacct:
-                oacct = m.group(1).strip()
-            olink = html.unescape(_first(*doc.xpath('//a[@id="copyright_info"]/@href')))
-            olink = olink if olink.startswith(("http://", "https://")) else ""
-            reprint = [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink)) if val]
-        if not content and not body_html:
-            if doc.xpath('//*[@id="js_article"]') or v or cgi:
-                raise LayoutChanged(f"{url}: WeChat page with no article body the parser knows", url=url)
-            raise NotAnArticle(f"{url}: no article body")
-    if not title and not body_html.strip():
+
+# ---- one reader per post kind ---------------------------------------------------------------------
+
+@dataclass
+class Body:
+    """What a reader makes of a page: its kind, body HTML and what the kind changes besides."""
+
+    kind: str
+    html: str = ""
+    title: str | None = None  # a reader's own title (text posts), else the metadata's
+    title_derived: bool = False
+    reprint: list[tuple[str, str]] = field(default_factory=list)
+    media: list[Media] = field(default_factory=list)
+
+
+def _kind(s: Sources) -> str:
+    ist = s.item_show_type
+    cls = " ".join(s.doc.xpath('//*[@id="js_article"]/@class')).split()
+    is_video = ist == 5 or (ist == 0 and bool(
+        s.doc.xpath('//*[@id="js_mpvedio"] | //*[contains(@class,"common_share_title")]')))
+    if ist == 10 or (ist == 0 and "page_content" in cls and not is_video):
+        return "text"
+    if ist == 8 or (ist == 0 and "share_content_page" in cls and not is_video):
+        return "picture"
+    return "video" if is_video else "article"
+
+
+def read_text(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
+    """Text post (文本分享): the plain text; an untitled one is titled by its first words."""
+    tpi = s.cgi_dict("text_page_info")
+    body_text = _first(tpi.get("content_noencode"), tpi.get("content"), s.var("TextContentNoEncode"),
+                       s.var("ContentNoEncode"), s.cgi.get("content_noencode"), s.var("content_noencode"))
+    if not body_text and content:
+        body_text = content[0].text_content()
+    body = Body("text", _text_to_html(body_text))
+    title, untitled = meta["title"], tpi.get("is_user_title") in (0, "0")
+    if (untitled or not title or title.strip() == body_text.strip()) and (untitled or not title or len(title) > 60):
+        body.title, body.title_derived = _derive_title(body_text or title), True
+    return body
+
+
+def read_picture(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
+    """Picture post (图片分享): its text, then every picture of ``picture_page_info_list``."""
+    body_text = _first(s.cgi.get("content_noencode"), s.var("content_noencode"), s.var("ContentNoEncode"))
+    parts = []
+    if body_text:
+        parts.append(_text_to_html(body_text, allow_html="<a " in body_text))
+    elif content:
+        parts.append(etree.tostring(content[0], encoding="unicode", method="html"))
+    for pic in _list_of(s.cgi.get("picture_page_info_list")):
+        if isinstance(pic, dict):
+            src = html.unescape(html.unescape(str(pic.get("cdn_url") or "")))
+            if src:
+                parts.append(f'<p><img src="{html.escape(src)}"/></p>')
+    return Body("picture", "\n".join(parts))
+
+
+def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
+    """Video page: the poster, a link to the video and the description."""
+    title = meta["title"]
+    vids = [m.decode() for m in re.findall(rb"""\bvid\s*:\s*["']([A-Za-z0-9_]+)["']""", s.scripts) if m]
+    poster = html.unescape(_first(*(u.decode("utf-8", "replace")
+                                    for u in re.findall(rb"""\bcdn_url\s*:\s*["']([^"'\n]+)["']""", s.scripts))))
+    if poster and ("mmhead" in poster or "qlogo" in poster):
+        poster = ""
+    body = Body("video")
+    parts = [f'<p><img src="{html.escape(poster)}"/></p>'] if poster else []
+    if vids:
+        vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
+        body.media.append(Media(kind="video", url=vurl, title=title, poster=poster, ident=vids[0]))
+        parts.append(f'<p>▶ 视频：<a href="{vurl}">{html.escape(title or vurl)}</a></p>')
+    desc = s.var("msg_desc")
+    if desc and desc != title:
+        parts.append(_text_to_html(desc))
+    body.html = "\n".join(parts)
+    return body
+
+
+def _share_card(s: Sources, meta: dict[str, Any], share_src: Any) -> Body:
+    """Old share card: the sharer's note plus a link to the original."""
+    note = _share_notice(s.scripts) or meta["digest"]
+    src_url = html.unescape(share_src.get("data-url") or "")
+    otitle = s.dom('//*[@id="original_panel_title"]')
+    oauthor = s.dom('//*[@id="js_share_author"]')
+    link = ""
+    if src_url:
+        link = (f'\n<p>转载自：<a href="{html.escape(src_url)}">{html.escape(otitle or src_url)}</a>'
+                + (f"（{html.escape(oauthor)}）" if oauthor else "") + "</p>")
+    if is_article_url(src_url):
+        src_url = normalize_article_url(src_url)
+    reprint = [(k, val) for k, val in (("title", otitle), ("account", oauthor), ("url", src_url)) if val]
+    return Body("reprint", _text_to_html(note) + link, reprint=reprint)
+
+
+def _banner_source(s: Sources) -> list[tuple[str, str]]:
+    """A modern reprint's origin, from its "以下文章来源于 X，作者 Y" banner and card."""
+    banner = s.dom('//*[contains(@class,"original_primary_card_tips")]')
+    oacct = s.dom('//*[contains(@class,"original_primary_nickname")]')
+    m = re.search(r"以下文章来源于\s*(.+?)\s*[，,]\s*作者\s*(.+)$", banner)
+    oauthor = m.group(2).strip() if m else ""
+    if m and not oacct:
+        oacct = m.group(1).strip()
+    olink = html.unescape(_first(*s.doc.xpath('//a[@id="copyright_info"]/@href')))
+    olink = olink if olink.startswith(("http://", "https://")) else ""
+    return [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink)) if val]
+
+
+def read_article(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
+    """Normal article or reprint: the ``#js_content`` body."""
+    share_src = s.doc.xpath('//*[@id="js_share_source"]')
+    reprint = meta["copyright_stat"] == 2 or bool(share_src)
+    body = Body("reprint" if reprint else "article")
+    if content:
+        body.html = etree.tostring(content[0], encoding="unicode", method="html")
+    if share_src and (not content or not _text(content[0])):
+        body = _share_card(s, meta, share_src[0])
+    if body.kind == "reprint" and not body.reprint:
+        body.reprint = _banner_source(s)
+    if not content and not body.html:
+        if s.doc.xpath('//*[@id="js_article"]') or s.vars or s.cgi:
+            raise LayoutChanged(f"{s.url}: WeChat page with no article body the parser knows", url=s.url)
+        raise NotAnArticle(f"{s.url}: no article body")
+    return body
+
+
+READERS: dict[str, Callable[[Sources, dict[str, Any], list[Any]], Body]] = {
+    "text": read_text, "picture": read_picture, "video": read_video, "article": read_article,
+}
+
+
+# ---- the whole page -------------------------------------------------------------------------------
+
+def parse(page: Page) -> Article:
+    """Turn a page into an Article, or raise the typed error naming what it is."""
+    doc, raw = load(page)
+    url = page.url
+    classify_error(doc, url, page.final_url or url)
+    s = Sources(doc, url)
+    if not (s.vars or s.cgi) and b"mp.weixin.qq.com" not in raw and b"res.wx.qq.com" not in raw:
+        raise NotAnArticle(f"{url}: not a WeChat article page")
+    try:
+        s.item_show_type = int(field_value(s, "item_show_type") or "0")
+    except ValueError:
+        s.item_show_type = 0
+    meta = _metadata(s)
+    media = _inline_videos(s)
+    body = READERS[_kind(s)](s, meta, _JS_CONTENT(doc))
+    title, title_derived = (body.title, body.title_derived) if body.title is not None else (meta["title"], False)
+    if not title and not body.html.strip():
         raise LayoutChanged(f"{url}: page has neither a title nor a body", url=url)
     if not title:
-        title = _derive_title(html.unescape(re.sub(r"<[^>]+>", " ", body_html))) or "untitled"
+        title = _derive_title(html.unescape(re.sub(r"<[^>]+>", " ", body.html))) or "untitled"
         title_derived = True
-
-    return Article(
-        url=url,
-        final_url=page.final_url or url,
-        title=title,
-        account=account,
-        author=author,
-        published=published,
-        biz=biz,
-        mid=mid,
-        idx=idx,
-        sn=sn,
-        canonical_url=canonical,
-        digest=digest,
-        cover=cover,
-        read_more_url=read_more,
-        copyright_stat=copyright_stat,
-        kind=kind,
-        item_show_type=item_show_type,
-        body_html=body_html,
-        title_derived=title_derived,
-        reprint_of=tuple(reprint),
-        paid_preview=paid,
-        media=tuple(media),
-    )
+    return Article(url=url, final_url=page.final_url or url, **{**meta, "title": title}, kind=body.kind,
+                   item_show_type=s.item_show_type, body_html=body.html, title_derived=title_derived,
+                   reprint_of=tuple(body.reprint), media=tuple(media + body.media))

@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
-import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import functools
 import hashlib
 import json
 import logging
-import os
 import re
 import sqlite3
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import clean as clean_mod
 from . import rawpage
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, Unavailable, UsageError,
                      WxError)
-from .models import Article, Page
-from .parse import SHANGHAI, parse
+from .lock import WriteLock
+from .models import SHANGHAI, Article, Page
+from .parse import parse
 from .render import render
 from .site import Site, atomic_write
 from .store import Store
@@ -219,12 +216,9 @@ class Archiver:
             self.site.init()
             # serialises write-and-record between processes sharing the archive, and the
             # creation of the state database (switching it to WAL needs it alone)
-            self._lock_fd = os.open(self.site.state_dir / "write.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
+            self._write_lock = WriteLock(self.site.state_dir)
+            with self._write_lock.held():
                 self.store = Store(self.site.state_dir / "state.sqlite3")
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
         except (OSError, sqlite3.Error) as e:
             raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
         if fetcher is not None:
@@ -233,7 +227,6 @@ class Archiver:
         self.offline: FetchError | None = None  # set when the network looks down: the run stops, nothing counted
         self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
         self._network_ok = False
-        self._write_lock = threading.Lock()
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -256,17 +249,7 @@ class Archiver:
         if "fetcher" in self.__dict__:
             self.fetcher.close()
         self.store.close()
-        os.close(self._lock_fd)
-
-    @contextlib.contextmanager
-    def _writing(self) -> Iterator[None]:
-        """One writer at a time: threads of this run, and other processes on the same archive."""
-        with self._write_lock:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        self._write_lock.close()
 
     def __enter__(self) -> "Archiver":
         return self
@@ -399,7 +382,7 @@ class Archiver:
             # reaching the disk and the state recording it stays as short as it can be
             self.store.record_images([(i.url, i.name, i.local, i.error) for i in article.images])
         aliases = _aliases(source, article)
-        with self._writing():
+        with self._write_lock.held():
             rec = self.store.get(key)
             old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None
 

@@ -1,6 +1,7 @@
 """The Jekyll tree: ``_posts/``, ``postimg/``, ``_config.yml``, the settings file, safe names, atomic writes."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -15,7 +16,7 @@ from typing import Any
 from .errors import UsageError
 from .models import Article
 
-__all__ = ["FILE_MODE", "Site", "atomic_write", "slugify"]
+__all__ = ["Site", "atomic_write", "file_mode", "slugify"]
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,25 @@ title: Archive
 """
 
 
-def _file_mode() -> int:
-    mask = os.umask(0)
+def _umask() -> int:
+    """The process umask. Linux shows it in /proc; elsewhere it can only be read by setting it, so that
+    happens once, at the first write, never at import."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
 
 
-FILE_MODE = _file_mode()
+@functools.cache
+def file_mode() -> int:
+    """What a plain ``open`` would give a new file: 0666 less the umask (mkstemp's files are 0600)."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -130,7 +143,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a web server must be able to read the site
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a web server must be able to read the site
         os.replace(tmp, path)
     except BaseException:
         try:
