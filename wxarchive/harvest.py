@@ -22,6 +22,7 @@ from .errors import FetchError, RateLimited, UsageError, WxError
 from .pipeline import Archiver, Outcome
 from .sources import (SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url,
                       parse_feed, read_list)
+from .store import Status
 from .urls import ARTICLE_HOST, article_key, is_article_url, normalize_article_url
 
 __all__ = ["HarvestResult", "SourceRun", "harvest", "load_specs"]
@@ -143,7 +144,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         todo = []
         for url in dedupe(listed + list(state.get("pending", []))):
             rec = store.get(article_key(url) or url)
-            if (rec and rec["status"] == "gave_up" and not opts.retry_failed and not opts.force
+            if (rec and rec["status"] == Status.GAVE_UP and not opts.retry_failed and not opts.force
                     and (rec["permanent"] or rec["attempts"] >= opts.max_attempts)):
                 run.skipped_gave_up += 1  # reported once, when it was given up
                 continue

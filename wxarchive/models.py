@@ -8,12 +8,28 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import Enum
 from zoneinfo import ZoneInfo
 
-__all__ = ["MAX_PAGE_BYTES", "SHANGHAI", "Article", "Image", "Media", "Page"]
+__all__ = ["MAX_PAGE_BYTES", "SHANGHAI", "Article", "Image", "Kind", "Media", "Page"]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # WeChat's dates, post file names and front matter are in this zone
 MAX_PAGE_BYTES = 40 * 1024 * 1024  # the largest page body fetched or parsed
+
+
+class Kind(str, Enum):
+    """What sort of post an article is (``kind:`` in front matter). ``Article.kind`` holds the plain value,
+    so YAML and JSON write it as text."""
+
+    ARTICLE = "article"
+    REPRINT = "reprint"
+    PICTURE = "picture"
+    TEXT = "text"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, slots=True)

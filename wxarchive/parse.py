@@ -23,7 +23,7 @@ from lxml import etree
 
 from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars
-from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Media, Page
+from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 
 __all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "decode_html", "load", "load_tree", "parse"]
@@ -438,7 +438,7 @@ def _inline_videos(s: Sources) -> list[Media]:
 class Body:
     """What a reader makes of a page: its kind, body HTML and what the kind changes besides."""
 
-    kind: str
+    kind: Kind
     html: str = ""
     title: str | None = None  # a reader's own title (text posts), else the metadata's
     title_derived: bool = False
@@ -446,16 +446,16 @@ class Body:
     media: list[Media] = field(default_factory=list)
 
 
-def _kind(s: Sources) -> str:
+def _kind(s: Sources) -> Kind:
     ist = s.item_show_type
     cls = " ".join(s.doc.xpath('//*[@id="js_article"]/@class')).split()
     is_video = ist == 5 or (ist == 0 and bool(
         s.doc.xpath('//*[@id="js_mpvedio"] | //*[contains(@class,"common_share_title")]')))
     if ist == 10 or (ist == 0 and "page_content" in cls and not is_video):
-        return "text"
+        return Kind.TEXT
     if ist == 8 or (ist == 0 and "share_content_page" in cls and not is_video):
-        return "picture"
-    return "video" if is_video else "article"
+        return Kind.PICTURE
+    return Kind.VIDEO if is_video else Kind.ARTICLE
 
 
 def read_text(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
@@ -465,7 +465,7 @@ def read_text(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                        s.var("ContentNoEncode"), s.cgi.get("content_noencode"), s.var("content_noencode"))
     if not body_text and content:
         body_text = content[0].text_content()
-    body = Body("text", _text_to_html(body_text))
+    body = Body(Kind.TEXT, _text_to_html(body_text))
     title, untitled = meta["title"], tpi.get("is_user_title") in (0, "0")
     if (untitled or not title or title.strip() == body_text.strip()) and (untitled or not title or len(title) > 60):
         body.title, body.title_derived = _derive_title(body_text or title), True
@@ -485,7 +485,7 @@ def read_picture(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
             src = html.unescape(html.unescape(str(pic.get("cdn_url") or "")))
             if src:
                 parts.append(f'<p><img src="{html.escape(src)}"/></p>')
-    return Body("picture", "\n".join(parts))
+    return Body(Kind.PICTURE, "\n".join(parts))
 
 
 def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
@@ -496,7 +496,7 @@ def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                                     for u in re.findall(rb"""\bcdn_url\s*:\s*["']([^"'\n]+)["']""", s.scripts))))
     if poster and ("mmhead" in poster or "qlogo" in poster):
         poster = ""
-    body = Body("video")
+    body = Body(Kind.VIDEO)
     parts = [f'<p><img src="{html.escape(poster)}"/></p>'] if poster else []
     if vids:
         vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
@@ -522,7 +522,7 @@ def _share_card(s: Sources, meta: dict[str, Any], share_src: Any) -> Body:
     if is_article_url(src_url):
         src_url = normalize_article_url(src_url)
     reprint = [(k, val) for k, val in (("title", otitle), ("account", oauthor), ("url", src_url)) if val]
-    return Body("reprint", _text_to_html(note) + link, reprint=reprint)
+    return Body(Kind.REPRINT, _text_to_html(note) + link, reprint=reprint)
 
 
 def _banner_source(s: Sources) -> list[tuple[str, str]]:
@@ -542,12 +542,12 @@ def read_article(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
     """Normal article or reprint: the ``#js_content`` body."""
     share_src = s.doc.xpath('//*[@id="js_share_source"]')
     reprint = meta["copyright_stat"] == 2 or bool(share_src)
-    body = Body("reprint" if reprint else "article")
+    body = Body(Kind.REPRINT if reprint else Kind.ARTICLE)
     if content:
         body.html = etree.tostring(content[0], encoding="unicode", method="html")
     if share_src and (not content or not _text(content[0])):
         body = _share_card(s, meta, share_src[0])
-    if body.kind == "reprint" and not body.reprint:
+    if body.kind is Kind.REPRINT and not body.reprint:
         body.reprint = _banner_source(s)
     if not content and not body.html:
         if s.doc.xpath('//*[@id="js_article"]') or s.vars or s.cgi:
@@ -556,8 +556,8 @@ def read_article(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
     return body
 
 
-READERS: dict[str, Callable[[Sources, dict[str, Any], list[Any]], Body]] = {
-    "text": read_text, "picture": read_picture, "video": read_video, "article": read_article,
+READERS: dict[Kind, Callable[[Sources, dict[str, Any], list[Any]], Body]] = {
+    Kind.TEXT: read_text, Kind.PICTURE: read_picture, Kind.VIDEO: read_video, Kind.ARTICLE: read_article,
 }
 
 
@@ -584,6 +584,6 @@ def parse(page: Page) -> Article:
     if not title:
         title = _derive_title(html.unescape(re.sub(r"<[^>]+>", " ", body.html))) or "untitled"
         title_derived = True
-    return Article(url=url, final_url=page.final_url or url, **{**meta, "title": title}, kind=body.kind,
+    return Article(url=url, final_url=page.final_url or url, **{**meta, "title": title}, kind=body.kind.value,
                    item_show_type=s.item_show_type, body_html=body.html, title_derived=title_derived,
                    reprint_of=tuple(body.reprint), media=tuple(media + body.media))

@@ -30,7 +30,7 @@ from .models import SHANGHAI, Article, Page
 from .parse import parse
 from .render import render
 from .site import Site, atomic_write
-from .store import Store
+from .store import Status, Store
 from .urls import article_key, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
@@ -265,10 +265,10 @@ class Archiver:
             url = normalize_article_url(source)
             key = article_key(url)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
-            if rec and rec["status"] == "archived" and (self.site.root / (rec["post_path"] or "")).is_file():
+            if rec and rec["status"] == Status.ARCHIVED and (self.site.root / (rec["post_path"] or "")).is_file():
                 return self._skipped(source, rec)
             if rec and not self.opts.retry_failed:
-                if rec["status"] == "gave_up" and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
+                if rec["status"] == Status.GAVE_UP and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
                     return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
                                    message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
             if self.blocked is not None:

@@ -2,6 +2,10 @@
 
 gallery-dl's order: *check* before any request, *record* only after the files
 were renamed into place, so the state never claims a post that is not on disk.
+
+The schema carries a version (``PRAGMA user_version``); opening an archive runs
+the ``MIGRATIONS`` it lacks, in order, so an archive made by an older wxarchive
+upgrades in place. A schema change is a new entry there, never an edit of an old one.
 """
 from __future__ import annotations
 
@@ -10,10 +14,38 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-__all__ = ["Store"]
+from .errors import ArchiveError
+
+__all__ = ["SCHEMA_VERSION", "ImageStatus", "Status", "Store"]
+
+
+class Status(str, Enum):
+    """An article's state (``articles.status``); the stored text is the value."""
+
+    ARCHIVED = "archived"
+    FAILED = "failed"  # tried again by later runs
+    GAVE_UP = "gave_up"  # not asked for again without --retry-failed
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ImageStatus(str, Enum):
+    """An image's state (``images.status``)."""
+
+    SAVED = "saved"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_FAILED = (Status.FAILED.value, Status.GAVE_UP.value)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -67,6 +99,65 @@ CREATE TABLE IF NOT EXISTS footer_seen (
 """
 
 
+def _statements(script: str) -> list[str]:
+    return [st.strip() for st in script.split(";") if st.strip() and not st.strip().startswith("--")]
+
+
+def _zero(sql_type: str) -> str:
+    return "''" if "TEXT" in sql_type.upper() else "0"
+
+
+def _migrate_1(db: sqlite3.Connection) -> None:
+    """The first versioned schema. Archives from before versions existed get the tables and columns
+    they lack (a column added NOT NULL without a default gets its type's zero, as ALTER TABLE needs)."""
+    for st in _statements(_SCHEMA):
+        db.execute(st)
+    want = sqlite3.connect(":memory:")
+    try:
+        want.executescript(_SCHEMA)
+        tables = [r[0] for r in want.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            for _cid, name, sql_type, notnull, default, _pk in want.execute(f"PRAGMA table_info({table})"):
+                if name not in have:
+                    if default is None and notnull:
+                        default = _zero(sql_type)
+                    extra = f" DEFAULT {default}" if default is not None else ""
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}{extra}")
+    finally:
+        want.close()
+
+
+# version -> the step that brings an archive at the version before it to this one
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def _check_version(db: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version; a file from a newer wxarchive is refused before anything touches it."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        db.close()
+        raise ArchiveError(f"{path} was written by a newer wxarchive (state schema {version}, this one knows "
+                           f"{SCHEMA_VERSION}); upgrade wxarchive")
+    return version
+
+
+def _upgrade(db: sqlite3.Connection, path: Path) -> None:
+    """Run the migrations the file lacks, each in its own transaction with its version number."""
+    version = _check_version(db, path)
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("PRAGMA user_version").fetchone()[0] < step:  # another process may have run it
+                MIGRATIONS[step](db)
+                db.execute(f"PRAGMA user_version={step}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+
 class Store:
     """One SQLite file per archive; safe to share between threads of one process."""
 
@@ -77,10 +168,12 @@ class Store:
         if not self.path.exists():
             self._create(self.path)
         self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        _check_version(self.db, self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
-        self.db.executescript(_SCHEMA)
+        self.db.row_factory = sqlite3.Row
+        _upgrade(self.db, self.path)
 
     @staticmethod
     def _create(path: Path) -> None:
@@ -91,7 +184,7 @@ class Store:
         db = sqlite3.connect(tmp, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            _upgrade(db, path)
         finally:
             db.close()
         for extra in ("-wal", "-shm"):
@@ -109,14 +202,6 @@ class Store:
         self.close()
 
     # ---- articles
-    def resolve(self, key_or_alias: str) -> str | None:
-        with self._lock:
-            row = self.db.execute("SELECT key FROM aliases WHERE alias=?", (key_or_alias,)).fetchone()
-            if row:
-                return row[0]
-            row = self.db.execute("SELECT key FROM articles WHERE key=?", (key_or_alias,)).fetchone()
-            return row[0] if row else None
-
     def get(self, key_or_alias: str) -> dict[str, Any] | None:
         """The article's record, by key or any alias: one indexed query."""
         with self._lock:
@@ -124,14 +209,12 @@ class Store:
                 "SELECT * FROM articles WHERE key = COALESCE((SELECT key FROM aliases WHERE alias=?), ?)",
                 (key_or_alias, key_or_alias))
             row = cur.fetchone()
-            if row is None:
-                return None
-            return dict(zip([c[0] for c in cur.description], row))
+            return dict(row) if row is not None else None
 
     def is_archived(self, key_or_alias: str, root: Path | None = None) -> bool:
         """Archived, and (when ``root`` is given) its post still on disk."""
         rec = self.get(key_or_alias)
-        if not rec or rec["status"] != "archived":
+        if not rec or rec["status"] != Status.ARCHIVED:
             return False
         if root is not None and rec.get("post_path"):
             return (root / rec["post_path"]).exists()
@@ -153,14 +236,14 @@ class Store:
                        status, error_code, error_msg, permanent, attempts, images_found, images_saved, stripped,
                        updated_at, archived_at)
                    VALUES (:key, :url, :canonical_url, :title, :account, :published, :post_path, :raw_path,
-                       'archived', NULL, NULL, 0, 0, :images_found, :images_saved, :stripped, :now, :now)
+                       :archived, NULL, NULL, 0, 0, :images_found, :images_saved, :stripped, :now, :now)
                    ON CONFLICT(key) DO UPDATE SET url=excluded.url, canonical_url=excluded.canonical_url,
                        title=excluded.title, account=excluded.account, published=excluded.published,
-                       post_path=excluded.post_path, raw_path=excluded.raw_path, status='archived',
+                       post_path=excluded.post_path, raw_path=excluded.raw_path, status=:archived,
                        error_code=NULL, error_msg=NULL, permanent=0, images_found=excluded.images_found,
                        images_saved=excluded.images_saved, stripped=excluded.stripped,
                        updated_at=excluded.updated_at, archived_at=excluded.archived_at""",
-                {**cols, "key": key, "now": now},
+                {**cols, "key": key, "now": now, "archived": Status.ARCHIVED.value},
             )
             for a in {key, *aliases}:
                 if a:
@@ -180,14 +263,14 @@ class Store:
         now = time.time()
         with self._lock, self._tx():
             row = self.db.execute("SELECT attempts, status, updated_at FROM articles WHERE key=?", (key,)).fetchone()
-            if row and row[1] == "archived":
+            if row and row[1] == Status.ARCHIVED:
                 return row[0]
-            if (row and row[0] and not permanent and min_gap > 0 and row[1] in ("failed", "gave_up")
+            if (row and row[0] and not permanent and min_gap > 0 and row[1] in _FAILED
                     and now - float(row[2] or 0) < min_gap):
                 self.db.execute("UPDATE articles SET error_code=?, error_msg=? WHERE key=?", (code, message[:500], key))
                 return row[0]
             attempts = (row[0] if row else 0) + 1
-            status = "gave_up" if permanent or attempts >= max_attempts else "failed"
+            status = (Status.GAVE_UP if permanent or attempts >= max_attempts else Status.FAILED).value
             self.db.execute(
                 """INSERT INTO articles (key, url, status, error_code, error_msg, permanent, attempts, updated_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -199,39 +282,28 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", (key, key))
             return attempts
 
-    def reset_failures(self) -> int:
-        with self._lock, self._tx():
-            return self.db.execute("UPDATE articles SET status='failed', attempts=0 WHERE status IN ('failed','gave_up')").rowcount
-
     def archived(self) -> Iterator[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute("SELECT * FROM articles WHERE status='archived' ORDER BY published")
-            names = [c[0] for c in cur.description]
-            rows = cur.fetchall()
+            rows = self.db.execute("SELECT * FROM articles WHERE status=? ORDER BY published",
+                                   (Status.ARCHIVED.value,)).fetchall()
         for r in rows:
-            yield dict(zip(names, r))
+            yield dict(r)
 
     def counts(self) -> dict[str, int]:
         with self._lock:
-            return dict(self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status").fetchall())
+            return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status")}
 
     def failures(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute(
+            return [dict(r) for r in self.db.execute(
                 "SELECT key, url, status, error_code, error_msg, attempts, updated_at FROM articles "
-                "WHERE status IN ('failed','gave_up') ORDER BY updated_at DESC LIMIT ?", (limit,))
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+                "WHERE status IN (?, ?) ORDER BY updated_at DESC LIMIT ?", (*_FAILED, limit))]
 
     # ---- images
     def image(self, url: str) -> dict[str, Any] | None:
         with self._lock:
-            cur = self.db.execute("SELECT * FROM images WHERE url=?", (url,))
-            row = cur.fetchone()
-            return dict(zip([c[0] for c in cur.description], row)) if row else None
-
-    def record_image(self, url: str, name: str, local: str | None, error: str | None) -> None:
-        self.record_images([(url, name, local, error)])
+            row = self.db.execute("SELECT * FROM images WHERE url=?", (url,)).fetchone()
+            return dict(row) if row else None
 
     def record_images(self, items: list[tuple[str, str, str | None, str | None]]) -> None:
         """(url, name, local file or None, error) of each image, in one transaction."""
@@ -240,16 +312,16 @@ class Store:
             self.db.executemany(
                 """INSERT INTO images(url, name, local, status, error, attempts, updated_at) VALUES (?,?,?,?,?,1,?)
                    ON CONFLICT(url) DO UPDATE SET local=COALESCE(excluded.local, images.local),
-                       status=CASE WHEN excluded.local IS NOT NULL THEN 'saved' ELSE images.status END,
+                       status=CASE WHEN excluded.local IS NOT NULL THEN excluded.status ELSE images.status END,
                        error=excluded.error, attempts=images.attempts+1, updated_at=excluded.updated_at""",
-                [(url, name, local, "saved" if local else "failed", error, now) for url, name, local, error in items],
+                [(url, name, local, (ImageStatus.SAVED if local else ImageStatus.FAILED).value, error, now)
+                 for url, name, local, error in items],
             )
 
     def failed_images(self) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute("SELECT * FROM images WHERE status='failed'")
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(r) for r in self.db.execute("SELECT * FROM images WHERE status=?",
+                                                     (ImageStatus.FAILED.value,))]
 
     # ---- key/value (back-off and the like)
     def get_kv(self, k: str) -> Any:
@@ -272,9 +344,7 @@ class Store:
 
     def sources(self) -> list[dict[str, Any]]:
         with self._lock:
-            cur = self.db.execute("SELECT * FROM sources ORDER BY source")
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(r) for r in self.db.execute("SELECT * FROM sources ORDER BY source")]
 
     # ---- learned footers
     def footer_blocks(self, account: str, min_posts: int = 3) -> frozenset[str]:
@@ -295,10 +365,6 @@ class Store:
 
     def _tx(self) -> "_Tx":
         return _Tx(self.db)
-
-    def integrity_ok(self) -> bool:
-        with self._lock:
-            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 class _Tx:

@@ -1,0 +1,99 @@
+"""The state database: versioned schema, in-place upgrade of archives made by older versions, named states."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from wxarchive.errors import ArchiveError
+from wxarchive.store import SCHEMA_VERSION, ImageStatus, Status, Store
+
+# The state of an archive made before the schema had a version: no user_version, no `stripped` column,
+# no learned-footer table, no kv/sources tables.
+OLD_SCHEMA = """
+CREATE TABLE articles (
+    key TEXT PRIMARY KEY, url TEXT NOT NULL, canonical_url TEXT, title TEXT, account TEXT, published TEXT,
+    post_path TEXT, raw_path TEXT, status TEXT NOT NULL, error_code TEXT, error_msg TEXT,
+    permanent INTEGER DEFAULT 0, attempts INTEGER DEFAULT 0, images_found INTEGER DEFAULT 0,
+    images_saved INTEGER DEFAULT 0, updated_at REAL NOT NULL, archived_at REAL
+);
+CREATE TABLE aliases (alias TEXT PRIMARY KEY, key TEXT NOT NULL);
+CREATE TABLE images (url TEXT PRIMARY KEY, name TEXT NOT NULL, local TEXT, status TEXT NOT NULL, error TEXT,
+    attempts INTEGER DEFAULT 0);
+INSERT INTO articles (key, url, title, account, post_path, status, updated_at, archived_at)
+    VALUES ('b:1:1', 'https://mp.weixin.qq.com/s?__biz=b&mid=1&idx=1', '旧文章', '某号', '_posts/2020-01-01-旧文章.md',
+            'archived', 1.0, 1.0);
+INSERT INTO aliases VALUES ('https://mp.weixin.qq.com/s/OLDTOKEN', 'b:1:1');
+INSERT INTO images (url, name, local, status) VALUES ('https://mmbiz.qpic.cn/x/0', 'x', 'x.png', 'saved');
+"""
+
+
+def _old_archive(path: Path, version: int = 0) -> None:
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.execute(f"PRAGMA user_version={version}")
+    db.commit()
+    db.close()
+
+
+def _version(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_new_state_carries_the_schema_version(tmp_path: Path) -> None:
+    Store(tmp_path / "state.sqlite3").close()
+    assert _version(tmp_path / "state.sqlite3") == SCHEMA_VERSION >= 1
+
+
+def test_old_archive_upgrades_in_place_keeping_everything(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    _old_archive(path)
+    with Store(path) as st:
+        rec = st.get("https://mp.weixin.qq.com/s/OLDTOKEN")
+        assert rec is not None and rec["title"] == "旧文章" and rec["status"] == Status.ARCHIVED
+        assert rec["stripped"] is None  # the added column (nullable: nothing was recorded as stripped)
+        assert st.image("https://mmbiz.qpic.cn/x/0")["local"] == "x.png"
+        # everything the current code writes works on the upgraded file
+        st.record_archived("b:2:1", ["https://mp.weixin.qq.com/s/NEW"], url="u", title="新", account="某号",
+                           stripped="[]")
+        st.count_tail_blocks("某号", "b:2:1", ["页脚"])
+        st.set_kv("backoff", {"level": 0})
+        st.record_source("links.txt", "ok", 1, 1)
+        st.record_images([("https://mmbiz.qpic.cn/y/0", "y", None, "HTTP 404")])
+        assert st.counts() == {"archived": 2}
+        assert st.get_kv("backoff") == {"level": 0}
+        assert [i["name"] for i in st.failed_images()] == ["y"]
+    assert _version(path) == SCHEMA_VERSION
+    with Store(path) as st:  # a second open is a no-op
+        assert st.get("b:2:1")["title"] == "新"
+
+
+def test_archive_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    _old_archive(path, version=SCHEMA_VERSION + 1)
+    before = path.read_bytes()
+    with pytest.raises(ArchiveError, match="newer wxarchive"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+def test_states_are_stored_as_their_plain_names(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    with Store(path) as st:
+        st.record_archived("a:1:1", [], url="u")
+        st.record_failure("a:2:1", "u2", "network", "timed out", permanent=False, max_attempts=3)
+        st.record_failure("a:3:1", "u3", "deleted", "gone", permanent=True)
+        st.record_images([("https://mmbiz.qpic.cn/i/0", "i", "i.png", None), ("https://mmbiz.qpic.cn/j/0", "j", None, "x")])
+    db = sqlite3.connect(path)
+    assert dict(db.execute("SELECT key, status FROM articles")) == {
+        "a:1:1": "archived", "a:2:1": "failed", "a:3:1": "gave_up"}
+    assert dict(db.execute("SELECT name, status FROM images")) == {"i": "saved", "j": "failed"}
+    assert {type(v) for (v,) in db.execute("SELECT status FROM articles")} == {str}
+    db.close()
+    assert [s.value for s in Status] == ["archived", "failed", "gave_up"]
+    assert [s.value for s in ImageStatus] == ["saved", "failed"]
