@@ -232,6 +232,22 @@ def _text_to_html(text: str, allow_html: bool = False) -> str:
     return "\n".join(out)
 
 
+_JS_ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}")
+_TAG = re.compile(r"<[^<>]+>")
+
+
+def _plain_field(text: str) -> str:
+    """A metadata value as plain text: WeChat's meta tags keep JS escapes (``\\x0a``,
+    ``\\x26quot;``) and sometimes the markup of the post's text."""
+    if _JS_ESCAPE.search(text):
+        text = js_unescape(text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "<" in text:
+        text = html.unescape(_TAG.sub("", text))
+    return text.strip()
+
+
 def _derive_title(text: str) -> str:
     """WeChat titles untitled text posts with their first words; so do we."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
@@ -401,7 +417,7 @@ def _metadata(s: Sources) -> dict[str, Any]:
         "account": field_value(s, "account"),
         "author": field_value(s, "author"),
         "published": _published(s),
-        "digest": field_value(s, "digest"),
+        "digest": _plain_field(field_value(s, "digest")),
         "cover": html.unescape(field_value(s, "cover")),
         "read_more_url": html.unescape(field_value(s, "read_more")),
         "copyright_stat": _copyright(s),
