@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-__all__ = ["HEAD_RULES", "SECTION_MARKERS", "TAIL_RULES", "strip", "tail_texts"]
+__all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_texts"]
 
 # A block that starts a trailing list of links: it and everything after it goes.
 SECTION_MARKERS: tuple[tuple[str, str], ...] = (
@@ -43,10 +43,36 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"^发送消息|发送(消息|关键词)[:：]", "follow/bonus plea"),
     (r"(本栏目|新推出的).{0,20}栏目|^Talk is cheap", "column slogan"),
     (r"所剩不多|要拿下|^晚上加班", "promo"),
+    (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
+     r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
+    (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail)\s*[:：]|[(（]\s*ID\s*[:：]", "account ID/contact line"),
+    (r"感谢(你|您|大家)?的?(看到这里|阅读|关注|点赞|分享|支持|转发)|谢谢(你|您|大家)?的?(阅读|关注|支持)", "thank-you plea"),
+    (r"^\W{0,4}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),
+    (r"付费|购买.{0,8}课程|课程.{0,6}(上线|报名|购买)|报名|优惠|原价|限时|私信我|备注「|\d+\s*元\s*/\s*人|训练营|"
+     r"(正式)?上线(啦|了)", "paid product/course promo"),
+    (r"^[▼▲↓⬇👇︾⇩]+$", "pointer ornament"),
+    (r"^(还有一个)?好消息[！!]?$|^(广告|推广|福利)[:：]?$", "promo lead"),
+    (r"^[(（]?\s*(本篇)?(作者|文|图|图源|图片|主编|执行主编|统筹|策划|出品|视觉|设计|摄影|排版|编辑|责任编辑|美编|校对|审核)"
+     r"\s*[:：|丨｜/]\s*\S{1,20}\s*[|丨｜/]", "staff credits"),
+)
+
+# Tail blocks that are boilerplate wherever they stand in the tail zone, not only in an unbroken run
+# (a sponsor's video or a closing picture may sit after them).
+STRONG_TAIL_RULES: tuple[tuple[str, str], ...] = (
+    (r"(责任编辑|责编|审核|审校|校对|^编辑)\s*[:：|丨｜]", "editor/reviewer credit"),
+    (r"本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)", "copyright notice"),
+)
+
+# Whole blocks that are the page's own UI, wherever they stand.
+UI_RULES: tuple[tuple[str, str], ...] = (
+    (r"^(向上|上下|向左|左右)滑动(阅览|查看|阅读|看更多)?$", "scroll hint"),
+    (r"^(已关注|关注|Replay|Share|Like|分享|视频加载失败，请刷新页面再试|Video Player is loading\.?)$",
+     "video player UI text"),
 )
 
 HEAD_RULES: tuple[tuple[str, str], ...] = (
     (r"(点击|关注).{0,8}(蓝字|上方|标题下).{0,10}(关注|订阅)", "follow prompt at the head"),
+    (r"^[(（]?\s*(编辑|责编|责任编辑|审核|审校|校对|值班编辑)\s*[:：|丨｜]", "editor credit at the head"),
     (r"^(关注|欢迎关注).{0,20}$", "follow prompt at the head"),
     (r"^(设为)?星标", "star prompt at the head"),
 )
@@ -55,6 +81,11 @@ _SECTION = [re.compile(p, re.I) for p, _ in SECTION_MARKERS]
 _SECTION_LEAD = re.compile(r"^(往期推荐|推荐阅读|往期回顾|往期精彩|近期文章|热文回顾|相关阅读|延伸阅读|精彩推荐)\s*[:：|丨｜]")
 _QR = re.compile(r"二维码|扫码|长按|识别|关注|follow", re.I)
 _TAIL = [(re.compile(p, re.I), why) for p, why in TAIL_RULES]
+_STRONG = [(re.compile(p, re.I), why) for p, why in STRONG_TAIL_RULES]
+_UI = [(re.compile(p, re.I), why) for p, why in UI_RULES]
+_MASTHEAD = re.compile(r"^\W{0,3}(公众号|微信公众号|微信号|ID)\s*[:：]|[(（]\s*ID\s*[:：]", re.I)
+_LONG_OK = frozenset(("copyright/reprint notice", "contact/submission/reprint notice", "account ID/contact line"))
+_SENTENCE = re.compile(r"[。！？!?；;，,]")
 _HEAD = [(re.compile(p, re.I), why) for p, why in HEAD_RULES]
 _LEAF_TAGS = frozenset("p div blockquote pre li h1 h2 h3 h4 h5 h6 td th table ul ol hr".split())
 _MAX_FOOTER_CHARS = 160
@@ -107,11 +138,13 @@ def _reason(t: str, rules: list[tuple[re.Pattern[str], str]]) -> str | None:
     return None
 
 
-def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[tuple[str, str], ...]:
+def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
+          account: str = "") -> tuple[tuple[str, str], ...]:
     """Remove head/tail boilerplate in place; return ``(reason, text)`` for each removed block.
 
     ``learned`` holds blocks seen at the tail of three or more posts of the same
-    account: they count as footer like a rule match.
+    account: they count as footer like a rule match. ``account`` is the
+    account's name: a short tail block that starts with it is its signature.
     """
     leaves = _leaves(root)
     if not leaves:
@@ -119,22 +152,75 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[
     texts = [_key(el.text_content()) for el in leaves]
     total = sum(len(t) for t in texts) or 1
     doomed: dict[int, str] = {}
+    _ui_blocks(texts, doomed)
+    _section(texts, total, doomed)
+    _tail(leaves, texts, total, learned, doomed, _key(account))
+    _strong_tail(texts, total, doomed)
+    _head(leaves, texts, doomed)
+    # never strip everything
+    if not any(texts[k] for k in range(len(leaves)) if k not in doomed):
+        return ()
+    removed: list[tuple[str, str]] = []
+    for k in sorted(doomed):
+        el = leaves[k]
+        if el.getparent() is None:
+            continue
+        if doomed[k] == MASTHEAD and el.find(".//img") is not None:
+            _keep_images_only(el)  # a masthead's banner picture may be the article's cover
+        else:
+            el.drop_tree()
+        removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
+    return tuple(removed)
 
-    # 1. a trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body
+
+MASTHEAD = "account masthead (slogan, name and ID at the head)"
+
+
+def _keep_images_only(el: etree._Element) -> None:
+    imgs = list(el.iter("img"))
+    for ch in list(el):
+        ch.drop_tree() if ch.tag != "img" else None
+    el.text = None
+    for img in imgs:
+        img.tail = None
+        if img.getparent() is None:
+            el.append(img)
+
+
+def _ui_blocks(texts: list[str], doomed: dict[int, str]) -> None:
+    for i, t in enumerate(texts):
+        why = _reason(t, _UI) if t and len(t) <= 30 else None
+        if why:
+            doomed[i] = why
+
+
+def _section(texts: list[str], total: int, doomed: dict[int, str]) -> None:
+    """A trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body."""
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
         if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
             if seen / total >= 0.5 or rest <= 600:
-                doomed.update({k: SECTION for k in range(i, len(leaves))})
-                break
+                doomed.update({k: SECTION for k in range(i, len(texts))})
+                return
 
-    # 2. walk back from the end over boilerplate blocks; images go only between footer texts
-    #    or right after a follow/QR prompt (an image of unclear role is content)
+
+def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: frozenset[str],
+          doomed: dict[int, str], account: str = "") -> None:
+    """Walk back from the end over boilerplate blocks.
+
+    A few short unmatched blocks between two footer blocks are footer too (a
+    promo's own lines, an account slogan); images go when they sit below or
+    between footer blocks, or right after a follow/QR prompt.
+    """
     pending_images: list[int] = []
-    footer_after = False
-    i = (min(doomed) if doomed else len(leaves)) - 1
+    tentative: list[int] = []
+    found_any = False
+    qr_seen = False
+    i = (min(doomed) if doomed and min(doomed) > len(texts) // 2 else len(leaves)) - 1
+    while i in doomed and i >= 0:
+        i -= 1
     limit_chars = max(400, int(total * 0.25))
     scanned = 0
     while i >= 0:
@@ -149,30 +235,55 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset()) -> tuple[
             continue
         scanned += len(t)
         why = LEARNED if t in learned else _reason(t, _TAIL)
-        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or why is None:
+        if why and len(t) > 80 and why not in _LONG_OK:
+            why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text
+        if why is None and account and len(t) <= 40 and t.startswith(account):
+            why = "account signature"
+        if why is None and qr_seen and len(t) <= 20 and not _SENTENCE.search(t):
+            why = "account slogan beside the QR code"
+        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS:
             break
+        if why is None:
+            if not found_any or len(t) > 25 or len(tentative) >= 8:
+                break
+            tentative.append(i)
+            i -= 1
+            continue
+        doomed.update({k: "between footer blocks" for k in tentative})
+        tentative = []
         doomed[i] = why
-        if footer_after or _QR.search(t):
+        if found_any or _QR.search(t):
             doomed.update({k: FOOTER_IMAGE for k in pending_images})
         pending_images = []
-        footer_after = True
+        found_any = True
+        qr_seen = qr_seen or bool(_QR.search(t))
         i -= 1
-    # 3. the head: follow prompts before the first real block
-    for j, t in enumerate(texts[: max(3, len(texts) // 20)]):
-        if not t:
+
+
+def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
+    """Credits and copyright notices anywhere in the last part of the body."""
+    seen = 0
+    for i, t in enumerate(texts):
+        seen += len(t)
+        if i in doomed or not t or len(t) > _MAX_FOOTER_CHARS or seen < total * 0.8:
+            continue
+        why = _reason(t, _STRONG)
+        if why:
+            doomed[i] = why
+
+
+def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]) -> None:
+    """Follow prompts and the account's masthead (slogan, name, ID) before the first real block."""
+    window = texts[: max(3, len(texts) // 20)]
+    for j, t in enumerate(window[:4]):
+        if t and len(t) <= 40 and _MASTHEAD.search(t):
+            if all(len(x) <= 30 for x in window[:j]):
+                doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k]})
+            break
+    for j, t in enumerate(window):
+        if not t or doomed.get(j) == MASTHEAD:
             continue
         why = _reason(t, _HEAD) if len(t) <= 60 else None
         if why is None:
             break
         doomed[j] = why
-    # never strip everything
-    if not any(texts[k] for k in range(len(leaves)) if k not in doomed):
-        return ()
-    removed: list[tuple[str, str]] = []
-    for k in sorted(doomed):
-        el = leaves[k]
-        if el.getparent() is None:
-            continue
-        removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
-        el.drop_tree()
-    return tuple(removed)

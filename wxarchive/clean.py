@@ -307,7 +307,7 @@ class Cleaned:
 
 
 def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
-                   known_media: tuple[Media, ...] = ()) -> Cleaned:
+                   known_media: tuple[Media, ...] = (), account: str = "") -> Cleaned:
     """Clean one body fragment: simple HTML, its images and media, what was stripped."""
     body_html = _CTRL.sub("", body_html)  # C0 controls are not text, and lxml refuses them
     if not body_html.strip():
@@ -437,7 +437,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
             _unwrap(el)
 
     _collapse_editor_whitespace(root)
-    stripped = () if keep_footers else boilerplate.strip(root, learned)
+    stripped = () if keep_footers else boilerplate.strip(root, learned, account)
     _prune_empty(root)
     tail = boilerplate.tail_texts(root)
     out = etree.tostring(root, encoding="unicode", method="html")
@@ -517,7 +517,8 @@ def clean(article: Article, *, learned: frozenset[str] = frozenset(), keep_foote
 
     ``learned`` is the account's learned footer (see :func:`boilerplate.strip`).
     """
-    c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers, known_media=article.media)
+    c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers, known_media=article.media,
+                       account=article.account)
     return dataclasses.replace(
         article,
         body_html=c.html,
