@@ -195,6 +195,18 @@ def _apply_display(root: etree._Element) -> None:
                     ch.set("style", _DISPLAY.sub("", ch.get("style") or ""))
 
 
+_SMALL = re.compile(r"(?:^|;)\s*(?:height|max-height)\s*:\s*(\d+(?:\.\d+)?)px|background-size\s*:\s*\S+\s+(\d+(?:\.\d+)?)px",
+                    re.I)
+
+
+def _decoration(el: etree._Element, style: str) -> bool:
+    """A CSS background on an empty, low element: a code window's title bar, a divider, a bullet."""
+    if (el.text_content() or "").strip():
+        return False
+    sizes = [float(a or b) for a, b in _SMALL.findall(style)]
+    return bool(sizes) and min(sizes) <= 40
+
+
 def _code_text(pre: etree._Element) -> str:
     """The text of a code block, one line per ``<code>`` line or ``<br>``."""
     for sp in pre.xpath('.//*[contains(@style,"mmbiz_svg") or contains(@style,"background: url")]'):
@@ -367,7 +379,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                 u = html.unescape(m.group(1)).strip()
                 if u.startswith("//"):
                     u = "https:" + u
-                if image_url_ok(u) and "mmbiz_svg" not in u:
+                if image_url_ok(u) and "mmbiz_svg" not in u and not _decoration(el, style):
                     img = lxml.html.Element("img", src=u)
                     el.insert(0, img)
                     if (el.text or "").strip() or len(el) > 1:
