@@ -51,6 +51,23 @@ _ERROR_TEXTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+_STRING_PAGE = re.compile(rb'^\s*<!DOCTYPE html>\\n|^\s*<html[^>]*>\\n', re.I)
+
+
+def unwrap_string_page(raw: bytes) -> bytes:
+    """A page saved as the body of a JS/JSON string (one line, literal ``\\n`` and ``\\"``),
+    as some scrapers write ``response.text`` without decoding it: the page it holds."""
+    if not _STRING_PAGE.match(raw[:200]) or raw.count(b"\n") > 3:
+        return raw
+    import json
+
+    try:
+        text = json.loads('"' + raw.decode("utf-8").strip().replace("\n", "\\n") + '"')
+    except (UnicodeDecodeError, ValueError):
+        return raw
+    return text.encode("utf-8", "surrogatepass") if isinstance(text, str) else raw
+
+
 def decode_html(content: bytes) -> str:
     """Page bytes as text: UTF-8 (WeChat's), else the declared charset, else GB18030."""
     if content.startswith(b"\xef\xbb\xbf"):
@@ -139,6 +156,8 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None
         return  # an article whose body is elsewhere (picture/text posts) beside hidden templates
     title_el = doc.find(".//title")
     said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
+    if not has_body and not boxes:
+        said_parts.append(_written_text(doc))  # the message may exist only in a document.write() string
     said = " ".join(p for p in said_parts if p).strip()
     if not said:
         return
@@ -157,6 +176,19 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None
             raise Unavailable(code, f"{url}: {detail}", url=url, target=target)
     if boxes:
         raise Unavailable("unavailable", f"{url}: {said[:200]}", url=url)
+
+
+_DOC_WRITE = re.compile(r"""document\.write\(\s*(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')""")
+
+
+def _written_text(doc: lxml.html.HtmlElement) -> str:
+    """The visible text that the page's scripts write with ``document.write``."""
+    out = []
+    for s in doc.iter("script"):
+        for m in _DOC_WRITE.finditer(s.text or ""):
+            frag = js_unescape(m.group(1) or m.group(2) or "")
+            out.append(" ".join(re.sub(r"<[^<>]*>", " ", html.unescape(frag)).split()))
+    return " ".join(t for t in out if t)[:400]
 
 
 def _to_datetime(*candidates: Any) -> dt.datetime | None:
@@ -270,6 +302,7 @@ def load(page: Page) -> tuple[lxml.html.HtmlElement, bytes]:
     if len(page.content) > MAX_PAGE_BYTES:
         raise NotAnArticle(f"page is {len(page.content) // 2**20} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap")
     raw = page.content[3:] if page.content.startswith(b"\xef\xbb\xbf") else page.content
+    raw = unwrap_string_page(raw)
     declared = _CHARSET.search(raw[:4096])
     if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         return load_tree(decode_html(raw)), raw
