@@ -21,7 +21,8 @@ from wxarchive.render import render_body
 
 FIXTURES = sorted(p for p in (Path(__file__).parent.parent / "fixtures").glob("*/page.html"))
 KNOWN_REASONS = ({why for _, why in boilerplate.TAIL_RULES} | {why for _, why in boilerplate.HEAD_RULES}
-                 | {boilerplate.LEARNED, boilerplate.SECTION, boilerplate.FOOTER_IMAGE, boilerplate.EMPTY})
+                 | {why for _, why in boilerplate.STRONG_TAIL_RULES} | {why for _, why in boilerplate.UI_RULES}
+                 | boilerplate.EXTRA_REASONS | {boilerplate.LEARNED, boilerplate.SECTION, boilerplate.FOOTER_IMAGE, boilerplate.EMPTY})
 
 
 def _alnum(text: str) -> str:

@@ -174,6 +174,10 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
 
 
 MASTHEAD = "account masthead (slogan, name and ID at the head)"
+BETWEEN = "between footer blocks"
+SIGNATURE = "account signature"
+SLOGAN = "account slogan beside the QR code"
+EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN))
 
 
 def _keep_images_only(el: etree._Element) -> None:
@@ -235,21 +239,23 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
             continue
         scanned += len(t)
         why = LEARNED if t in learned else _reason(t, _TAIL)
+        if why == "follow prompt" and len(t) > 20:
+            why = None  # "欢迎关注我们的后续报道，…" is a sentence of the article
         if why and len(t) > 80 and why not in _LONG_OK:
             why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text
         if why is None and account and len(t) <= 40 and t.startswith(account):
-            why = "account signature"
+            why = SIGNATURE
         if why is None and qr_seen and len(t) <= 20 and not _SENTENCE.search(t):
-            why = "account slogan beside the QR code"
+            why = SLOGAN
         if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS:
             break
         if why is None:
-            if not found_any or len(t) > 25 or len(tentative) >= 8:
+            if not found_any or len(t) > 25 or t.endswith("。") or len(tentative) >= 8:
                 break
             tentative.append(i)
             i -= 1
             continue
-        doomed.update({k: "between footer blocks" for k in tentative})
+        doomed.update({k: BETWEEN for k in tentative})
         tentative = []
         doomed[i] = why
         if found_any or _QR.search(t):
