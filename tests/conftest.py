@@ -36,6 +36,12 @@ def _parse_lines(out: str) -> list:
     return lines
 
 
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path_factory, monkeypatch):
+    """Tests never read the developer's own ~/.config/wxarchive/config.toml."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-empty")))
+
+
 @pytest.fixture
 def archive(tmp_path: Path) -> Path:
     """An empty folder to archive into."""

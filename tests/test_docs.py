@@ -26,3 +26,9 @@ def test_every_command_has_a_readme_section(command: str) -> None:
                                            for opt in a.option_strings if opt.startswith("--") and opt != "--help"}))
 def test_every_option_is_in_the_readme(option: str) -> None:
     assert f"`{option}" in README or f" {option}" in README, f"{option} is not documented in README.md"
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_help_shows_an_example_per_command(command: str) -> None:
+    text = _commands()[command].format_help()
+    assert "examples:" in text and f"wxarchive {command}" in text.split("examples:", 1)[1]

@@ -158,3 +158,31 @@ def test_unexpected_exception_in_parse_fails_one_of_an_import(tmp_path: Path, se
     assert [x["status"] for x in r.lines] == ["archived", "failed", "archived"]
     assert r.lines[1]["error"] == "internal" and "raw page kept" in r.lines[1]["message"]
     assert "Traceback" not in r.err
+
+
+# ---- get -a FILE / get - / an album or a list given to get
+def test_get_batch_file_and_stdin_are_import(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    from batch_fake import FakeWeChat, connect_args, make_articles
+
+    arts = make_articles(2)
+    FakeWeChat(server, arts).install()
+    lst = tmp_path / "links.txt"
+    lst.write_text("\n".join(a.url() for a in arts) + "\n", encoding="utf-8")
+    base = [sys.executable, "-m", "wxarchive", "get"]
+    tail = ["--out", str(tmp_path / "a"), "--delay", "0", *connect_args(server)]
+    p = subprocess.run(base + ["-a", str(lst)] + tail, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "import: 2 archived" in p.stderr and len(posts(tmp_path / "a")) == 2
+    p = subprocess.run(base + ["-"] + tail, input=lst.read_text(), capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "2 skipped" in p.stderr, p.stderr
+
+
+def test_get_an_album_or_a_link_list_points_elsewhere(run_cli, tmp_path: Path) -> None:
+    album = "https://mp.weixin.qq.com/mp/appmsgalbum?__biz=MzA5NjQ0MjY2Mw==&album_id=1234567890123456789"
+    r = run_cli("get", album, "--out", tmp_path / "a")
+    assert r.code == 2 and "[[sources]]" in one_line(r.err) and "harvest" in r.err
+    lst = tmp_path / "links.txt"
+    lst.write_text("https://mp.weixin.qq.com/s/abc\n")
+    r = run_cli("get", lst, "--out", tmp_path / "a")
+    assert r.code == 2 and "wxarchive import" in one_line(r.err)
+    assert not (tmp_path / "a").exists()

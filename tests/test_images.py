@@ -132,7 +132,7 @@ def test_failed_image_keeps_remote_url_and_is_recorded(wx, archive, run_cli, sta
     wx.server.expect_request(f"/mmbiz_png/{IMG_OTHER}/640").respond_with_data(body, status=status, content_type=ctype)
     wx.server.expect_request(f"/mmbiz_jpg/{IMG_BG}/640").respond_with_data(JPEG, content_type="image/jpeg")
     res = get(run_cli, wx, archive, URL)
-    assert res.code == 0, "an image failure never fails the post"
+    assert res.code == 4, "an image failure never fails the post; exit 4 tells a script images are missing"
     assert res.json["status"] == "archived"
     assert res.json["images"] == {"found": 2, "saved": 1, "failed": 1}
     assert not list((archive / "postimg").glob(f"{IMG_OTHER}*")), "no file for a non-image body"

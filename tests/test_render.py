@@ -73,7 +73,7 @@ def test_front_matter_round_trips_any_text(title):
 
 def test_front_matter_keys_and_types():
     a = article(read_more_url="https://example.com/x", digest="摘要", cover="https://mmbiz.qpic.cn/c/0")
-    fm = fm_of(render(a, {}))
+    fm = fm_of(render(a, {"header_img": "img/the-first.png", "catalog": False}))
     for key in ("layout", "title", "date", "author", "account", "source_url", "header-img", "catalog", "tags",
                 "digest", "cover", "read_more_url", "original", "biz", "mid", "idx"):
         assert key in fm, key

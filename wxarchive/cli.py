@@ -61,33 +61,74 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
 
 
+def _examples(text: str) -> str:
+    return "examples:\n" + text.strip("\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.")
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
+    ap.add_argument("--config", metavar="FILE",
+                    help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
+    ap.add_argument("--ignore-config", action="store_true",
+                    help="read no config file (neither yours nor the archive's [options])")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("get", help="archive article URLs or saved .html pages")
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="article URL or saved page")
+    p = sub.add_parser("get", help="archive article URLs or saved .html pages", epilog=_examples("""
+  wxarchive get https://mp.weixin.qq.com/s/XXXXXXXX          # one article into ./archive
+  wxarchive get saved-page.html --out ~/blog                 # a page saved from a browser
+  wxarchive get URL1 URL2 --json | jq .post                  # one JSON line per source
+  wxarchive get URL --proxy http://127.0.0.1:3128 --cookies cookies.txt
+  wxarchive get -a links.txt                                 # same as: wxarchive import links.txt"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="*", metavar="SOURCE", help="article URL or saved page; - reads links from stdin")
+    p.add_argument("-a", "--batch-file", metavar="FILE",
+                   help="archive every link in FILE (- for stdin), as `wxarchive import FILE` does")
     _common(p)
 
-    p = sub.add_parser("init", help="lay down a minimal Jekyll site in DIR (never overwrites)")
+    p = sub.add_parser("init", help="lay down a minimal Jekyll site in DIR (never overwrites)", epilog=_examples("""
+  wxarchive init ~/blog          # _config.yml, layouts, index, wxarchive.toml (existing files kept)
+  wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", nargs="?", default="archive")
 
-    p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline)")
+    p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
+  wxarchive rebuild --out ~/blog             # every post again from its kept raw page
+  wxarchive rebuild --out ~/blog --no-images # offline: do not fetch missing images"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
 
-    p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file")
+    p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file", epilog=_examples("""
+  wxarchive import links.txt                          # a list; progress bar on a terminal
+  wxarchive import export.csv --out ~/blog --delay 5  # slower pacing for a long list
+  pbpaste | wxarchive import -                        # from the clipboard
+  wxarchive import bookmarks.html --dry-run           # what would be fetched, no request"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE|-", help="text list (# comments), CSV, JSON or HTML bookmarks; - for stdin")
     _common(p)
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be fetched (new) and what is known, with no request and no write")
 
-    p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)")
+    p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)", epilog=_examples("""
+  wxarchive harvest --out ~/blog --log ~/blog/.wxarchive/harvest.log   # from cron: silent when all is well
+  wxarchive harvest --out ~/blog --dry-run                              # what the sources list now"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the sources and say what would be fetched; no article page requested, nothing written")
 
-    p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive")
+    p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive", epilog=_examples("""
+  wxarchive status --out ~/blog          # counts, missing images, failures, back-off, sources
+  wxarchive status --out ~/blog --json"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
     p.add_argument("--json", action="store_true")
+
+    from .listing import add_parser as add_ls
+
+    add_ls(sub)
     return ap
 
 
@@ -168,17 +209,60 @@ def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
         return 3
     if any(o.error == "usage" for o in outcomes):
         return 2
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    if any(o.status == "failed" for o in outcomes):
+        return 1
+    # 4: every article is archived, but some images could not be saved (the posts keep their remote
+    # URLs; later runs try them again)
+    return 4 if any(o.images.get("failed") for o in outcomes if o.status in ("archived", "healed", "rebuilt")) else 0
+
+
+def _get_as_import(args: argparse.Namespace) -> int | None:
+    """``get -a FILE`` and ``get -`` are ``import``, as yt-dlp's ``-a`` is."""
+    if args.batch_file is None and args.sources != ["-"]:
+        if not args.sources:
+            raise UsageError("get wants an article URL or a saved page (or -a FILE / - for a list of links)")
+        return None
+    if args.batch_file is not None and args.sources:
+        raise UsageError("give either links or -a FILE, not both")
+    args.file = args.batch_file if args.batch_file is not None else "-"
+    args.ignore_backoff, args.dry_run = False, False
+    return cmd_import(args)
+
+
+def _not_for_get(src: str) -> str | None:
+    """A one-line pointer when a source belongs to another command."""
+    from pathlib import Path
+
+    from .sources import parse_album_url
+
+    if parse_album_url(src):
+        return (f"{src} is an album (合集), not an article: add it to [[sources]] in wxarchive.toml "
+                "(url = \"…\") and run `wxarchive harvest`")
+    p = Path(src)
+    if "://" not in src and p.is_file() and not src.lower().endswith((".html", ".htm", ".mhtml", ".xhtml")):
+        try:
+            head = p.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+        except OSError:
+            return None
+        if not head.startswith(b"<"):
+            return f"{src} looks like a list of links: use `wxarchive import {src}` (or `get -a {src}`)"
+    return None
 
 
 def cmd_get(args: argparse.Namespace) -> int:
     from .pipeline import Archiver, Outcome, check_source
 
+    as_import = _get_as_import(args)
+    if as_import is not None:
+        return as_import
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     bad = []
     for src in args.sources:
         try:
+            hint = _not_for_get(src)
+            if hint:
+                raise UsageError(hint)
             check_source(src)
         except UsageError as e:
             bad.append(Outcome(src, "failed", error=e.code, message=e.message))
@@ -201,6 +285,8 @@ def cmd_get(args: argparse.Namespace) -> int:
         from .report import chain, log_outcome
 
         outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
+        if arch.blocked is None and arch.offline is None:
+            arch.heal_images(on_outcome=chain(show, log_outcome))
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
             done = {o.source for o in outs}
@@ -258,6 +344,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     lock, arch = _locked_archiver(opts, "rebuild")
     try:
         outs = arch.rebuild(on_outcome=show)
+        if not opts.no_images:
+            arch.heal_images(on_outcome=show)  # the one step of a rebuild that asks the network
     finally:
         arch.close()
         lock.release()
@@ -301,6 +389,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"wxarchive: no WeChat article links found in {args.file}", file=sys.stderr)
         return 0
+    if args.dry_run:
+        from .dryrun import classify, report
+
+        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "import")
     show = _printer(args.json, args.quiet)
     tally = Tally()
     lock, arch = _locked_archiver(opts, "import")
@@ -314,6 +406,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         _log().info("import: %d article link(s) from %s", len(urls), args.file)
         with Progress(len(urls), enabled=not args.quiet) as prog:
             outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
+        if arch.blocked is None and arch.offline is None:
+            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
@@ -353,6 +447,11 @@ def cmd_harvest(args: argparse.Namespace) -> int:
 
     opts = options_from(args)
     specs = load_specs(Site.open(opts.out).sources)
+    if args.dry_run:
+        from .dryrun import classify, harvest_urls, report
+
+        urls = harvest_urls(opts, specs)
+        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "harvest")
     if not args.verbose:
         for h in logging.getLogger().handlers:  # problems go into the one report below (and --log)
             if type(h) is logging.StreamHandler:
@@ -363,6 +462,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     try:
         res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
                       ignore_backoff=args.ignore_backoff)
+        if not res.waited and res.blocked is None and arch.offline is None:
+            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
     finally:
         arch.close()
         lock.release()
@@ -393,7 +494,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3
-    return 1 if problem else 0
+    return 1 if problem else 4 if tally.images_failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -424,7 +525,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             state = st.get_kv(f"source:{s['source']}") or {}
             sources.append({**s, "name": names.get(s["source"], s["source"]),
                             "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
-        info = {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources}
+        missing, in_posts = st.images_missing_total()
+        info = {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
+                "images_missing": {"images": missing, "posts": in_posts}}
     if args.json:
         import json
 
@@ -432,6 +535,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     counts = info["counts"]
     print("articles: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+    im = info["images_missing"]
+    print(f"images: {im['images']} missing in {im['posts']} post(s) (tried again by the next get, import, harvest "
+          "or rebuild)" if im["images"] else "images: none missing")
     bo = info["backoff"]
     if bo and bo.get("in_force"):
         print(f"back-off: no WeChat requests before {bo.get('until_text')} (level {bo.get('level', 0)}: "
@@ -454,17 +560,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ls(args: argparse.Namespace) -> int:
+    from .listing import cmd_ls
+
+    return cmd_ls(args)
+
+
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
-            "import": cmd_import, "harvest": cmd_harvest}
+            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        from .config import split_config_flags
+
+        argv, config_file, ignore_config = split_config_flags(argv)
+    except UsageError as e:
+        print(f"wxarchive: {e.message}", file=sys.stderr)
+        return 2
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help(sys.stderr)
         return 2
     try:
+        from .config import apply_config
+
+        args = apply_config(ap, argv, args, config_file, ignore_config)
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
         return COMMANDS[args.command](args)
     except UsageError as e:

@@ -31,7 +31,7 @@ from .parse import parse
 from .render import render
 from .site import Site, atomic_write
 from .store import Status, Store
-from .urls import article_key, is_article_url, normalize_article_url
+from .urls import article_key, decode_amp, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
     from .fetch import Fetcher
@@ -40,6 +40,10 @@ if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a re
 __all__ = ["Archiver", "Options", "Outcome", "check_source", "said"]
 
 log = logging.getLogger(__name__)
+
+MAX_IMAGE_TRIES = 5  # a failed image is tried again on later runs, this many times in all
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(["'])(.*?)\2""", re.S)
 
 
 @dataclass
@@ -213,7 +217,8 @@ class Archiver:
         self.opts = opts
         self.site = Site.open(opts.out)
         try:
-            self.site.init()
+            if any(p.name == "wxarchive.toml" for p in self.site.init()):
+                self.site = Site.open(opts.out)  # the settings file just laid down is this run's settings
             # serialises write-and-record between processes sharing the archive, and the
             # creation of the state database (switching it to WAL needs it alone)
             self._write_lock = WriteLock(self.site.state_dir)
@@ -519,6 +524,8 @@ class Archiver:
                     emit_ready()
                     continue
                 article, page = prepared
+                if page.url.startswith("file:") and not self.opts.no_images and article.images:
+                    self._take_saved_images(article, page)  # a browser's "Save page complete" X_files/
                 futures = [] if self.opts.no_images else self.saver.submit(article)
                 pending.append((source, finisher.submit(self._finish, source, article, page, futures)))
                 emit_ready()
@@ -530,6 +537,91 @@ class Archiver:
 
     def archive_one(self, source: str) -> Outcome:
         return self.archive_many([source])[0]
+
+    def _take_saved_images(self, article: Article, page: Page) -> None:
+        """Images a browser saved beside the page (``X.html`` + ``X_files/``) are used before the network:
+        each ``<img>`` whose ``src`` is a local file and whose ``data-src`` is the remote image."""
+        from urllib.parse import unquote, urlsplit
+
+        from .clean import image_name
+        from .images import sniff
+
+        folder = Path(unquote(urlsplit(page.url).path)).parent
+        wanted = {i.name for i in article.images if not self.saver.existing(i.name)}
+        html = page.content.decode("utf-8", "replace")
+        for tag in _IMG_TAG.findall(html):
+            attrs = {k.lower(): v for k, _q, v in _ATTR.findall(tag)}
+            remote, local = decode_amp(attrs.get("data-src", "")), attrs.get("src", "")
+            if not remote.startswith("http") or not local or "://" in local or local.startswith(("data:", "/")):
+                continue
+            name = image_name(remote)
+            path = (folder / unquote(decode_amp(local))).resolve()
+            if name not in wanted or not path.is_file() or folder.resolve() not in path.parents:
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            ext = sniff(data[:4096])
+            if ext is None:
+                continue  # a placeholder or an HTML error page saved by the browser
+            atomic_write(self.site.image_dir / f"{name}.{ext}", data)
+            wanted.discard(name)
+            log.info("image %s taken from the saved page (%s)", name, path.name)
+
+    # ---- images heal: posts whose images failed get them on a later run
+    def heal_images(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+        """Fetch the images archived posts are missing and write those posts with local paths again.
+
+        Each image is tried at most ``MAX_IMAGE_TRIES`` times over all runs; a post is
+        rewritten only when an image it lacked is now on disk."""
+        outs: list[Outcome] = []
+        if self.opts.no_images:
+            return outs
+        for rec in self.store.missing_images():
+            if self.blocked is not None or self.offline is not None:
+                break
+            choices = self.store.get_kv(f"choices:{rec['key']}") or {}
+            if choices.get("no_images"):
+                continue
+            try:
+                out = self._heal_one(rec, bool(choices.get("keep_footers", False)))
+            except (OSError, WxError) as e:
+                log.info("%s: images not healed: %s", rec["url"], e)
+                continue
+            except Exception as e:  # last resort: never let a heal break the run
+                self._crashed(rec["url"], None, e, "healing images of")
+                continue
+            if out is not None:
+                outs.append(out)
+                if on_outcome:
+                    on_outcome(out)
+        return outs
+
+    def _heal_one(self, rec: dict, keep_footers: bool) -> Outcome | None:
+        raw_path = self.site.root / rec["raw_path"] if rec.get("raw_path") else None
+        if raw_path is None or not raw_path.is_file():
+            return None
+        post = self.site.root / rec["post_path"] if rec.get("post_path") else None
+        page = Page(url=rec["url"], final_url=rec["url"], status=200, content=rawpage.unpack(raw_path.read_bytes()),
+                    fetched_at=dt.datetime.now(dt.timezone.utc))
+        article = self._clean(parse(page), keep_footers=keep_footers)
+        lacking = [i for i in article.images if not self.saver.existing(i.name)]
+        tries = {i.url: int((self.store.image(i.url) or {}).get("attempts") or 0) for i in lacking}
+        if lacking and all(n >= MAX_IMAGE_TRIES for n in tries.values()):
+            return None  # given up on those images: the post keeps their remote URLs
+        keep = [i for i in lacking if tries[i.url] >= MAX_IMAGE_TRIES]
+        article = dataclasses.replace(article, images=tuple(
+            dataclasses.replace(i, local=None, error="given up") if i in keep else i for i in article.images))
+        futures = [self.saver.pool.submit(lambda i=i: i) if i in keep else self.saver.pool.submit(self.saver.save_one, i)
+                   for i in article.images]
+        out = self._finish(rec["url"], article, page, futures,
+                           _Redo(keep_footers=keep_footers, no_images=False, archived_at=_archived_at(post)))
+        if out.images["saved"] <= int(rec.get("images_saved") or 0):
+            return None
+        out.status = "healed"
+        log.info("%s: images healed (%d/%d saved)", out.post, out.images["saved"], out.images["found"])
+        return out
 
     # ---- rebuild: re-render every post from its kept raw page, offline
     def rebuild(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:

@@ -52,12 +52,16 @@ def front_matter(article: Article, site: Mapping[str, Any]) -> dict[str, Any]:
         "author": site.get("author") or article.author or article.account,
         "account": article.account,
         "source_url": article.canonical_url or article.url,
-        "header-img": site.get("header_img", "img/the-first.png"),
-        "catalog": bool(site.get("catalog", False)),
+        # theme-specific keys come from the archive's wxarchive.toml only (issue 11)
+        "header-img": site.get("header_img"),
+        "catalog": bool(site["catalog"]) if "catalog" in site else None,
         "tags": list(site.get("tags", ["其他"])),
         "kind": article.kind,
         "original": article.original,
     }
+    for k in ("header-img", "catalog"):
+        if fm[k] is None:
+            del fm[k]
     if article.author and fm["author"] != article.author:
         fm["article_author"] = article.author
     optional: dict[str, Any] = {

@@ -30,12 +30,16 @@ class Tally:
     failed: collections.Counter = field(default_factory=collections.Counter)
     gave_up: int = 0
     not_tried: int = 0
+    healed: int = 0  # archived posts whose missing images were saved this run
     images_saved: int = 0
     images_found: int = 0
     images_failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
 
     def add(self, o: Outcome) -> None:
+        if o.status == "healed":
+            self.healed += 1
+            return
         if o.status == "archived":
             self.archived += 1
         elif o.status == "skipped":
@@ -64,6 +68,8 @@ class Tally:
             parts.append(f"{self.gave_up} given up")
         if self.not_tried:
             parts.append(f"{self.not_tried} left for the next run")
+        if self.healed:
+            parts.append(f"{self.healed} post(s) healed (missing images saved)")
         imgs = f"images {self.images_saved}/{self.images_found} saved"
         if self.images_failed:
             imgs += f", {self.images_failed} failed"

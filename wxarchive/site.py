@@ -29,8 +29,7 @@ _DEFAULT_TOML = """\
 [site]
 layout = "post"               # Jekyll layout of every post
 author = ""                   # front-matter author; empty = the article's author, else the account
-header_img = "img/the-first.png"
-catalog = false
+@THEME@
 tags = ["其他"]
 attribution = true            # a "转载：… 来源：微信公众号" quote at the top of each post
 posts_dir = "_posts"
@@ -47,6 +46,19 @@ liquid = true                 # escape {{ and {% in article text for Jekyll
 # [[sources]]
 # path = "links.txt"
 """
+
+# front-matter keys of one family of Jekyll themes (header-img, catalog): written into the
+# settings file of a site wxarchive lays down, never assumed for someone else's site
+_THEME_KEYS = 'header_img = "img/the-first.png"   # front matter `header-img`\ncatalog = false               # front matter `catalog`'
+_THEME_KEYS_OFF = '# header_img = "img/the-first.png"   # front matter `header-img`, if your theme uses it\n# catalog = false'
+
+
+_THEME_TYPES: dict[str, Any] = {"header_img": "", "catalog": False}
+
+
+def _default_toml(own_site: bool) -> str:
+    return _DEFAULT_TOML.replace("@THEME@", _THEME_KEYS if own_site else _THEME_KEYS_OFF)
+
 
 _CONFIG_YML = """\
 # Minimal Jekyll site laid down by `wxarchive init`. Yours to change.
@@ -184,7 +196,7 @@ class Site:
     @classmethod
     def open(cls, root: str | os.PathLike[str]) -> "Site":
         root = Path(root)
-        settings: dict[str, Any] = tomllib.loads(_DEFAULT_TOML)["site"]
+        settings: dict[str, Any] = tomllib.loads(_default_toml(False))["site"]
         sources: list[dict[str, Any]] = []
         cfg = root / CONFIG_NAME
         if cfg.exists():
@@ -211,15 +223,18 @@ class Site:
         return self.root / STATE_DIR
 
     def init(self) -> list[Path]:
-        """Lay down a minimal Jekyll site; never overwrite a file that exists."""
+        """Lay down a minimal Jekyll site; never overwrite a file that exists.
+
+        Into someone's existing site (a ``_config.yml`` is there) only ``wxarchive.toml`` and
+        the folders go: no layout that could shadow their theme's, no index page, their
+        ``_config.yml`` untouched; one line says what to add to it.
+        """
         made = []
-        files = {
-            CONFIG_NAME: _DEFAULT_TOML,
-            "_config.yml": _CONFIG_YML,
-            "_layouts/default.html": _LAYOUT_DEFAULT,
-            "_layouts/post.html": _LAYOUT_POST,
-            "index.html": _INDEX,
-        }
+        existing = (self.root / "_config.yml").exists()
+        files = {CONFIG_NAME: _default_toml(own_site=not existing)}
+        if not existing:
+            files.update({"_config.yml": _CONFIG_YML, "_layouts/default.html": _LAYOUT_DEFAULT,
+                          "_layouts/post.html": _LAYOUT_POST, "index.html": _INDEX})
         for rel, text in files.items():
             p = self.root / rel
             if rel == "index.html" and any((self.root / n).exists() for n in ("index.md", "index.markdown")):
@@ -232,6 +247,10 @@ class Site:
         from .lock import sweep_partials  # temp files of runs killed mid-write
 
         sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / "raw", self.root])
+        if existing and self.root / CONFIG_NAME in made:
+            advice = config_advice(self.root / "_config.yml")
+            if advice:
+                log.warning("%s", advice)
         return made
 
     def post_path(self, article: Article, taken: "callable[[Path], bool] | None" = None) -> Path:
@@ -245,13 +264,34 @@ class Site:
         return path
 
 
+def config_advice(config: Path) -> str:
+    """One line: what an existing ``_config.yml`` lacks for archived posts (wxarchive never edits it)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    need = []
+    if not data.get("timezone"):
+        need.append("`timezone: Asia/Shanghai` (else Jekyll may hide recent posts as future ones)")
+    exclude = data.get("exclude") or []
+    if not isinstance(exclude, list) or CONFIG_NAME not in exclude:
+        need.append(f"`{CONFIG_NAME}` to `exclude:` (else it is published)")
+    if not need:
+        return ""
+    return f"{config} is yours and was not changed; add to it " + " and ".join(need)
+
+
 def _checked_site(site: Any, defaults: dict[str, Any], cfg: Path) -> dict[str, Any]:
     """The ``[site]`` table, each known key of the type its default has (a string where a list
     goes would become one tag per character; a number would crash the writer)."""
     if not isinstance(site, dict):
         raise UsageError(f"{cfg}: [site] must be a table")
     for k, v in site.items():
-        want = defaults.get(k)
+        want = defaults.get(k, _THEME_TYPES.get(k))
         if want is None:
             continue
         if isinstance(want, list):

@@ -158,6 +158,10 @@ def _upgrade(db: sqlite3.Connection, path: Path) -> None:
             raise
 
 
+# a post made with --no-images keeps remote URLs by choice: its images are not "missing"
+_NO_IMAGES = ("COALESCE((SELECT json_extract(kv.v, '$.no_images') FROM kv WHERE kv.k = 'choices:' || articles.key), 0)")
+
+
 class Store:
     """One SQLite file per archive; safe to share between threads of one process."""
 
@@ -288,6 +292,31 @@ class Store:
                                    (Status.ARCHIVED.value,)).fetchall()
         for r in rows:
             yield dict(r)
+
+    def articles(self) -> Iterator[dict[str, Any]]:
+        """Every article the state knows, archived or not, by publish date (``wxarchive ls``)."""
+        with self._lock:
+            cur = self.db.execute(f"SELECT *, ({_NO_IMAGES}) AS no_images FROM articles ORDER BY published, key")
+            names = [c[0] for c in cur.description]
+            rows = cur.fetchall()
+        for r in rows:
+            yield dict(zip(names, r))
+
+    def missing_images(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Archived articles whose post still points at remote images (some failed to save)."""
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM articles WHERE status='archived' AND images_saved < images_found "
+                                  f"AND NOT ({_NO_IMAGES}) ORDER BY updated_at LIMIT ?", (limit,))
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def images_missing_total(self) -> tuple[int, int]:
+        """(images missing, posts missing some) over the archive, for ``status``."""
+        with self._lock:
+            row = self.db.execute("SELECT COALESCE(SUM(images_found - images_saved), 0), COUNT(*) FROM articles "
+                                  f"WHERE status='archived' AND images_saved < images_found AND NOT ({_NO_IMAGES})"
+                                  ).fetchone()
+            return int(row[0]), int(row[1])
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -1,0 +1,69 @@
+"""User config file and the archive's [options] (issue 11): defaults for any option, the command line wins."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import fixture_page, posts
+
+PAGE = fixture_page("article-2024-modern")
+
+
+@pytest.fixture
+def xdg(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
+    d = tmp_path / "xdg"
+    (d / "wxarchive").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(d))
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return d / "wxarchive" / "config.toml"
+
+
+def test_user_config_sets_the_archive_and_options(run_cli, tmp_path: Path, xdg: Path) -> None:
+    blog = tmp_path / "blog"
+    xdg.write_text(f'out = "{blog}"\ntimeout = 7\n\n[get]\nno-images = true\n', encoding="utf-8")
+    r = run_cli("get", PAGE, "--json")
+    assert r.code == 0, r.err
+    assert len(posts(blog)) == 1 and not Path("archive").exists()  # cron in any folder finds the same archive
+    assert "mmbiz.qpic.cn" in posts(blog)[0].read_text(encoding="utf-8")  # [get] no-images applied
+    # the command line wins
+    other = tmp_path / "other"
+    assert run_cli("get", PAGE, "--out", other).code == 0 and len(posts(other)) == 1
+    # --ignore-config: the built-in default (./archive)
+    assert run_cli("get", PAGE, "--no-images", "--ignore-config").code == 0
+    assert len(posts(Path("archive"))) == 1
+
+
+def test_config_file_flag_and_archive_options(run_cli, tmp_path: Path, xdg: Path) -> None:
+    blog = tmp_path / "blog"
+    alt = tmp_path / "alt.toml"
+    alt.write_text(f'out = "{blog}"\n', encoding="utf-8")
+    assert run_cli("init", blog).code == 0
+    toml = blog / "wxarchive.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[options]\nno-images = true\nkeep_footers = true\n",
+                    encoding="utf-8")
+    r = run_cli("get", PAGE, "--config", alt, "--json")
+    assert r.code == 0, r.err
+    assert r.json["images"]["failed"] == 0  # the archive's [options] no-images
+    kept = posts(blog)[0].read_text(encoding="utf-8")
+    ref = tmp_path / "ref"
+    assert run_cli("get", PAGE, "--out", ref, "--no-images", "--ignore-config").code == 0
+    assert len(kept) > len(posts(ref)[0].read_text(encoding="utf-8"))  # keep_footers from [options]
+
+
+@pytest.mark.parametrize("text,needle", [("dealy = 3\n", "unknown option 'dealy'"),
+                                         ("delay = \"soon\"\n", "delay"),
+                                         ("no-images = \"yes\"\n", "true or false"),
+                                         ("[fetch]\ndelay = 1\n", "not a command"),
+                                         ("delay = [\n", "not valid TOML")])
+def test_a_bad_config_is_one_line(run_cli, tmp_path: Path, xdg: Path, text: str, needle: str) -> None:
+    xdg.write_text(text, encoding="utf-8")
+    r = run_cli("get", PAGE, "--out", tmp_path / "a")
+    assert r.code == 2 and needle in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_missing_config_file_flag(run_cli, tmp_path: Path, xdg: Path) -> None:
+    r = run_cli("get", PAGE, "--config", tmp_path / "nope.toml")
+    assert r.code == 2 and "no such file" in r.err

@@ -1,0 +1,100 @@
+"""``--dry-run`` for ``import`` and ``harvest``: what a run would fetch, new against known, with no
+article page requested and nothing written (a harvest still lists its sources, which needs requests)."""
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable
+
+from .errors import UsageError, WxError
+
+__all__ = ["classify", "report"]
+
+
+def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
+    """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
+    from .site import STATE_DIR
+    from .store import Store
+    from .urls import article_key
+
+    db = root / STATE_DIR / "state.sqlite3"
+    st = Store(db) if db.is_file() else None
+    out = []
+    try:
+        for url in urls:
+            key = article_key(url)
+            rec = st.get(key) if st is not None and key else None
+            if rec and rec["status"] == "archived" and (root / (rec["post_path"] or "")).is_file():
+                out.append({"source": url, "status": "known", "key": rec["key"], "post": str(root / rec["post_path"])})
+            elif (rec and rec["status"] == "gave_up" and not retry_failed
+                  and (rec["permanent"] or rec["attempts"] >= max_attempts)):
+                out.append({"source": url, "status": "given_up", "key": rec["key"], "post": None})
+            else:
+                out.append({"source": url, "status": "new", "key": key, "post": None})
+    finally:
+        if st is not None:
+            st.close()
+    return out
+
+
+def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
+    import json
+
+    for r in rows:
+        if as_json:
+            print(json.dumps({**r, "dry_run": True}, ensure_ascii=False))
+        else:
+            print(f"{r['status']:9} {r['source']}" + (f"  {r['post']}" if r.get("post") else ""))
+    n = {s: sum(1 for r in rows if r["status"] == s) for s in ("new", "known", "given_up")}
+    print(f"wxarchive: {label} --dry-run: {n['new']} would be fetched, {n['known']} already archived, "
+          f"{n['given_up']} given up; nothing fetched or written", file=sys.stderr)
+    return 0
+
+
+def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
+    """Every article link the sources list now (listing asks the sources; no article page is fetched)."""
+    from .fetch import Fetcher
+    from .harvest import _list_source
+    from .sources import dedupe
+
+    class _View:  # what _list_source reads of an Archiver, without laying down or locking anything
+        def __init__(self) -> None:
+            from .site import Site
+            from .store import Store
+
+            self.site = Site.open(opts.out)
+            db = self.site.state_dir / "state.sqlite3"
+            self.store: Any = Store(db) if db.is_file() else _NoState()
+            self.fetcher = Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
+                                   backoff=opts.backoff, delay=opts.delay, proxy=opts.proxy, cookies=opts.cookies,
+                                   user_agent=opts.user_agent)
+
+    view = _View()
+    urls: list[str] = []
+    try:
+        for spec in specs:
+            state = view.store.get_kv(f"source:{spec.ident}") or {}
+            try:
+                _kind, listed, _complete = _list_source(view, spec, state)  # type: ignore[arg-type]
+            except UsageError:
+                raise
+            except WxError as e:
+                print(f"wxarchive: source {spec.name}: {e.message}", file=sys.stderr)
+                continue
+            urls += listed + list(state.get("pending", []))
+    finally:
+        view.fetcher.close()
+        view.store.close()
+    return dedupe(urls)
+
+
+class _NoState:
+    """An archive with no state yet: nothing is known."""
+
+    def is_archived(self, *_a: Any) -> bool:
+        return False
+
+    def get_kv(self, _k: str) -> Any:
+        return None
+
+    def close(self) -> None:
+        pass

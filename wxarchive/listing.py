@@ -1,0 +1,67 @@
+"""``wxarchive ls``: the archive's index for people and scripts (one line, or one JSON object, per article).
+
+Kept in a module of its own so that further views (``--gone``, filters) can be added here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import UsageError
+
+TYPE_CHECKING = False  # start-up: --help must not pay for typing, json or pathlib
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Iterator
+
+__all__ = ["add_parser", "cmd_ls", "rows"]
+
+EXAMPLES = """examples:
+  wxarchive ls                              # date, status, account, title, post
+  wxarchive ls --json | jq -r 'select(.images.missing > 0) | .post'
+"""
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("ls", help="list what the archive holds (key, date, account, title, post, status, images)",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
+    p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
+    return p
+
+
+def rows(root: Path) -> Iterator[dict[str, Any]]:
+    """One record per article in the state, with its post's path from the current directory."""
+    from .site import STATE_DIR
+    from .store import Store
+
+    db = root / STATE_DIR / "state.sqlite3"
+    if not db.is_file():
+        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+    with Store(db) as st:
+        for rec in st.articles():
+            found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
+            archived = rec["status"] == "archived"
+            yield {"key": rec["key"], "published": rec.get("published") or None, "account": rec.get("account") or None,
+                   "title": rec.get("title") or None, "status": rec["status"],
+                   "post": str(root / rec["post_path"]) if archived and rec.get("post_path") else None,
+                   "url": rec.get("canonical_url") or rec.get("url") or None,
+                   "error": None if archived else rec.get("error_code"),
+                   "images": {"found": found, "saved": saved, "missing": max(0, found - saved) if archived and not rec.get("no_images") else 0}}
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    for r in rows(Path(args.out)):
+        if args.json:
+            print(json.dumps(r, ensure_ascii=False))
+            continue
+        day = (r["published"] or "")[:10] or "-"
+        missing = f"  [{r['images']['missing']} image(s) missing]" if r["images"]["missing"] else ""
+        where = r["post"] or r["url"] or ""
+        what = r["status"] if r["status"] == "archived" else f"{r['status']}:{r['error'] or '?'}"
+        print(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}")
+    sys.stdout.flush()
+    return 0
