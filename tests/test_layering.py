@@ -18,7 +18,7 @@ PKG = Path(__file__).resolve().parent.parent / "wxarchive"
 PURE = {"parse", "clean", "render", "markdown", "jsdata", "boilerplate", "models", "urls", "errors", "routes"}
 # Everything that touches the network, the disk, the clock for state, or the terminal.
 IO = {"fetch", "images", "store", "site", "pipeline", "cli", "lock", "harvest", "sources", "report", "backoff",
-      "rawpage", "settings", "check", "gather", "config"}
+      "rawpage", "settings", "check", "gather", "config", "listing", "dryrun"}
 NEUTRAL = {"__init__", "__main__"}
 
 

@@ -225,16 +225,19 @@ class Site:
     def init(self) -> list[Path]:
         """Lay down a minimal Jekyll site; never overwrite a file that exists.
 
-        Into someone's existing site (a ``_config.yml`` is there) only ``wxarchive.toml`` and
-        the folders go: no layout that could shadow their theme's, no index page, their
-        ``_config.yml`` untouched; one line says what to add to it.
+        Into someone's existing site (a ``_config.yml`` is there) their ``_config.yml`` stays
+        untouched and one line says what to add to it; with a theme (``theme:``/``remote_theme:``)
+        only ``wxarchive.toml`` and the folders go: no layout or index page that would shadow the theme's.
         """
         made = []
         existing = (self.root / "_config.yml").exists()
         files = {CONFIG_NAME: _default_toml(own_site=not existing)}
         if not existing:
-            files.update({"_config.yml": _CONFIG_YML, "_layouts/default.html": _LAYOUT_DEFAULT,
-                          "_layouts/post.html": _LAYOUT_POST, "index.html": _INDEX})
+            files["_config.yml"] = _CONFIG_YML
+        if not (existing and _has_theme(self.root / "_config.yml")):
+            # a theme's layouts and home page are the site's own: ours would shadow them
+            files.update({"_layouts/default.html": _LAYOUT_DEFAULT, "_layouts/post.html": _LAYOUT_POST,
+                          "index.html": _INDEX})
         for rel, text in files.items():
             p = self.root / rel
             if rel == "index.html" and any((self.root / n).exists() for n in ("index.md", "index.markdown")):
@@ -264,16 +267,24 @@ class Site:
         return path
 
 
-def config_advice(config: Path) -> str:
-    """One line: what an existing ``_config.yml`` lacks for archived posts (wxarchive never edits it)."""
+def _jekyll_config(config: Path) -> dict[str, Any]:
     import yaml
 
     try:
         data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         data = {}
-    if not isinstance(data, dict):
-        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def _has_theme(config: Path) -> bool:
+    data = _jekyll_config(config)
+    return bool(data.get("theme") or data.get("remote_theme"))
+
+
+def config_advice(config: Path) -> str:
+    """One line: what an existing ``_config.yml`` lacks for archived posts (wxarchive never edits it)."""
+    data = _jekyll_config(config)
     need = []
     if not data.get("timezone"):
         need.append("`timezone: Asia/Shanghai` (else Jekyll may hide recent posts as future ones)")
