@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wxarchive.urls import article_key, find_article_urls, is_article_url, normalize_article_url, url_ids
 
@@ -103,3 +105,38 @@ def test_temporary_link_requested_as_written() -> None:
     assert normalize_article_url(TEMP.replace("&", "&amp;amp;")) == TEMP
     assert find_article_urls(f'<a href="{TEMP.replace("&", "&amp;")}">x</a>') == [TEMP]
     assert find_article_urls(f"&quot;{TEMP}&quot;") == [TEMP]
+
+
+# ---- the canonical-form fast path (issue 13): same answers as the full route, for any biz/mid/idx/sn
+_B64 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=%", min_size=1, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(biz=_B64, mid=st.integers(0, 10**12), idx=st.integers(0, 99),
+       sn=st.one_of(st.none(), st.text("0123456789abcdef", min_size=1, max_size=32)))
+def test_canonical_fast_path_agrees_with_the_full_route(biz: str, mid: int, idx: int, sn: str | None) -> None:
+    raw = (f"http://mp.weixin.qq.com/s?__biz={biz}&amp;mid={mid}&amp;idx={idx}" + (f"&amp;sn={sn}" if sn else "")
+           + "&amp;chksm=ea01&amp;scene=21#wechat_redirect")
+    canon = normalize_article_url(raw)  # the full route (scheme, entities, tracking parameters)
+    assert normalize_article_url(canon) == canon
+    assert is_article_url(canon)
+    ids = url_ids(canon)  # the full route to the key
+    slow = f"{ids['biz']}:{ids['mid']}:{ids['idx']}" if ids.get("biz") and ids.get("mid") and ids.get("idx") else None
+    assert article_key(canon) == slow
+    assert article_key(raw) == slow
+
+
+_TRACK = st.sampled_from(["chksm", "scene", "srcid", "sharer_shareinfo", "mpshare", "para", "key", "ascene", "devicetype"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(biz=_B64, mid=st.text("0123456789", min_size=1, max_size=12), idx=st.text("0123456789", min_size=1, max_size=2),
+       sn=st.text("0123456789abcdef", min_size=1, max_size=32),
+       extra=st.lists(st.tuples(_TRACK, st.text("abcXYZ019_.%-&;#=", max_size=8)), max_size=4),
+       frag=st.sampled_from(["", "#rd", "#wechat_redirect", "#"]), scheme=st.sampled_from(["http", "https"]))
+def test_raw_long_form_fast_path_agrees_with_the_full_route(biz, mid, idx, sn, extra, frag, scheme) -> None:
+    from wxarchive.urls import _normalize
+
+    url = f"{scheme}://mp.weixin.qq.com/s?__biz={biz}&mid={mid}&idx={idx}&sn={sn}" \
+        + "".join(f"&{k}={v}" for k, v in extra) + frag
+    assert normalize_article_url(url) == _normalize(url)

@@ -193,14 +193,26 @@ def options_from(args: argparse.Namespace) -> Options:
 
 def _printer(as_json: bool, quiet: bool):
     import json
+    import time
+
+    last = [0.0]
+
+    def flush(o: Outcome) -> bool:
+        """Each line reaches a pipe at once, but a re-run's thousands of "skipped" lines go out in
+        batches (at most 0.2 s late): a write per line was a fifth of what a skipped URL cost."""
+        now = time.monotonic()
+        if o.status != "skipped" or now - last[0] >= 0.2:
+            last[0] = now
+            return True
+        return False
 
     def show(o: Outcome) -> None:
         if as_json:
-            print(json.dumps(o.as_json(), ensure_ascii=False), flush=True)
+            print(json.dumps(o.as_json(), ensure_ascii=False), flush=flush(o))
         elif o.status != "failed" and not quiet:
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
-            print(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", flush=True)
+            print(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", flush=flush(o))
     return show
 
 

@@ -124,8 +124,8 @@ def _aliases(source: str, article: Article) -> list[str]:
 
 def check_source(source: str) -> str:
     """``"file"`` or ``"url"``; a UsageError for anything else (before any file or request)."""
-    path = Path(source)
-    if "://" not in source and (path.exists() or source.endswith((".html", ".htm"))):
+    path = Path(source) if "://" not in source else None  # a URL list of 10,000 need not build 10,000 Paths
+    if path is not None and (path.exists() or source.endswith((".html", ".htm"))):
         if path.is_dir():
             raise UsageError(f"{source} is a folder; give a saved .html page (or a link list to `wxarchive import`)")
         if not path.is_file():
@@ -270,7 +270,8 @@ class Archiver:
             url = normalize_article_url(source)
             key = article_key(url)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
-            if rec and rec["status"] == Status.ARCHIVED and (self.site.root / (rec["post_path"] or "")).is_file():
+            if rec and rec["status"] == Status.ARCHIVED and rec["post_path"] and \
+                    os.path.isfile(os.path.join(self.site.root, rec["post_path"])):  # (no Path per URL: re-runs)
                 return self._skipped(source, rec)
             if rec and not self.opts.retry_failed:
                 if rec["status"] == Status.GAVE_UP and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):

@@ -31,6 +31,18 @@ _ENCODED_RE = re.compile(r"https?%3A%2F%2Fmp\.weixin\.qq\.com%2F[A-Za-z0-9%._~+-
 _URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[A-Za-z0-9\-._~:/?#@!$&*+;=%]*""", re.I)
 
 
+# The canonical long form ``normalize_article_url`` makes (biz quoted, ``=`` kept). Such a URL is its own
+# normal form, so a re-run's second look at a URL (``import`` normalises, then the pipeline checks again)
+# skips the decode/parse/encode round (~80 us a URL).
+_CANONICAL = re.compile(r"https://mp\.weixin\.qq\.com/s\?__biz=([A-Za-z0-9%=]+)&mid=(\d+)&idx=(\d+)(?:&sn=[0-9a-f]+)?")
+# The long form users' lists hold: biz/mid/idx/sn first, then tracking parameters (none of them kept or an
+# alias of a kept one), then maybe a fragment; no ``;``, so decode_amp changes nothing. The full route gives
+# exactly the first four parameters back; test_urls checks the two agree.
+_RAW_LONG = re.compile(
+    r"https?://mp\.weixin\.qq\.com/s\?__biz=([A-Za-z0-9=]+)&mid=(\d+)&idx=(\d+)&sn=([0-9a-f]+)"
+    r"(?:&(?!(?:__biz|mid|idx|sn|src|timestamp|ver|signature|new|appmsgid|itemidx|sign)=)[A-Za-z0-9_]+=[A-Za-z0-9_.%-]*)*"
+    r"(?:#[A-Za-z0-9_]*)?")
+
 _AMP_RE = re.compile(r"&(?:amp;|#0*38;|#x0*26;)", re.I)
 # quotes and brackets around a link in HTML text, always written with their ``;``
 _QUOTE_RE = re.compile(r"&(quot|apos|lt|gt|#0*34|#0*39|#x0*22|#x0*27);", re.I)
@@ -73,6 +85,8 @@ def is_image_host(url: str, allowed: tuple[str, ...] = IMAGE_HOSTS) -> bool:
 
 def is_article_url(url: str) -> bool:
     """An http(s) URL of a WeChat article page (short, long or temporary form)."""
+    if _CANONICAL.fullmatch(url) or _RAW_LONG.fullmatch(url):
+        return True
     try:
         parts = urlsplit(decode_amp(url.strip()))
     except ValueError:
@@ -85,6 +99,16 @@ def is_article_url(url: str) -> bool:
 
 def normalize_article_url(url: str) -> str:
     """The canonical https form: entity-decoded, tracking parameters and fragment dropped."""
+    if _CANONICAL.fullmatch(url):
+        return url
+    m = _RAW_LONG.fullmatch(url)
+    if m:
+        return f"https://{ARTICLE_HOST}/s?__biz={m.group(1)}&mid={m.group(2)}&idx={m.group(3)}&sn={m.group(4)}"
+    return _normalize(url)
+
+
+def _normalize(url: str) -> str:
+    """The full route of :func:`normalize_article_url`, for every form."""
     url = decode_amp(url.strip().replace("\\x26", "&").replace("\\/", "/"))
     parts = urlsplit(url)
     path = parts.path
@@ -118,6 +142,9 @@ def url_ids(url: str) -> dict[str, str]:
 
 def article_key(url: str) -> str | None:
     """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None."""
+    m = _CANONICAL.fullmatch(url)
+    if m:  # what url_ids reads: parse_qsl's unquote (``+`` is a space), then biz's own unquote
+        return f"{unquote(unquote(m.group(1).replace('+', ' ')))}:{m.group(2)}:{m.group(3)}"
     ids = url_ids(url)
     if "token" in ids and ids["token"]:
         return "s:" + ids["token"]
