@@ -114,8 +114,12 @@ var item_show_type = "0";
 class WxServer:
     """ThreadingHTTPServer in a thread; use as a context manager."""
 
-    def __init__(self, *, images: int = 20, latency: float = 0.0, image_bytes: bytes = SMALL_PNG) -> None:
+    def __init__(self, *, images: int = 20, latency: float = 0.0, image_bytes: bytes = SMALL_PNG,
+                 page_size: int = 0) -> None:
+        """``page_size`` > 0 serves real-size pages (``bench.realpage``, ~that many bytes, mostly script)."""
         self.images = images
+        self.page_size = page_size
+        self.latency_seen: list[float] = []  # measured time in the handler per response, sleep included
         self.latency = latency
         self.image_bytes = image_bytes
         self.counts = {"page": 0, "image": 0, "other": 0}
@@ -131,6 +135,14 @@ class WxServer:
                 pass
 
             def do_GET(self) -> None:  # noqa: N802
+                t0 = time.perf_counter()
+                try:
+                    self._get()
+                finally:
+                    with server._lock:
+                        server.latency_seen.append(time.perf_counter() - t0)
+
+            def _get(self) -> None:
                 parts = urlsplit(self.path)
                 if server.latency:
                     time.sleep(server.latency)
@@ -171,6 +183,10 @@ class WxServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def page(self, i: int) -> bytes:
+        if self.page_size:  # generated per request (~20 ms): 1,000 pages of 3 MB are not kept in memory
+            from .realpage import real_page
+
+            return real_page(i, size=self.page_size, images=self.images)
         with self._lock:
             p = self._pages.get(i)
         if p is None:
@@ -191,6 +207,7 @@ class WxServer:
         with self._lock:
             for k in self.counts:
                 self.counts[k] = 0
+            self.latency_seen.clear()
 
     def __enter__(self) -> "WxServer":
         self._thread.start()

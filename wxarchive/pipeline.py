@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
