@@ -1,4 +1,4 @@
-"""4. Peak RSS of a 1,000-article import with 2 MB images (CLI in a fresh subprocess; its VmHWM at exit)."""
+"""Peak RSS of a 1,000-article import of real-size (3 MB) pages, each with a 1 MB image (CLI in a fresh subprocess; its VmHWM at exit)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,8 @@ from typing import Callable
 
 from .common import REPO, has_import_command
 from .report import Result, secs
-from .wxserver import WxServer, article_url, big_png
+from .realpage import article_url
+from .wxserver import WxServer, big_png
 
 SECTION = "memory"
 
@@ -47,9 +48,11 @@ def _run_child(args: list[str]) -> tuple[int, float, str]:
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]:
     n = 200 if quick else 1000
-    image = big_png(2 * 1024 * 1024)
+    image = big_png(1024 * 1024)
+    page = 3 * 1024 * 1024
     results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="wxbench-mem-") as tmp, WxServer(images=1, image_bytes=image) as srv:
+    with tempfile.TemporaryDirectory(prefix="wxbench-mem-") as tmp, \
+            WxServer(images=1, image_bytes=image, page_size=page) as srv:
         out = Path(tmp) / "archive"
         routes = sum((["--connect-to", c] for c in srv.connect_to), [])
         common = ["--out", str(out), "--delay", "0", "-q", *routes]
@@ -62,15 +65,15 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
             args, how = ["import", str(listing), *common], "wxarchive import"
         else:
             args, how = ["get", *urls, *common], "wxarchive get (import not in the CLI yet)"
-        log(f"  memory: {n} articles x 1 image of {len(image) / 2**20:.1f} MB via {how}, delay 0")
+        log(f"  memory: {n} articles of {page >> 20} MB x 1 image of {len(image) / 2**20:.1f} MB via {how}, delay 0")
         t = time.perf_counter()
         code, peak, tail = _run_child(args)
         took = time.perf_counter() - t
         saved = sum(1 for _ in (out / "postimg").glob("*.png")) if (out / "postimg").is_dir() else 0
         ok = code == 0 and saved == n
-        results.append(Result(SECTION, f"peak RSS, {n} articles, 2 MB images", f"{peak:.0f} MB", "<= 150 MB",
+        results.append(Result(SECTION, f"peak RSS, import of {n} real-size pages with images", f"{peak:.0f} MB", "<= 150 MB",
                               ok and peak <= 150,
                               f"{how}: exit {code}, {saved}/{n} images on disk, {secs(took)}"
-                              f" ({n * len(image) / 2**20 / took:.0f} MB/s); interpreter+CLI floor {floor:.0f} MB"
+                              f" ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in); interpreter+CLI floor {floor:.0f} MB"
                               + (f"; stderr: {tail}" if code else "")))
     return results

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import html
 import random
+from pathlib import Path
 
 BIZ = "MzI0NTc1OTk5Ng=="
 MID0 = 2650100000
@@ -156,3 +157,20 @@ def article_url(i: int) -> str:
     """The long form a user's list holds (with tracking parameters WeChat adds)."""
     return (f"https://mp.weixin.qq.com/s?__biz={BIZ}&mid={MID0 + i}&idx=1&sn={sn(i)}"
             f"&chksm=ea{i:06x}&scene=21#wechat_redirect")
+
+
+def real_size_pages(corpus: Path | None, limit: int = 0) -> list[tuple[str, bytes]]:
+    """Pages of real size (>= 1 MB): the corpus's when present (read at bench time, never copied into the
+    repo), else generated ones. ``limit`` keeps an even spread of that many, by size."""
+    pages: list[tuple[str, bytes]] = []
+    if corpus is not None and Path(corpus).is_dir():
+        for p in sorted(Path(corpus).glob("*.html")):
+            if p.stat().st_size >= 1024 * 1024:
+                pages.append((p.stem, p.read_bytes()))
+    if not pages:
+        pages = [(f"generated-{i}", real_page(i, size=(2 + i % 3) * 1024 * 1024)) for i in range(max(limit, 6))]
+    pages.sort(key=lambda x: len(x[1]))
+    if limit and len(pages) > limit:
+        step = len(pages) / limit
+        pages = [pages[int(k * step + step / 2)] for k in range(limit)]
+    return pages

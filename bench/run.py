@@ -5,6 +5,9 @@ Exit status 0 when every target is met, 1 when any is missed, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
+import platform
 import sys
 import time
 import traceback
@@ -12,7 +15,7 @@ from pathlib import Path
 
 from .report import Result, table
 
-SECTIONS = ("cpu", "batch", "memory", "state")  # batch includes the re-run cost (3.)
+SECTIONS = ("startup", "cpu", "whole", "batch", "memory", "state")  # batch includes the re-run cost
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sections", nargs="*", metavar="SECTION",
                     help=f"run only these: {', '.join(SECTIONS)} (rerun is part of batch; default: all)")
     ap.add_argument("--quick", action="store_true",
-                    help="fewer runs and smaller batches (cpu 3 runs, batch N=15, memory 200 articles)")
+                    help="fewer rounds and smaller batches (3 rounds, batch N=12, memory 200 articles)")
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pages"),
                     help="folder of third-party WeChat pages read at bench time (default ../shared/corpus/pages)")
     ap.add_argument("--no-corpus", action="store_true", help="fixture pages only")
@@ -35,16 +38,27 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[Result] = []
     started = time.perf_counter()
+    corpus = None if args.no_corpus else Path(args.corpus)
+    load = os.getloadavg()
+    print(f"bench: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores; "
+          f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Python {platform.python_version()}; "
+          f"pages: {'corpus ' + str(corpus) if corpus and corpus.is_dir() else 'generated (bench/realpage.py)'}"
+          f"{' (quick)' if args.quick else ''}", flush=True)
     for name in SECTIONS:
         if name not in wanted:
             continue
         log(f"bench: {name} ...")
         t = time.perf_counter()
         try:
-            if name == "cpu":
+            if name == "startup":
+                from . import startup
+                results += startup.run(quick=args.quick, log=log)
+            elif name == "cpu":
                 from . import cpu
-                corpus = None if args.no_corpus else Path(args.corpus)
                 results += cpu.run(quick=args.quick, corpus=corpus, log=log)
+            elif name == "whole":
+                from . import whole
+                results += whole.run(quick=args.quick, corpus=corpus, log=log)
             elif name == "batch":
                 from . import batch
                 results += batch.run(quick=args.quick, log=log)

@@ -27,7 +27,8 @@ try:
     rc = main(sys.argv[1:])
 except SystemExit as e:
     rc = e.code
-print("\\n" + json.dumps({"rc": rc, "mods": sorted(m.split(".")[0] for m in sys.modules)}), file=sys.stderr)
+loaded = {m for m, mod in sys.modules.items() if type(mod).__name__ != "_Deferred"}  # deferred: never run
+print("\\n" + json.dumps({"rc": rc, "mods": sorted({m.split(".")[0] for m in loaded} | loaded)}), file=sys.stderr)
 """
 
 
@@ -49,6 +50,8 @@ def test_saved_page_is_archived_without_the_http_client(tmp_path: Path) -> None:
     assert rc == 0
     assert list((tmp_path / "a" / "_posts").glob("*.md")), "the post was written"
     assert not mods & HTTP, sorted(mods & HTTP)
+    # bs4 imports these eagerly; wxarchive never selects with CSS nor guesses encodings through them
+    assert not mods & {"soupsieve", "soupsieve.css_parser", "charset_normalizer"}, sorted(mods & {"soupsieve", "soupsieve.css_parser", "charset_normalizer"})
 
 
 def test_status_loads_neither_stack(tmp_path: Path) -> None:

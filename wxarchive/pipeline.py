@@ -26,13 +26,16 @@ from . import clean as clean_mod
 from . import rawpage
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, Unavailable, UsageError,
                      WxError)
+from .lazyimport import defer
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Page
 from .parse import parse
-from .render import render
 from .site import Site, atomic_write
 from .store import Status, Store
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
+
+defer("soupsieve", "charset_normalizer")  # bs4 imports both at once; a run uses neither (~80 ms of start-up)
+from .render import render  # noqa: E402  (after defer)
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
     from .fetch import Fetcher
