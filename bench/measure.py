@@ -16,11 +16,12 @@ ROUNDS = 5
 
 
 def env() -> dict[str, str]:
-    """The children's environment: as a user's, Python caches compiled modules (a session that sets
-    PYTHONDONTWRITEBYTECODE would make every child compile wxarchive's source, ~100 ms, while the
-    baselines' libraries come precompiled from pip)."""
+    """The children's environment, as a user's Python has it: compiled modules are cached (a session that
+    sets PYTHONDONTWRITEBYTECODE would make every child compile wxarchive's source, ~100 ms, while the
+    baselines' libraries come precompiled from pip) and stdout is buffered (PYTHONUNBUFFERED unset)."""
     e = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    e.pop("PYTHONDONTWRITEBYTECODE", None)
+    for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"):
+        e.pop(k, None)
     return e
 
 

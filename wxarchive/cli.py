@@ -206,13 +206,19 @@ def _printer(as_json: bool, quiet: bool):
             return True
         return False
 
+    def emit(line: str, o: Outcome) -> None:
+        out = sys.stdout
+        out.write(line + "\n")  # one write, also when stdout is unbuffered (PYTHONUNBUFFERED)
+        if flush(o):
+            out.flush()
+
     def show(o: Outcome) -> None:
         if as_json:
-            print(json.dumps(o.as_json(), ensure_ascii=False), flush=flush(o))
+            emit(json.dumps(o.as_json(), ensure_ascii=False), o)
         elif o.status != "failed" and not quiet:
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
-            print(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", flush=flush(o))
+            emit(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", o)
     return show
 
 

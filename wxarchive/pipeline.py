@@ -26,16 +26,13 @@ from . import clean as clean_mod
 from . import rawpage
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, Unavailable, UsageError,
                      WxError)
-from .lazyimport import defer
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Page
 from .parse import parse
+from .render import render
 from .site import Site, atomic_write
 from .store import Status, Store
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
-
-defer("soupsieve", "charset_normalizer")  # bs4 imports both at once; a run uses neither (~80 ms of start-up)
-from .render import render  # noqa: E402  (after defer)
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
     from .fetch import Fetcher
@@ -338,7 +335,7 @@ class Archiver:
     def _skipped(self, source: str, rec: dict) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""
         found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
-        post = str(self.site.root / rec["post_path"]) if rec.get("post_path") else None
+        post = os.path.join(self.site.root, rec["post_path"]) if rec.get("post_path") else None  # no Path per URL
         return Outcome(source, "skipped", post=post, title=rec.get("title"), key=rec.get("key"),
                        url=rec.get("canonical_url") or rec.get("url") or None, account=rec.get("account") or None,
                        published=rec.get("published") or None,
