@@ -378,8 +378,9 @@ class Archiver:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
-        text = render(article, self.site.settings)
         key = article.key
+        fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
+        text = render(article, self.site.settings, fate)
         suffix, raw_packed = rawpage.pack(page.content)
         raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
         saved = sum(1 for i in article.images if i.local)
@@ -416,6 +417,8 @@ class Archiver:
             old_raw = rec.get("raw_path") if rec else None
             if old_raw and old_raw != str(raw_rel):
                 (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
+            if fate is not None:
+                self.store.mark_written(key, fate.checked_at)
         self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})

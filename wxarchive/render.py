@@ -11,10 +11,11 @@ from typing import Any, Mapping
 import lxml.html
 import yaml
 
+from .fate import Fate, mark_source
 from .markdown import escape_text, escape_url, to_markdown
 from .models import Article
 
-__all__ = ["front_matter", "render", "render_body", "split_post"]
+__all__ = ["front_matter", "render", "render_body", "source_line", "split_post"]
 
 def _escape_liquid(text: str) -> str:
     """Make ``{{`` and ``{%`` in the article reach the reader literally under Jekyll."""
@@ -43,8 +44,8 @@ def _date(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S %z") if value else None
 
 
-def front_matter(article: Article, site: Mapping[str, Any]) -> dict[str, Any]:
-    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand)."""
+def front_matter(article: Article, site: Mapping[str, Any], fate: Fate | None = None) -> dict[str, Any]:
+    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check."""
     fm: dict[str, Any] = {
         "layout": site.get("layout", "post"),
         "title": article.title,
@@ -79,6 +80,8 @@ def front_matter(article: Article, site: Mapping[str, Any]) -> dict[str, Any]:
         "archived_at": _date(article.archived_at.astimezone(article.published.tzinfo) if article.archived_at and article.published else article.archived_at),
     }
     fm.update({k: v for k, v in optional.items() if v not in (None, "", [], {})})
+    if fate is not None:
+        fm.update(fate.front_matter())
     return fm
 
 
@@ -94,17 +97,23 @@ def _dump(fm: Mapping[str, Any]) -> str:
     return text
 
 
-def render(article: Article, site: Mapping[str, Any] | None = None) -> str:
+def render(article: Article, site: Mapping[str, Any] | None = None, fate: Fate | None = None) -> str:
     """The whole post: front matter, optional attribution quote, body."""
     site = site or {}
     prefix = site.get("image_prefix", "{{ site.baseurl }}/postimg/")
     liquid = bool(site.get("liquid", True))
     body = render_body(article, image_prefix=prefix, liquid=liquid)
-    head = _attribution(article, liquid) if site.get("attribution", True) else ""
-    return "---\n" + _dump(front_matter(article, site)) + "---\n\n" + head + body
+    head = _attribution(article, liquid, fate) if site.get("attribution", True) else ""
+    return "---\n" + _dump(front_matter(article, site, fate)) + "---\n\n" + head + body
 
 
-def _attribution(article: Article, liquid: bool) -> str:
+def source_line(url: str, fate: Fate | None = None, liquid: bool = True) -> str:
+    """``来源：微信公众号 [原文链接](url)``, struck through with a note once `check` saw the original gone."""
+    lit = _escape_liquid if liquid else _no_liquid
+    return "来源：微信公众号 " + mark_source(f"[原文链接]({lit(escape_url(url))})", fate, lit)
+
+
+def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> str:
     """The quote on top of a post: whose it is and where it came from (a reprint's origin too)."""
     lit = _escape_liquid if liquid else _no_liquid
 
@@ -115,7 +124,7 @@ def _attribution(article: Article, liquid: bool) -> str:
         return f"[{label}]({lit(escape_url(url))})"
 
     lines = [f"转载：{text(article.account or '微信公众号')}",
-             "来源：微信公众号 " + link("原文链接", article.canonical_url or article.url)]
+             source_line(article.canonical_url or article.url, fate, liquid)]
     orig = dict(article.reprint_of)
     if orig.get("account") or orig.get("author"):
         who = "，".join(x for x in (text(orig.get("account", "")),

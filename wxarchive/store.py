@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .errors import ArchiveError
+from .fate import Fate, SourceStatus
 
 __all__ = ["SCHEMA_VERSION", "ImageStatus", "Status", "Store"]
 
@@ -128,8 +129,42 @@ def _migrate_1(db: sqlite3.Connection) -> None:
         want.close()
 
 
+_CHECKS = """
+CREATE TABLE IF NOT EXISTS checks (           -- every check of an article's original (wxarchive check)
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    at REAL NOT NULL,
+    seen TEXT NOT NULL,              -- a SourceStatus, or a transient outcome: network | http | verify | layout
+    http_status INTEGER,
+    detail TEXT,                     -- WeChat's reason, the new title, the target, or the error
+    previous TEXT,                   -- the status before (on a change)
+    changed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS checks_key ON checks(key, at);
+CREATE TABLE IF NOT EXISTS fates (            -- the current state of each checked article's original
+    key TEXT PRIMARY KEY,
+    status TEXT,                     -- NULL until a check gave a verdict
+    since REAL,
+    checked_at REAL,
+    gone_at REAL,
+    reason TEXT,
+    target TEXT,
+    title TEXT,
+    tried_at REAL NOT NULL,          -- last check asked, whatever came back (queue order)
+    written INTEGER NOT NULL DEFAULT 1   -- 0: the post does not show this fate yet
+);
+CREATE INDEX IF NOT EXISTS fates_tried ON fates(tried_at);
+"""
+
+
+def _migrate_2(db: sqlite3.Connection) -> None:
+    """`wxarchive check`: the history of every check, and the current fate of each original."""
+    for st in _statements(_CHECKS):
+        db.execute(st)
+
+
 # version -> the step that brings an archive at the version before it to this one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -392,8 +427,98 @@ class Store:
             self.db.executemany("INSERT OR IGNORE INTO footer_seen(account, block, key) VALUES (?,?,?)",
                                 [(account, b, key) for b in dict.fromkeys(blocks)])
 
+    # ---- the fate of each original (wxarchive check)
+    def fate(self, key: str) -> Fate | None:
+        with self._lock:
+            row = self.db.execute("SELECT status, checked_at, since, gone_at, reason, target, title FROM fates "
+                                  "WHERE key=? AND status IS NOT NULL", (key,)).fetchone()
+        return _fate(row) if row else None
+
+    def record_check(self, key: str, *, at: float, seen: str, http_status: int | None, detail: str,
+                     fate: Fate | None, changed: bool, previous: str | None, tried: bool = True) -> None:
+        """One check, in one transaction: its history row, and the new fate when the check gave a verdict.
+
+        A verdict leaves the fate marked unwritten until :meth:`mark_written` says the post shows it,
+        so a run killed in between rewrites the post next time. ``tried=False`` (a verification page)
+        keeps the article's place at the head of the queue.
+        """
+        with self._lock, self._tx():
+            self.db.execute("INSERT INTO checks(key, at, seen, http_status, detail, previous, changed) "
+                            "VALUES (?,?,?,?,?,?,?)", (key, at, seen, http_status, detail[:500], previous, int(changed)))
+            if fate is None:
+                if not tried:
+                    return
+                self.db.execute("INSERT INTO fates(key, tried_at) VALUES (?, ?) "
+                                "ON CONFLICT(key) DO UPDATE SET tried_at=excluded.tried_at", (key, at))
+                return
+            self.db.execute(
+                """INSERT INTO fates(key, status, since, checked_at, gone_at, reason, target, title, tried_at, written)
+                   VALUES (?,?,?,?,?,?,?,?,?,0)
+                   ON CONFLICT(key) DO UPDATE SET status=excluded.status, since=excluded.since,
+                       checked_at=excluded.checked_at, gone_at=excluded.gone_at, reason=excluded.reason,
+                       target=excluded.target, title=excluded.title, tried_at=excluded.tried_at, written=0""",
+                (key, fate.status.value, fate.since, fate.checked_at, fate.gone_at, fate.reason, fate.target,
+                 fate.title, at))
+
+    def mark_written(self, key: str, checked_at: float) -> None:
+        with self._lock, self._tx():
+            self.db.execute("UPDATE fates SET written=1 WHERE key=? AND checked_at=?", (key, checked_at))
+
+    def unwritten_fates(self) -> list[str]:
+        """Keys whose post does not show their fate yet (a run was killed between state and post)."""
+        with self._lock:
+            return [r[0] for r in self.db.execute("SELECT key FROM fates WHERE written=0 AND status IS NOT NULL")]
+
+    def check_queue(self, *, limit: int | None = None, tried_before: float | None = None,
+                    account: str | None = None, keys: list[str] | None = None) -> list[dict[str, Any]]:
+        """Archived articles to check, least recently checked first (never-checked ones by archive time)."""
+        where, args = ["a.status='archived'", "a.key NOT LIKE '%#v%'"], []
+        if tried_before is not None:
+            where.append("COALESCE(f.tried_at, a.archived_at, 0) < ?")
+            args.append(tried_before)
+        if account:
+            where.append("a.account = ?")
+            args.append(account)
+        if keys is not None:
+            where.append(f"a.key IN ({','.join('?' * len(keys))})")
+            args.extend(keys)
+        sql = ("SELECT a.*, f.tried_at AS tried_at FROM articles a LEFT JOIN fates f ON f.key = a.key WHERE "
+               + " AND ".join(where) + " ORDER BY f.tried_at IS NOT NULL, f.tried_at, a.archived_at, a.key")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            cur = self.db.execute(sql, args)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def checks(self, key: str | None = None, *, changes_only: bool = False) -> list[dict[str, Any]]:
+        """The check history, oldest first."""
+        where = " WHERE 1=1" + (" AND key=?" if key else "") + (" AND changed=1" if changes_only else "")
+        with self._lock:
+            cur = self.db.execute("SELECT * FROM checks" + where + " ORDER BY at, id", (key,) if key else ())
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r)) for r in cur.fetchall()]
+
+    def fates(self, *, gone_only: bool = False) -> list[tuple[dict[str, Any], Fate]]:
+        """(article record, fate) of every checked archived article, oldest publication first."""
+        with self._lock:
+            cur = self.db.execute(
+                "SELECT f.status, f.checked_at, f.since, f.gone_at, f.reason, f.target, f.title, a.* FROM fates f "
+                "JOIN articles a ON a.key = f.key WHERE f.status IS NOT NULL AND a.status='archived' "
+                "ORDER BY a.published, a.key")
+            names = [c[0] for c in cur.description][7:]
+            rows = cur.fetchall()
+        out = [(dict(zip(names, tuple(r)[7:])), _fate(tuple(r)[:7])) for r in rows]
+        return [(rec, f) for rec, f in out if f.gone or not gone_only]
+
     def _tx(self) -> "_Tx":
         return _Tx(self.db)
+
+
+def _fate(row: tuple[Any, ...]) -> Fate:
+    status, checked_at, since, gone_at, reason, target, title = row
+    return Fate(SourceStatus(status), checked_at=checked_at, since=since, gone_at=gone_at, reason=reason or "",
+                target=target or "", title=title or "")
 
 
 class _Tx:
