@@ -515,9 +515,10 @@ def test_every_post_is_a_page(archived, built):
         if h1 != " ".join(str(fm["title"]).split()):
             problems.append(f"{post.name}: page title {h1!r} != front matter {fm['title']!r}")
     assert not problems, "\n".join(problems)
-    # nothing but posts and the index became pages
+    # nothing but posts, the index and the page of gone originals became pages
     pages = {p for p in site.rglob("*.html")}
-    assert len(pages) == len(posts) + 1, sorted(str(p.relative_to(site)) for p in pages)
+    assert len(pages) == len(posts) + 2 and site / "gone" / "index.html" in pages, \
+        sorted(str(p.relative_to(site)) for p in pages)
 
 
 def test_local_links_and_images_resolve(built):

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Sequence
 
+    from .harvest import HarvestResult
     from .lock import ArchiveLock
     from .pipeline import Archiver, Options, Outcome
 
@@ -118,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
     p.add_argument("--dry-run", action="store_true",
                    help="list the sources and say what would be fetched; no article page requested, nothing written")
+
+    from .checkcmd import add_parser as add_check
+
+    add_check(sub)
 
     p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive", epilog=_examples("""
   wxarchive status --out ~/blog          # counts, missing images, failures, back-off, sources
@@ -464,7 +469,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     from .site import Site
 
     opts = options_from(args)
-    specs = load_specs(Site.open(opts.out).sources)
+    site = Site.open(opts.out)
+    specs = load_specs(site.sources) if site.sources or site.check is None else []
     if args.dry_run:
         from .dryrun import classify, harvest_urls, report
 
@@ -482,6 +488,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
                       ignore_backoff=args.ignore_backoff)
         if not res.waited and res.blocked is None and arch.offline is None:
             arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+        checked = _harvest_check(arch, site.check, res) if site.check is not None else []
     finally:
         arch.close()
         lock.release()
@@ -490,6 +497,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     if res.waited:
         _log().info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
         return 0
+    for line in checked:  # fates that changed: one line each, even when all else went well
+        print(line, file=sys.stderr)
     if arch.offline is not None:
         line = f"wxarchive: harvest {_offline_line(arch, tally.not_tried)}"
         _log().info("%s", line.removeprefix("wxarchive: "))
@@ -513,6 +522,22 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     if res.blocked is not None:
         return 3
     return 1 if problem else 4 if tally.images_failed else 0
+
+
+def _harvest_check(arch: Archiver, cfg: dict, res: "HarvestResult") -> list[str]:
+    """Check the ``[check]`` slice after the sources (unless WeChat blocked); the lines for changed fates."""
+    from .checkcmd import change_line, check_slice
+
+    if res.blocked is not None or res.waited:
+        return []
+    outs, blocked = check_slice(arch, cfg)
+    if blocked is not None:
+        from .harvest import Backoff
+
+        res.blocked, res.backoff = blocked, Backoff(arch.store).hit(blocked)
+    for o in outs:
+        _log().info("check: %s", change_line(o))
+    return [f"wxarchive: check: {change_line(o)}" for o in outs if o.changed]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -584,8 +609,14 @@ def _cmd_ls(args: argparse.Namespace) -> int:
     return cmd_ls(args)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checkcmd import cmd_check as run
+
+    return run(args)
+
+
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
-            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls}
+            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

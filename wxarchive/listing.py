@@ -19,6 +19,7 @@ __all__ = ["add_parser", "cmd_ls", "rows"]
 EXAMPLES = """examples:
   wxarchive ls                              # date, status, account, title, post
   wxarchive ls --json | jq -r 'select(.images.missing > 0) | .post'
+  wxarchive ls --gone                       # originals `wxarchive check` found gone, with their fate
 """
 
 
@@ -27,6 +28,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
     p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
+    p.add_argument("--gone", action="store_true", help="only articles whose original was found deleted, removed, ...")
     return p
 
 
@@ -53,6 +55,14 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
 def cmd_ls(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
+
+    if getattr(args, "gone", False):
+        from .ls import gone_rows, gone_line
+
+        for g in gone_rows(Path(args.out)):
+            print(json.dumps(g, ensure_ascii=False) if args.json else gone_line(g))
+        sys.stdout.flush()
+        return 0
 
     for r in rows(Path(args.out)):
         if args.json:

@@ -357,16 +357,17 @@ class Archiver:
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future],
-                redo: "_Redo | None" = None) -> Outcome:
+                redo: "_Redo | None" = None, key: str | None = None) -> Outcome:
+        """``key``: record under this key instead of the article's (a kept version of an edited article)."""
         try:
-            return self._finish_unguarded(source, article, page, futures, redo)
+            return self._finish_unguarded(source, article, page, futures, redo, key)
         except (WxError, OSError, sqlite3.Error):
             raise
         except Exception as e:
             raise self._crashed(source, page, e, "writing") from None
 
     def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
-                          redo: "_Redo | None" = None) -> Outcome:
+                          redo: "_Redo | None" = None, key: str | None = None) -> Outcome:
         no_images = redo.no_images if redo else self.opts.no_images
         keep_footers = redo.keep_footers if redo else self.opts.keep_footers
         if futures:
@@ -378,7 +379,7 @@ class Archiver:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
-        key = article.key
+        key = key or article.key
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
         text = render(article, self.site.settings, fate)
         suffix, raw_packed = rawpage.pack(page.content)
@@ -389,7 +390,7 @@ class Archiver:
             # images are files of their own: record them first, so the step between the post
             # reaching the disk and the state recording it stays as short as it can be
             self.store.record_images([(i.url, i.name, i.local, i.error) for i in article.images])
-        aliases = _aliases(source, article)
+        aliases = _aliases(source, article) if key == article.key else []
         with self._write_lock.held():
             rec = self.store.get(key)
             old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None
@@ -667,7 +668,7 @@ class Archiver:
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
-        out = self._finish(src, article, page, [], redo)
+        out = self._finish(src, article, page, [], redo, key=rec["key"])  # a kept version keeps its own key
         out.status = "rebuilt"
         return out
 

@@ -45,6 +45,11 @@ liquid = true                 # escape {{ and {% in article text for Jekyll
 # url = "https://rsshub.example.org/wechat/mp/XXXX"
 # [[sources]]
 # path = "links.txt"
+
+# `wxarchive harvest` also re-checks a slice of the archive (see `wxarchive check`):
+# [check]
+# max = 50                    # articles per harvest, least recently checked first
+# older_than = "14d"          # only those not checked for this long
 """
 
 # front-matter keys of one family of Jekyll themes (header-img, catalog): written into the
@@ -124,6 +129,27 @@ title: Archive
 {% endfor %}</ul>
 """
 
+# The originals `wxarchive check` found gone, from each post's front matter (source_gone_at is set
+# only while the original is gone). Laid down by init; a plain Jekyll page, no plugin, no script.
+_GONE = """\
+---
+layout: default
+title: 已消失的原文
+permalink: /gone/
+---
+{% assign gone = site.posts | where_exp: "post", "post.source_gone_at" %}
+<h1>已消失的原文</h1>
+<p class="meta">{{ gone | size }} 篇文章的原文已被删除或无法查看（<code>wxarchive check</code> 的记录）。</p>
+<table class="gone">
+<thead><tr><th>发布日期</th><th>公众号</th><th>标题</th><th>原文的去向</th><th>发现于</th></tr></thead>
+<tbody>
+{% for post in gone %}<tr class="gone-{{ post.source_status }}"><td>{{ post.date | date: "%Y-%m-%d" }}</td><td>{{ post.account | escape }}</td><td><a href="{{ post.url | relative_url }}">{{ post.title | escape }}</a></td><td>{% case post.source_status %}{% when "deleted" %}被发布者删除{% when "removed" %}被微信删除{% when "account_closed" %}帐号已注销或被封{% when "migrated" %}帐号已迁移{% else %}无法查看{% endcase %}{% if post.source_status == "removed" and post.source_reason %}：{{ post.source_reason | escape }}{% endif %}</td><td>{{ post.source_gone_at | slice: 0, 10 }}</td></tr>
+{% endfor %}</tbody>
+</table>
+"""
+
+GONE_PAGE = "gone.html"
+
 
 def _umask() -> int:
     """The process umask. Linux shows it in /proc; elsewhere it can only be read by setting it, so that
@@ -192,12 +218,14 @@ class Site:
     root: Path
     settings: dict[str, Any] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
+    check: dict[str, Any] | None = None  # the [check] table: harvest re-checks a slice of the archive
 
     @classmethod
     def open(cls, root: str | os.PathLike[str]) -> "Site":
         root = Path(root)
         settings: dict[str, Any] = tomllib.loads(_default_toml(False))["site"]
         sources: list[dict[str, Any]] = []
+        check: dict[str, Any] | None = None
         cfg = root / CONFIG_NAME
         if cfg.exists():
             try:
@@ -208,7 +236,10 @@ class Site:
             sources = data.get("sources", [])
             if not isinstance(sources, list):
                 raise UsageError(f"{cfg}: sources must be a list of [[sources]] tables")
-        return cls(root=root, settings=settings, sources=list(sources))
+            check = data.get("check")
+            if check is not None and not isinstance(check, dict):
+                raise UsageError(f"{cfg}: [check] must be a table (max = 50, older_than = \"14d\")")
+        return cls(root=root, settings=settings, sources=list(sources), check=check)
 
     @property
     def posts_dir(self) -> Path:
@@ -237,10 +268,12 @@ class Site:
         if not (existing and _has_theme(self.root / "_config.yml")):
             # a theme's layouts and home page are the site's own: ours would shadow them
             files.update({"_layouts/default.html": _LAYOUT_DEFAULT, "_layouts/post.html": _LAYOUT_POST,
-                          "index.html": _INDEX})
+                          "index.html": _INDEX, GONE_PAGE: _GONE})
         for rel, text in files.items():
             p = self.root / rel
             if rel == "index.html" and any((self.root / n).exists() for n in ("index.md", "index.markdown")):
+                continue
+            if rel == GONE_PAGE and any((self.root / n).exists() for n in ("gone.md", "gone.markdown")):
                 continue
             if not p.exists():
                 atomic_write(p, text.encode("utf-8"))

@@ -1,0 +1,39 @@
+"""Edited articles: keep the new version beside the archived one (``check --refetch-edited``), never over it.
+
+A version is an archived article of its own, keyed ``<key>#v<n>`` (n from 2), with its own post
+and raw page and no aliases, so every link to the article still finds the version first archived.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .models import Page
+from .parse import parse
+from .pipeline import Archiver
+
+__all__ = ["archive_version", "versions_of"]
+
+log = logging.getLogger(__name__)
+
+
+def versions_of(arch: Archiver, key: str) -> list[dict[str, Any]]:
+    """The kept later versions of an article, oldest first."""
+    with arch.store._lock:
+        cur = arch.store.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? AND status='archived' "
+                                    "ORDER BY archived_at", (key.replace("%", "\\%") + "#v%",))
+        return [dict(zip(("key", "title", "post_path"), r)) for r in cur.fetchall()]
+
+
+def archive_version(arch: Archiver, rec: dict[str, Any], page: Page) -> str | None:
+    """Archive ``page`` (the edited original) as a new version of ``rec``; the post path, or None if kept already."""
+    article = arch._clean(parse(page))
+    kept = versions_of(arch, rec["key"])
+    if article.title == rec.get("title") or any(v["title"] == article.title for v in kept):
+        same = next((v for v in kept if v["title"] == article.title), None)
+        return same["post_path"] if same else None  # this title is archived already
+    key = f"{rec['key']}#v{len(kept) + 2}"
+    futures = [] if arch.opts.no_images else arch.saver.submit(article)
+    out = arch._finish(rec["url"], article, page, futures, key=key)
+    log.info("check: kept the edited version of %s as %s", rec["key"], out.post)
+    return out.post
