@@ -339,3 +339,12 @@ def test_harvest_checks_a_slice_quietly_unless_a_fate_changed(archived3, server)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     with Store(root / ".wxarchive" / "state.sqlite3") as st:
         assert st.fate(c.key).status.value == "deleted"
+
+
+@pytest.mark.parametrize("args", [["check", "--help"], ["ls", "--help"]])
+def test_check_and_ls_help_load_no_heavy_stack(args: list[str], tmp_path: Path) -> None:
+    from test_startup import HTML, HTTP, _loaded
+
+    rc, mods = _loaded(*args, cwd=tmp_path)
+    assert rc == 0
+    assert not mods & (HTTP | HTML | {"sqlite3", "logging"}), sorted(mods & (HTTP | HTML | {"sqlite3", "logging"}))
