@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .report import Result, table
 
-SECTIONS = ("startup", "cpu", "whole", "batch", "memory", "state")  # batch includes the re-run cost
+SECTIONS = ("startup", "cpu", "whole", "batch", "memory", "state", "check")  # batch includes the re-run cost
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "state":
                 from . import state
                 results += state.run(quick=args.quick, log=log)
+            elif name == "check":
+                from . import check
+                corpus = None if args.no_corpus else Path(args.corpus)
+                results += check.run(quick=args.quick, log=log, corpus=corpus)
         except Exception as e:  # a section that crashes is a miss, the others still run
             traceback.print_exc()
             results.append(Result(name, "section crashed", type(e).__name__, "runs", False, str(e)[:200]))
