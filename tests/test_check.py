@@ -230,10 +230,13 @@ def _jekyll_shows_the_fates(root: Path, a, b, c, day: str) -> None:  # type: ign
 
 def test_selection_order_and_options(archived3, server) -> None:  # type: ignore[no-untyped-def]
     root, (a, b, c), fake = archived3
+    db = sqlite3.connect(root / ".wxarchive" / "state.sqlite3")
+    order = [k for (k,) in db.execute("SELECT key FROM articles ORDER BY archived_at, key")]
+    db.close()
     r = check(root, server, "--json", "--max", "2")
-    assert [d["key"] for d in map(json.loads, r.stdout.splitlines())] == [a.key, b.key]  # never checked: oldest first
+    assert [d["key"] for d in map(json.loads, r.stdout.splitlines())] == order[:2]  # never checked: oldest first
     r = check(root, server, "--json", "--max", "2")
-    assert [d["key"] for d in map(json.loads, r.stdout.splitlines())] == [c.key, a.key]  # least recently checked
+    assert [d["key"] for d in map(json.loads, r.stdout.splitlines())] == [order[2], order[0]]  # least recently checked
     r = check(root, server, "--json", "--older-than", "1d")
     assert r.returncode == 0 and r.stdout == ""  # all checked just now
     r = check(root, server, "--json", "--account", "别的公众号")

@@ -71,3 +71,21 @@ def test_an_old_state_file_is_upgraded_on_open(tmp_path: Path) -> None:
         assert st.get("k")["url"] == "u"
     with Store(db) as st:  # opening again changes nothing
         assert [c["seen"] for c in st.checks("k")] == ["deleted"]
+
+
+def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None:
+    from wxarchive.check import apply_fate, post_text_after_head
+
+    alive = Fate(SourceStatus.ALIVE, checked_at=GONE_AT - 86400, since=GONE_AT - 86400 * 9)
+    removed = Fate(SourceStatus.REMOVED, checked_at=GONE_AT, since=GONE_AT, gone_at=GONE_AT, reason="涉嫌侵权: 'x' #1")
+    for site in ({}, {"liquid": False}, {"attribution": False}):
+        plain = render(article(), site)
+        once = apply_fate(plain, alive, site)
+        assert once == render(article(), site, alive)
+        assert apply_fate(once, removed, site) == render(article(), site, removed)
+    # a hand edit elsewhere in the front matter and the text survive a check
+    edited = render(article(), {}).replace("tags:\n- 其他\n", "tags:\n- 其他\n- 手加\nnote: 我加的\n")
+    out = apply_fate(apply_fate(edited, alive, {}), removed, {})
+    assert "- 手加\nnote: 我加的\n" in out
+    assert post_text_after_head(out) == post_text_after_head(edited) == "正文一段。\n"
+    assert split_post(out)[0]["source_status"] == "removed" and "source_checked_at" in split_post(out)[0]

@@ -54,7 +54,7 @@ _TITLE_MODIFIED = re.compile(rb"""(?:is_title_modified|isTitleModified)["']?\s*[
 class Observation:
     """What one request for the original gave: a verdict (``status``) or a transient outcome (``seen``)."""
 
-    seen: str  # a SourceStatus value, or network | http | layout | not_article | error
+    seen: str  # a SourceStatus value, or network | http | verify | layout | not_article | mismatch | error
     status: SourceStatus | None = None
     http_status: int | None = None
     reason: str = ""
@@ -113,8 +113,10 @@ def _drop_keys(lines: list[str]) -> Iterable[str]:
     skipping = False
     for ln in lines:
         key = re.match(r"([A-Za-z_][\w-]*):", ln)
-        if key or not ln[:1].isspace():
-            skipping = bool(key) and key.group(1) in FM_KEYS
+        if key is not None:
+            skipping = key.group(1) in FM_KEYS
+        elif not ln[:1].isspace() and not ln.startswith("- "):
+            skipping = False
         if not skipping:
             yield ln
 
@@ -272,6 +274,10 @@ class Checker:
             status = _VERDICT.get(e.code, SourceStatus.UNAVAILABLE)
             reason = e.message.removeprefix(f"{e.url}: ") if e.url else e.message
             return Observation(status.value, status, http_status=page.status, reason=reason, target=e.target)
+        if ":" in str(rec["key"]) and now.key != rec["key"] and not str(rec["key"]).startswith("http"):
+            # WeChat served some other article for this one's link: no verdict on this one (issue 12)
+            return Observation("mismatch", http_status=page.status,
+                               message=f"the page is {now.key}, not {rec['key']}")
         base = self._archived_version(rec)
         then_title = base.title if base else (rec.get("title") or "")
         then_digest = base.digest if base else now.digest
