@@ -14,13 +14,13 @@ of the article is never touched.
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import logging
 import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from . import rawpage
 from .errors import (
     FetchError,
     LayoutChanged,
@@ -292,8 +292,8 @@ class Checker:
         if not rec.get("raw_path"):
             return None
         try:
-            return gzip.decompress((self.arch.site.root / rec["raw_path"]).read_bytes())
-        except (OSError, EOFError, gzip.BadGzipFile):
+            return rawpage.unpack((self.arch.site.root / rec["raw_path"]).read_bytes())
+        except (OSError, WxError):
             return None
 
     def _archived_version(self, rec: dict[str, Any]) -> Article | None:
