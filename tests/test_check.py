@@ -100,6 +100,15 @@ def state(root: Path) -> tuple[list, list]:
     return fates, changes
 
 
+def archive_order(root: Path) -> list[str]:
+    """Keys in the order they were archived: the order a first check takes them (images finish in parallel)."""
+    db = sqlite3.connect(root / ".wxarchive" / "state.sqlite3")
+    try:
+        return [k for (k,) in db.execute("SELECT key FROM articles ORDER BY archived_at, key")]
+    finally:
+        db.close()
+
+
 @pytest.fixture
 def archived3(tmp_path: Path, server):  # type: ignore[no-untyped-def]
     arts = make_articles(3)
@@ -230,9 +239,7 @@ def _jekyll_shows_the_fates(root: Path, a, b, c, day: str) -> None:  # type: ign
 
 def test_selection_order_and_options(archived3, server) -> None:  # type: ignore[no-untyped-def]
     root, (a, b, c), fake = archived3
-    db = sqlite3.connect(root / ".wxarchive" / "state.sqlite3")
-    order = [k for (k,) in db.execute("SELECT key FROM articles ORDER BY archived_at, key")]
-    db.close()
+    order = archive_order(root)
     r = check(root, server, "--json", "--max", "2")
     assert [d["key"] for d in map(json.loads, r.stdout.splitlines())] == order[:2]  # never checked: oldest first
     r = check(root, server, "--json", "--max", "2")
@@ -280,7 +287,9 @@ def test_edited_keeps_the_archived_version_and_refetch_keeps_both(archived3, ser
 
 
 def test_killed_check_then_rerun_loses_nothing(archived3, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    root, (a, b, c), fake = archived3
+    root, arts, fake = archived3
+    order = archive_order(root)
+    a, b, c = sorted(arts, key=lambda x: order.index(x.key))  # in the order check takes them
     texts = {k: v[2] for k, v in by_key(root).items()}
     fake.mode[a.mid] = "deleted"
     fake.mode[b.mid] = "stall"  # the run hangs on the second article: kill it there
@@ -299,6 +308,7 @@ def test_killed_check_then_rerun_loses_nothing(archived3, server, tmp_path: Path
     assert [(k, s) for k, _, s, _ in changes] == [(a.key, "deleted")]
     assert by_key(root)[a.key][0]["source_status"] == "deleted"
     assert partial_files(root) == []
+    assert {k: v[2] for k, v in by_key(root).items()} == texts  # every post whole, its text untouched
 
     # as if killed after the state recorded a fate but before the post was renamed into place
     with Store(root / ".wxarchive" / "state.sqlite3") as st:
@@ -321,7 +331,9 @@ def test_killed_check_then_rerun_loses_nothing(archived3, server, tmp_path: Path
 
 
 def test_harvest_checks_a_slice_quietly_unless_a_fate_changed(archived3, server) -> None:  # type: ignore[no-untyped-def]
-    root, (a, b, c), fake = archived3
+    root, arts, fake = archived3
+    order = archive_order(root)
+    c = next(x for x in arts if x.key == order[2])  # not in the first slice
     cfg = root / "wxarchive.toml"
     cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[check]\nmax = 2\nolder_than = "0s"\n', encoding="utf-8")
 
@@ -332,7 +344,7 @@ def test_harvest_checks_a_slice_quietly_unless_a_fate_changed(archived3, server)
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     n = len(fake.article_requests())
     fake.mode[c.mid] = "deleted"
-    r = harvest()  # the next slice: c (never checked) and a
+    r = harvest()  # the next slice: c (never checked) and the first one again
     assert r.returncode == 0 and r.stdout == ""
     lines = r.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("wxarchive: check: deleted") and "(was alive)" in lines[0]
