@@ -62,6 +62,10 @@ class FateWeChat(FakeWeChat):
         if mode == "stall":
             self.stalled.set()
             self.release.wait(60)
+        if mode == "flagged":  # same title and digest, but WeChat says the title was modified
+            art = next(a for a in self.articles if a.mid == mid)
+            return Response(art.html().replace("var ct =", 'var is_title_modified = "1" * 1;\nvar ct ='),
+                            content_type="text/html; charset=utf-8")
         if mode == "edited":
             art = next(a for a in self.articles if a.mid == mid)
             return Response(art.html().replace(art.title, art.title + "（修订）"), content_type="text/html; charset=utf-8")
@@ -267,6 +271,10 @@ def test_edited_keeps_the_archived_version_and_refetch_keeps_both(archived3, ser
     assert fm["title"] == a.title and fm["source_title"] == a.title + "（修订）"
     assert "~~" not in rest and "原文已于" in rest and "被修改" in rest
     assert len(posts(root)) == 3
+
+    fake.mode[b.mid] = "flagged"
+    out_b = jlines(check(root, server, "--json", b.key))[b.key]
+    assert (out_b["state"], out_b["changed"]) == ("edited", True) and "modified" in out_b["reason"]
 
     r = check(root, server, "--json", "--refetch-edited", a.key)
     out = jlines(r)[a.key]
