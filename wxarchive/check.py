@@ -30,7 +30,7 @@ from .errors import (
     UsageError,
     WxError,
 )
-from .fate import FM_KEYS, GONE, Fate, SourceStatus, source_line
+from .fate import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus, source_line
 from .models import Article, Page
 from .parse import parse
 from .pipeline import Archiver
@@ -158,8 +158,6 @@ class CheckOutcome:
 
 
 def _iso(ts: float) -> str:
-    from .fate import SHANGHAI
-
     return dt.datetime.fromtimestamp(ts, SHANGHAI).isoformat()
 
 
