@@ -371,3 +371,15 @@ def test_check_and_ls_help_load_no_heavy_stack(args: list[str], tmp_path: Path) 
     rc, mods = _loaded(*args, cwd=tmp_path)
     assert rc == 0
     assert not mods & (HTTP | HTML | {"sqlite3", "logging"}), sorted(mods & (HTTP | HTML | {"sqlite3", "logging"}))
+
+
+def test_network_down_is_no_verdict_and_stops_the_run(archived3, server) -> None:  # type: ignore[no-untyped-def]
+    root, _arts, _fake = archived3
+    before = snapshot(root)
+    r = run_cli("check", "--out", str(root), "--delay", "0", "--timeout", "2", "--json",
+                "--connect-to", "mp.weixin.qq.com=http://127.0.0.1:9")  # nothing listens there
+    assert r.returncode == 1 and "no server answered 3 checks in a row" in r.stderr
+    assert [d["state"] for d in map(json.loads, r.stdout.splitlines())] == [None, None, None]
+    assert snapshot(root) == before
+    fates, changes = state(root)
+    assert changes == [] and all(st is None for _, st, *_ in fates)

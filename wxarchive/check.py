@@ -170,6 +170,8 @@ class Checker:
         self.refetch_edited = refetch_edited
         self.clock = clock
         self.blocked: RateLimited | None = None
+        self.offline: str | None = None  # set when several checks in a row got no answer at all: the run stops
+        self.offline_after = int(getattr(arch.opts, "outage_after", 3) or 3)
 
     # ---- choosing
     def select(self, targets: list[str] | None = None, *, max_n: int | None = None, older_than: float | None = None,
@@ -218,12 +220,16 @@ class Checker:
     # ---- checking
     def check_many(self, recs: Iterable[dict[str, Any]],
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
-        outs = []
+        outs: list[CheckOutcome] = []
+        silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
         for rec in recs:
-            if self.blocked is not None:
+            if self.blocked is not None or self.offline is not None:
                 break
             out = self.check_one(rec)
             outs.append(out)
+            silent = silent + 1 if out.seen == "network" else 0
+            if silent >= self.offline_after:
+                self.offline = out.message
             if on_outcome:
                 on_outcome(out)
         return outs

@@ -33,8 +33,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
+    p.add_argument("--proxy", metavar="URL", help="proxy for every request, as for import ('' for none)")
+    p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt")
+    p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
+    # what options_from reads for the archiving commands; a check archives nothing (but --refetch-edited)
     p.set_defaults(no_images=False, force=False, media=False, keep_footers=False, max_attempts=3,
-                   retry_failed=False, concurrency=4)
+                   retry_failed=False, concurrency=4, attempt_gap=3600.0)
 
 
 def change_line(o: CheckOutcome) -> str:
@@ -92,11 +96,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 3
         with Progress(len(recs), enabled=not args.quiet, label="check") as prog:
             outs = checker.check_many(recs, on_outcome=chain(show, prog.update))
+        if checker.offline is not None:
+            print(f"wxarchive: stopped: no server answered {checker.offline_after} checks in a row "
+                  f"({checker.offline}); nothing was recorded as a fate. Run again when the network is back.",
+                  file=sys.stderr)
         if checker.blocked is not None:
             rec = backoff.hit(checker.blocked)
             print(f"wxarchive: stopped: {checker.blocked.message}. {len(recs) - len(outs) + 1} article(s) left "
                   f"unchecked; run again after {rec['until_text']}.", file=sys.stderr)
-        elif outs:
+        elif outs and checker.offline is None:
             backoff.clear()
     finally:
         arch.close()
