@@ -188,7 +188,7 @@ def test_alive_deleted_removed_then_verify_and_502_change_nothing(archived3, ser
     fm_a, rest_a, _ = now[a.key]
     assert fm_a["source_status"] == "deleted" and fm_a["source_gone_at"] and fm_a["source_checked_at"]
     day = time.strftime("%Y-%m-%d", time.gmtime(changes[0][1] + 8 * 3600))
-    assert f"~~[原文链接](<{fm_a['source_url']}>)~~（原文已于 {day} 被发布者删除）" in rest_a
+    assert f"~~[原文链接]({fm_a['source_url']})~~（原文已于 {day} 被发布者删除）" in rest_a
     fm_b, rest_b, _ = now[b.key]
     assert fm_b["source_status"] == "removed" and "此内容因违规无法查看" in fm_b["source_reason"]
     assert "~~[原文链接]" in rest_b and "被微信删除：此内容因违规无法查看" in rest_b

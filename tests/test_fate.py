@@ -26,7 +26,7 @@ def article() -> Article:
 def test_unchecked_post_has_no_fate_fields_and_a_plain_link() -> None:
     fm, body = split_post(render(article(), {}))
     assert not {k for k in fm if k.startswith("source_") and k != "source_url"}
-    assert f"> 来源：微信公众号 [原文链接](<{URL}>)\n" in body
+    assert f"> 来源：微信公众号 [原文链接]({URL})\n" in body
 
 
 def test_deleted_original_struck_through_with_date_and_fields() -> None:
@@ -38,7 +38,7 @@ def test_deleted_original_struck_through_with_date_and_fields() -> None:
     assert fm["source_gone_at"] == "2026-12-03 09:30:00 +0800"
     assert fm["source_checked_at"] == "2026-12-03 09:31:00 +0800"
     assert fm["source_reason"] == "该内容已被发布者删除"
-    assert f"> 来源：微信公众号 ~~[原文链接](<{URL}>)~~（原文已于 2026-12-03 被发布者删除）\n" in body
+    assert f"> 来源：微信公众号 ~~[原文链接]({URL})~~（原文已于 2026-12-03 被发布者删除）\n" in body
     html = MarkdownIt("commonmark").enable("strikethrough").render(body)
     assert "<s><a href=" in html and "原文已于 2026-12-03 被发布者删除" in html
     # the text of the article is what it was without a fate
@@ -53,7 +53,7 @@ def test_removed_keeps_the_reason_and_alive_keeps_the_link() -> None:
     alive = Fate(SourceStatus.ALIVE, checked_at=GONE_AT, since=GONE_AT)
     fm, body = split_post(render(article(), {}, alive))
     assert fm["source_status"] == "alive" and "source_gone_at" not in fm
-    assert f"> 来源：微信公众号 [原文链接](<{URL}>)\n" in body
+    assert f"> 来源：微信公众号 [原文链接]({URL})\n" in body
 
 
 def test_an_old_state_file_is_upgraded_on_open(tmp_path: Path) -> None:
@@ -78,11 +78,16 @@ def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None
 
     alive = Fate(SourceStatus.ALIVE, checked_at=GONE_AT - 86400, since=GONE_AT - 86400 * 9)
     removed = Fate(SourceStatus.REMOVED, checked_at=GONE_AT, since=GONE_AT, gone_at=GONE_AT, reason="涉嫌侵权: 'x' #1")
-    for site in ({}, {"liquid": False}, {"attribution": False}):
-        plain = render(article(), site)
-        once = apply_fate(plain, alive, site)
-        assert once == render(article(), site, alive)
-        assert apply_fate(once, removed, site) == render(article(), site, removed)
+    import dataclasses
+
+    reprint = dataclasses.replace(article(), reprint_of=(("account", "原来的号"), ("url", "https://mp.weixin.qq.com/s/x")))
+    for art in (article(), reprint):  # a reprint's attribution has a third line after the source line
+        for site in ({}, {"liquid": False}, {"attribution": False}):
+            plain = render(art, site)
+            once = apply_fate(plain, alive, site)
+            assert once == render(art, site, alive)
+            assert apply_fate(once, removed, site) == render(art, site, removed)
+            assert apply_fate(apply_fate(once, removed, site), alive, site) == once
     # a hand edit elsewhere in the front matter and the text survive a check
     edited = render(article(), {}).replace("tags:\n- 其他\n", "tags:\n- 其他\n- 手加\nnote: 我加的\n")
     out = apply_fate(apply_fate(edited, alive, {}), removed, {})

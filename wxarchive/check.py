@@ -17,6 +17,8 @@ import datetime as dt
 import logging
 import re
 import time
+
+import yaml
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -30,11 +32,11 @@ from .errors import (
     UsageError,
     WxError,
 )
-from .fate import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus, source_line
+from .fate import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus
 from .models import Article, Page
 from .parse import parse
 from .pipeline import Archiver
-from .render import _dump, _escape_liquid
+from .render import _dump, source_line
 from .site import atomic_write
 from .urls import article_key, is_article_url, normalize_article_url
 
@@ -98,12 +100,10 @@ def apply_fate(text: str, fate: Fate, site: dict[str, Any]) -> str:
         return text
     fm = "".join(_drop_keys(m.group(1).splitlines(keepends=True))) + _dump(fate.front_matter())
     rest = text[m.end():]
-    src = re.search(r"(?m)^source_url:[ \t]*['\"]?(\S+?)['\"]?[ \t]*$", m.group(1))
-    line = re.search(r"\A\n(?:>[^\n]*\n)*?(> 来源：微信公众号 [^\n]*)\n", rest)
-    if src and line:
-        new_line = source_line(src.group(1), fate)
-        if site.get("liquid", True):
-            new_line = _escape_liquid(new_line)
+    src = re.search(r"(?m)^source_url:[ \t]*(\S.*?)[ \t]*$", m.group(1))
+    line = re.search(r"\A\n(?:>[^\n]*\n)*?> (来源：微信公众号 [^\n]*?)(\\?)\n", rest)
+    if src and line:  # the attribution's source line, as render writes it (a trailing \ breaks to the next line)
+        new_line = source_line(yaml.safe_load(src.group(1)), fate, bool(site.get("liquid", True)))
         rest = rest[:line.start(1)] + new_line + rest[line.end(1):]
     return "---\n" + fm + "---\n" + rest
 
