@@ -12,7 +12,7 @@ from wxarchive.pipeline import Outcome
 from wxarchive.report import Progress, Tally, chain, log_outcome
 from wxarchive.store import Store
 
-INIT_FILES = ["_config.yml", "_layouts/default.html", "_layouts/post.html", "index.html", "wxarchive.toml"]
+INIT_FILES = ["_config.yml", "_layouts/default.html", "_layouts/post.html", "gone.html", "index.html", "wxarchive.toml"]
 
 
 def _front(post: Path) -> dict:
@@ -44,7 +44,7 @@ def test_init_never_overwrites_and_respects_an_index_md(tmp_path: Path, run_cli)
     res = run_cli("init", root)
     assert res.code == 0
     made = sorted(Path(p).relative_to(root).as_posix() for p in res.out.split())
-    assert made == ["_layouts/default.html", "_layouts/post.html", "wxarchive.toml"]
+    assert made == ["_layouts/default.html", "_layouts/post.html", "gone.html", "wxarchive.toml"]
     assert not (root / "index.html").exists()
     assert (root / "_config.yml").read_text(encoding="utf-8") == "title: mine\n"
     again = run_cli("init", root)

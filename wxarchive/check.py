@@ -207,7 +207,7 @@ class Checker:
 
     def _write(self, rec: dict[str, Any], fate: Fate) -> None:
         post = self.arch.site.root / (rec.get("post_path") or "")
-        with self.arch._writing():
+        with self.arch._write_lock.held():
             if post.is_file():
                 text = post.read_text(encoding="utf-8")
                 new = apply_fate(text, fate, self.arch.site.settings)

@@ -75,7 +75,7 @@ def summary(outs: list[CheckOutcome]) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import Checker, parse_age
     from .cli import _locked_archiver, options_from
-    from .harvest import Backoff
+    from .backoff import Backoff
     from .report import Progress, chain
 
     if args.max is not None and args.max < 0:

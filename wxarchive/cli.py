@@ -532,7 +532,7 @@ def _harvest_check(arch: Archiver, cfg: dict, res: "HarvestResult") -> list[str]
         return []
     outs, blocked = check_slice(arch, cfg)
     if blocked is not None:
-        from .harvest import Backoff
+        from .backoff import Backoff
 
         res.blocked, res.backoff = blocked, Backoff(arch.store).hit(blocked)
     for o in outs:
