@@ -58,10 +58,10 @@ def test_removed_keeps_the_reason_and_alive_keeps_the_link() -> None:
 
 def test_an_old_state_file_is_upgraded_on_open(tmp_path: Path) -> None:
     db = tmp_path / "state.sqlite3"
-    with Store(db) as st:  # then made as the version before check was: no check tables, user_version 0
+    with Store(db) as st:  # then made as the version before check was: no check tables, user_version 1
         st.record_archived("k", [], url="u", title="t")
     old = sqlite3.connect(db)
-    old.executescript("DROP TABLE checks; DROP TABLE fates; PRAGMA user_version = 0;")
+    old.executescript("DROP TABLE checks; DROP TABLE fates; PRAGMA user_version = 1;")
     old.close()
     with Store(db) as st:
         assert st.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
