@@ -13,9 +13,16 @@ if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a
 
 __all__ = ["add_parser", "change_line", "check_slice", "cmd_check"]
 
+EXAMPLES = """examples:
+  wxarchive check --out ~/blog --max 50             # the 50 least recently checked articles
+  wxarchive check --out ~/blog --older-than 30d     # those not checked for 30 days
+  wxarchive check --out ~/blog --json KEY_OR_URL    # one article; one JSON line with previous and new state
+"""
+
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("check", help="re-visit archived articles and record whether each original is still there")
+    p = sub.add_parser("check", help="re-visit archived articles and record whether each original is still there",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", metavar="KEY|URL", help="check only these articles (key or any URL of one)")
     p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
     p.add_argument("--max", type=int, default=None, metavar="N", help="check at most N articles")
