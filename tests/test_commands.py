@@ -158,3 +158,40 @@ def test_chain_and_log_outcome(caplog) -> None:
         call(_outcome(2, "failed", error="deleted"))
     assert seen == ["archived", "failed"]
     assert [r.getMessage() for r in caplog.records] == ["archived https://mp.weixin.qq.com/s/link1 标题1"]
+
+
+def test_rebuild_reports_a_corrupt_raw_page_and_keeps_going(archive: Path, run_cli) -> None:
+    post = _archive_fixture(run_cli, archive)
+    _archive_fixture(run_cli, archive, "article-2017-legacy")
+    with Store(archive / ".wxarchive" / "state.sqlite3") as st:
+        rec = next(r for r in st.archived() if archive / r["post_path"] == post)
+    before = post.read_bytes()
+    (archive / rec["raw_path"]).write_bytes(b"\x28\xb5\x2f\xfd not really zstandard")
+    res = run_cli("rebuild", "--out", archive, "--json")
+    assert res.code == 1
+    assert sorted(ln["status"] for ln in res.lines) == ["failed", "rebuilt"]
+    assert post.read_bytes() == before, "a post whose raw page cannot be read is left as it is"
+
+
+def test_invalid_settings_file_is_a_usage_error(archive: Path, run_cli) -> None:
+    (archive / "wxarchive.toml").write_text('[site]\ntags = "其他"\n', encoding="utf-8")
+    res = run_cli("get", fixture_page("article-2024-modern"), "--out", archive)
+    assert res.code == 2 and "tags must be a list of strings" in res.err
+    (archive / "wxarchive.toml").write_text("[site\n", encoding="utf-8")
+    res = run_cli("get", fixture_page("article-2024-modern"), "--out", archive)
+    assert res.code == 2 and "not valid TOML" in res.err
+
+
+def test_atomic_write_leaves_nothing_when_the_rename_fails(tmp_path: Path) -> None:
+    from wxarchive.site import atomic_write
+
+    target = tmp_path / "a-folder"
+    target.mkdir()
+    (target / "x").write_text("occupied", encoding="utf-8")  # a non-empty folder cannot be replaced by a file
+    try:
+        atomic_write(target, b"data")
+    except OSError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("replacing a non-empty folder by a file must fail")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder"], "the temp file was removed"
