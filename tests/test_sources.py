@@ -90,6 +90,24 @@ def test_json_feed() -> None:
     assert [article_key(u) for u in parse_feed(json.dumps(doc))] == [A.key, B.key]
 
 
+@pytest.mark.parametrize("doc", [
+    # GBK bytes under an XML declaration that says UTF-8 (a misconfigured feed server)
+    ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>中文频道</title><item><title>标题'
+     '</title><description>&lt;a href="https://mp.weixin.qq.com/s/FeedTok01"&gt;原文&lt;/a&gt; 中文</description>'
+     '</item></channel></rss>').encode("gbk"),
+    b'<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry><link rel="alternate" '
+    b'type="text/html" href="https://mp.weixin.qq.com/s/FeedTok01"/><id>tag:x</id></entry></feed>',  # Atom 0.3
+    b'<rss version="0.91"><channel><item><title>x</title><link>https://mp.weixin.qq.com/s/FeedTok01</link>'
+    b'</item></channel></rss>',  # RSS 0.91
+    b'<rss version="2.0"><channel><item><title>a & b</title><link>https://mp.weixin.qq.com/s/FeedTok01</link>'
+    b'</item>',  # broken XML: a bare & and no closing tags
+    b'<rss version="2.0"><channel><item><guid isPermaLink="false">https://mp.weixin.qq.com/s/NotALink0</guid>'
+    b'<link>https://mp.weixin.qq.com/s/FeedTok01</link></item></channel></rss>',  # a guid that is only a name
+], ids=["wrong-encoding", "atom-0.3", "rss-0.91", "broken-xml", "guid-not-permalink"])
+def test_feed_variants(doc: bytes) -> None:
+    assert parse_feed(doc) == ["https://mp.weixin.qq.com/s/FeedTok01"]
+
+
 def test_feed_parser_does_not_expand_entities() -> None:
     evil = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
             '<rss><channel><item><link>&x;</link></item></channel></rss>')

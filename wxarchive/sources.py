@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from lxml import etree
 
 from .errors import LayoutChanged, RateLimited, UsageError
 from .urls import ARTICLE_HOST, article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url
@@ -130,22 +129,6 @@ def _decode(data: bytes) -> str:
 
 
 # ---------------------------------------------------------------- feeds (RSS, Atom, JSON Feed)
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
-
-
-def _children(el: etree._Element, *names: str) -> list[etree._Element]:
-    return [c for c in el if _local(c.tag) in names]
-
-
-def _inner_text(el: etree._Element) -> str:
-    """Element content as text: escaped HTML and CDATA come back as markup; XHTML children serialised."""
-    parts = [el.text or ""]
-    for c in el:
-        parts.append(etree.tostring(c, encoding="unicode", with_tail=True))
-    return "".join(parts)
-
-
 def _entry_urls(link_candidates: list[str], content: list[str]) -> list[str]:
     for link in link_candidates:
         link = link.strip()
@@ -179,32 +162,26 @@ def parse_feed(data: bytes | str) -> list[str]:
             content = [str(it.get(k) or "") for k in ("content_html", "content_text", "summary", "description")]
             found += _entry_urls(links, content)
         return dedupe(found)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False,
-                             remove_comments=True)
-    try:
-        root = etree.fromstring(raw, parser=parser)
-    except etree.XMLSyntaxError as e:
-        raise LayoutChanged(f"feed is not XML ({e})") from None
-    if root is None:
-        raise LayoutChanged("feed is empty or not XML")
-    found = []
-    for el in root.iter():
-        name = _local(el.tag)
-        if name == "item":  # RSS 2.0 / 1.0
-            links = [c.text or "" for c in _children(el, "link")]
-            links += [c.text or "" for c in _children(el, "guid") if c.get("isPermaLink", "true") != "false"]
-            about = el.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-            links += [about] if about else []
-            content = [_inner_text(c) for c in _children(el, "encoded", "description")]
-            found += _entry_urls(links, content)
-        elif name == "entry":  # Atom
-            links = [c.get("href") or "" for c in _children(el, "link")
-                     if c.get("rel", "alternate") in ("alternate", "related", "via")]
-            links += [c.text or "" for c in _children(el, "id")]
-            content = [_inner_text(c) for c in _children(el, "content", "summary")]
-            found += _entry_urls(links, content)
-    if not found and _local(root.tag) not in ("rss", "feed", "rdf"):
-        raise LayoutChanged(f"not a feed (root element <{_local(root.tag)}>)")
+    return _xml_feed_urls(raw)
+
+
+def _xml_feed_urls(raw: bytes) -> list[str]:
+    """RSS 0.9x-2.0, RSS 1.0 and Atom through feedparser, which also copes with wrong encodings, broken
+    XML and odd dates; it never fetches external entities or DTDs."""
+    import feedparser  # only harvests with a feed source need it
+
+    doc = feedparser.parse(raw, sanitize_html=False, resolve_relative_uris=False)
+    found: list[str] = []
+    for entry in doc.entries:
+        links = [link.get("href") or "" for link in entry.get("links", [])
+                 if link.get("rel", "alternate") in ("alternate", "related", "via")]
+        if entry.get("guidislink", True):  # an RSS guid with isPermaLink="false" is a name, not a link
+            links.append(entry.get("id") or "")
+        content = [c.get("value") or "" for c in entry.get("content", [])] + [entry.get("summary") or ""]
+        found += _entry_urls(links, content)
+    if not found and not doc.version:
+        root = doc.feed.get("title") or ""
+        raise LayoutChanged("not a feed (no RSS or Atom document)" + (f": {root[:80]}" if root else ""))
     return dedupe(found)
 
 
