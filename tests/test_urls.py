@@ -129,6 +129,19 @@ def test_canonical_fast_path_agrees_with_the_full_route(biz: str, mid: int, idx:
 _TRACK = st.sampled_from(["chksm", "scene", "srcid", "sharer_shareinfo", "mpshare", "para", "key", "ascene", "devicetype"])
 
 
+@pytest.mark.parametrize("biz", ["%", "%41", "%2b", "%2B%2F", "Mz%3D%3D", "a+b"])
+def test_percent_in_biz_takes_the_full_route(biz: str) -> None:
+    from wxarchive.urls import _normalize
+
+    for url in (f"https://mp.weixin.qq.com/s?__biz={biz}&mid=1&idx=1&sn=ab",
+                f"http://mp.weixin.qq.com/s?__biz={biz}&mid=1&idx=1&sn=ab&scene=1#rd"):
+        assert normalize_article_url(url) == _normalize(url)
+        canon = normalize_article_url(url)
+        assert normalize_article_url(canon) == canon == _normalize(canon)
+        ids = url_ids(canon)
+        assert article_key(canon) == f"{ids['biz']}:{ids['mid']}:{ids['idx']}"
+
+
 @settings(max_examples=500, deadline=None)
 @given(biz=_B64, mid=st.text("0123456789", min_size=1, max_size=12), idx=st.text("0123456789", min_size=1, max_size=2),
        sn=st.text("0123456789abcdef", min_size=1, max_size=32),
@@ -140,3 +153,5 @@ def test_raw_long_form_fast_path_agrees_with_the_full_route(biz, mid, idx, sn, e
     url = f"{scheme}://mp.weixin.qq.com/s?__biz={biz}&mid={mid}&idx={idx}&sn={sn}" \
         + "".join(f"&{k}={v}" for k, v in extra) + frag
     assert normalize_article_url(url) == _normalize(url)
+    canon = _normalize(url)
+    assert normalize_article_url(canon) == _normalize(canon)

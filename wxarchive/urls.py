@@ -34,7 +34,9 @@ _URL_RE = re.compile(r"""https?://mp\.weixin\.qq\.com/(?:s\b|mp/appmsg)[A-Za-z0-
 # The canonical long form ``normalize_article_url`` makes (biz quoted, ``=`` kept). Such a URL is its own
 # normal form, so a re-run's second look at a URL (``import`` normalises, then the pipeline checks again)
 # skips the decode/parse/encode round (~80 us a URL).
-_CANONICAL = re.compile(r"https://mp\.weixin\.qq\.com/s\?__biz=([A-Za-z0-9%=]+)&mid=(\d+)&idx=(\d+)(?:&sn=[0-9a-f]+)?")
+# Only the escapes ``quote`` itself writes for a base64 biz (%2B, %2F) keep it a fixed point (``%41`` would not).
+_CANONICAL = re.compile(
+    r"https://mp\.weixin\.qq\.com/s\?__biz=((?:[A-Za-z0-9=]|%2B|%2F)+)&mid=(\d+)&idx=(\d+)(?:&sn=[0-9a-f]+)?")
 # The long form users' lists hold: biz/mid/idx/sn first, then tracking parameters (none of them kept or an
 # alias of a kept one), then maybe a fragment; no ``;``, so decode_amp changes nothing. The full route gives
 # exactly the first four parameters back; test_urls checks the two agree.
