@@ -300,6 +300,9 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
         label = ("投票" if "vote" in tag else "商品卡片" if ("cps" in tag or "product" in tag) else
                  "音乐" if "music" in tag else "视频号" if "videosnap" in tag else "小程序")
         href = el.get("data-miniprogram-path") or el.get("data-url") or el.get("href") or ""
+        if not title and not href.startswith("http"):
+            _drop(el)  # a card with neither a title nor a link says nothing to a reader
+            continue
         p = lxml.html.Element("p")
         p.text = f"〔{label}：{title or '（无标题）'}〕"
         if href.startswith("http"):

@@ -296,7 +296,7 @@ def parse_object_at(text: str, pos: int) -> Any:
 
 
 GLOBALS = (r"var\s+", r"window\.")  # how current pages assign their globals
-LEGACY = (r"d\.", r"cgiData\.")  # how 2018-19 video pages do
+LEGACY = (r"d\.", r"cgiData\.", r"_g\.")  # how 2018-19 video pages (d., cgiData.) and share pages (_g.) do
 
 
 @functools.lru_cache(maxsize=16)

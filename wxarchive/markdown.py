@@ -215,6 +215,8 @@ class Writer:
         for li in el:
             if _tag(li) == "li":
                 items.append(self.blocks(li, depth + 1))
+            elif _tag(li) in ("ul", "ol") and items:  # a list right inside a list: the last item's sub-list
+                items[-1].extend(self._block(li, depth + 1))
             elif _tag(li) in _BLOCK:
                 items.append(self._block(li, depth + 1))
             elif _tag(li):
