@@ -114,7 +114,7 @@ layout: default
 ---
 <article>
 <h1 class="post-title">{{ page.title | escape }}</h1>
-<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }}{% if page.account %} · {{ page.account | escape }}{% endif %}{% if page.article_author %} · {{ page.article_author | escape }}{% endif %}{% if page.source_url %} · <a href="{{ page.source_url | escape }}">原文</a>{% endif %}</p>
+<p class="meta">{{ page.date | date: "%Y-%m-%d %H:%M" }}{% if page.account %} · {{ page.account | escape }}{% endif %}{% if page.author and page.author != page.account %} · 作者：{{ page.author | escape }}{% endif %}{% if page.article_author and page.article_author != page.author %} · {{ page.article_author | escape }}{% endif %}{% if page.reprint_of %} · 原作：{{ page.reprint_of.account | escape }}{% if page.reprint_of.author %}（{{ page.reprint_of.author | escape }}）{% endif %}{% endif %}{% if page.source_url %} · <a href="{{ page.source_url | escape }}">原文</a>{% endif %}</p>
 {{ content }}
 </article>
 """
