@@ -102,15 +102,36 @@ def test_image_on_non_wechat_host_is_not_fetched(tmp_path: Path, httpserver: HTT
     with RawServer(lambda c, r: c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n"
                                           % len(wxpages.PNG) + wxpages.PNG)) as other:
         evil = [f"http://127.0.0.1:{other.port}/a.png", f"http://localhost:{other.port}/b.png",
-                "http://169.254.169.254/c.png", f"https://mmbiz.qpic.cn.evil.example/mmbiz_png/{'E' * 20}/0"]
+                "http://169.254.169.254/c.png", f"https://mmbiz.qpic.cn.evil.example/mmbiz_png/{'E' * 20}/0",
+                f"https://evilmmbiz.qpic.cn/mmbiz_png/{'F' * 20}/0"]
         httpserver.expect_request("/s").respond_with_data(wxpages.page(mid=GOOD1, images=tuple(evil)))
         with Archiver(opts(tmp_path, httpserver.url_for("/"))) as arch:
             out = arch.archive_many([wxpages.article_url(GOOD1)])[0]
         assert other.requests == []
-    assert out.status == "archived" and out.images == {"found": 4, "saved": 0, "failed": 4}
+    assert out.status == "archived" and out.images == {"found": 5, "saved": 0, "failed": 5}
     imgs = rows(tmp_path, "SELECT url, status, error FROM images")
-    assert len(imgs) == 4 and all(s == "failed" and "not an allowed WeChat host" in e for _, s, e in imgs)
+    assert len(imgs) == 5 and all(s == "failed" and "not an allowed" in e for _, s, e in imgs)
+    # left out of the post too: a reader's browser must not ask those hosts either
+    post = Path(out.post) if Path(out.post).is_absolute() else tmp_path / out.post
+    text = post.read_text(encoding="utf-8")
+    assert not any(host in text for host in ("127.0.0.1", "localhost", "169.254", "evil.example", "evilmmbiz"))
+    assert "结尾段落" in text
     check_archive(tmp_path)
+
+
+@pytest.mark.parametrize("url,ok", [
+    ("https://mmbiz.qpic.cn/x.png", True), ("https://a.mmbiz.qpic.cn/x.png", True),
+    ("https://evilmmbiz.qpic.cn/x.png", False), ("https://mmbiz.qpic.cn.evil.example/x.png", False),
+    ("https://xmp.weixin.qq.com/s/abc", False), ("https://mp.weixin.qq.com.evil/s/abc", False),
+    ("https://mp.weixin.qq.com/s/abc", True), ("https://MMBIZ.QPIC.CN/x.png", True),
+])
+def test_host_checks_match_whole_labels(url: str, ok: bool) -> None:
+    """Every host check ends at a dot boundary: evilmmbiz.qpic.cn is not mmbiz.qpic.cn."""
+    from wxarchive.urls import IMAGE_HOSTS, is_image_host
+
+    hosts = (*IMAGE_HOSTS, "mp.weixin.qq.com")
+    assert Fetcher()._allowed(url, hosts) is ok
+    assert is_image_host(url, hosts) is ok
 
 
 def test_image_redirect_to_internal_address_is_refused(tmp_path: Path, httpserver: HTTPServer) -> None:

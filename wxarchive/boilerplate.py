@@ -96,10 +96,22 @@ def _key(text: str) -> str:
 
 
 def _leaves(root: etree._Element) -> list[etree._Element]:
-    """Blocks with no block inside, plus lone images, in document order."""
+    """Blocks with no block inside, plus lone images, in document order.
+
+    Which elements hold a leaf-tag block is found in one bottom-up pass (the list keeps
+    lxml's proxies alive, so the set can hold them): a descendant walk per image was
+    quadratic on a section of thousands of images.
+    """
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+    holds_leaf: set[etree._Element] = set()
+    for el in reversed(elements):
+        for child in el:
+            if child in holds_leaf or (isinstance(child.tag, str) and child.tag in _LEAF_TAGS):
+                holds_leaf.add(el)
+                break
     out = []
-    for el in root.iter():
-        if el is root or not isinstance(el.tag, str):
+    for el in elements:
+        if el is root:
             continue
         if el.tag in ("ul", "ol", "table", "pre"):
             if not any(a.tag in ("ul", "ol", "table", "pre", "li") for a in el.iterancestors()):
@@ -107,10 +119,9 @@ def _leaves(root: etree._Element) -> list[etree._Element]:
             continue
         if any(a.tag in ("ul", "ol", "table", "pre") for a in el.iterancestors()):
             continue
-        if el.tag in _LEAF_TAGS and not any(isinstance(d.tag, str) and d.tag in _LEAF_TAGS for d in el.iterdescendants()):
+        if el.tag in _LEAF_TAGS and el not in holds_leaf:
             out.append(el)
-        elif el.tag == "img" and not any(a.tag in _LEAF_TAGS and not any(
-                isinstance(d.tag, str) and d.tag in _LEAF_TAGS for d in a.iterdescendants()) for a in el.iterancestors()):
+        elif el.tag == "img" and not any(a.tag in _LEAF_TAGS and a not in holds_leaf for a in el.iterancestors()):
             out.append(el)
     return out
 

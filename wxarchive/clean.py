@@ -65,10 +65,13 @@ def image_url_ok(url: str) -> bool:
 
 def image_name(url: str) -> str:
     """Stable file stem: the mmbiz media id when there is one, else a hash of the URL."""
-    m = _MEDIA_ID.search(url)
-    if m:
-        return m.group(1)
     import hashlib
+
+    m = _MEDIA_ID.search(url)
+    if m and len(m.group(1)) <= 120:
+        return m.group(1)
+    if m:  # a media id too long for a file name (255 bytes): its start plus a hash of all of it
+        return m.group(1)[:80] + "-" + hashlib.sha1(m.group(1).encode()).hexdigest()[:16]
 
     try:
         path = urlsplit(url).path.rstrip("/")

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
   wxarchive rebuild --out ~/blog --no-images # offline: do not fetch missing images"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
+    p.add_argument("--from-posts", action="store_true",
+                   help="rebuild the state database from the posts' front matter (after it was damaged or lost)")
 
     p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file", epilog=_examples("""
   wxarchive import links.txt                          # a list; progress bar on a terminal
@@ -356,10 +358,37 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_state(args: argparse.Namespace) -> int:
+    """``rebuild --from-posts``: a new state from the posts on disk; a damaged one is kept aside."""
+    from .errors import ArchiveError
+    from .lock import ArchiveLock
+    from .recover import rebuild_state
+    from .site import Site
+
+    site = Site.open(args.out)
+    if not site.posts_dir.is_dir():
+        raise UsageError(f"{site.posts_dir} does not exist: no posts to rebuild the state from")
+    try:
+        lock = ArchiveLock(site.state_dir, "rebuild --from-posts").acquire()
+    except OSError as e:
+        raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
+    try:
+        res = rebuild_state(site)
+    finally:
+        lock.release()
+    if res.kept_damaged:
+        print(f"wxarchive: the damaged state was moved to {res.kept_damaged}", file=sys.stderr)
+    print(f"state rebuilt from {site.posts_dir}: {res.posts} post(s) recorded, {res.known} already known, "
+          f"{res.without_raw} without a kept raw page, {res.not_ours} other file(s) left alone")
+    return 0
+
+
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
     from .site import STATE_DIR
 
+    if getattr(args, "from_posts", False):
+        return cmd_rebuild_state(args)
     opts = options_from(args)
     if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
         raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
@@ -390,7 +419,12 @@ def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]
     from .site import Site
 
     site = Site.open(opts.out)
-    lock = ArchiveLock(site.state_dir, what).acquire()
+    try:
+        lock = ArchiveLock(site.state_dir, what).acquire()
+    except OSError as e:  # a read-only filesystem, a full disk, a file where the folder goes
+        from .errors import ArchiveError
+
+        raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
     try:
         sweep_partials([site.posts_dir, site.image_dir, site.state_dir / "raw", site.state_dir / "layout",
                         site.state_dir, site.root])
@@ -559,7 +593,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             names[spec.ident] = spec.name
     except UsageError:
         pass
-    with Store(db) as st:
+    with Store(db, readonly=True) as st:
         backoff = st.get_kv("backoff")
         if isinstance(backoff, dict):
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
@@ -661,6 +695,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wxarchive: {e.strerror or e}{where}", file=sys.stderr)
         return 1
     except Exception as e:  # last resort: one line, the traceback at -v
+        state = _state_damage(e, args)
+        if state:
+            print(f"wxarchive: {state}", file=sys.stderr)
+            return 1
         _log().info("unexpected error", exc_info=True)
         print(f"wxarchive: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
         return 1
@@ -673,6 +711,22 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _state_damage(e: BaseException, args: argparse.Namespace) -> str:
+    """The one line for a damaged state database met outside the Store's own checks (sqlite3 is
+    not imported up front: --help must stay light)."""
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is None or not isinstance(e, sqlite3.DatabaseError):
+        return ""
+    from .errors import StateDamaged
+    from .site import Site
+    from .store import is_damage
+
+    if not is_damage(e):
+        return ""
+    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", "archive")).state_dir / "state.sqlite3"
+    return StateDamaged(db, str(e)).message
 
 
 if __name__ == "__main__":  # pragma: no cover

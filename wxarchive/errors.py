@@ -3,6 +3,8 @@
     WxError                       exit  permanent  --json error code
     ├── UsageError                  2      -       usage
     ├── FetchError                  1      no      network | http
+    │   ├── Truncated               1      no      truncated (the page arrived incomplete)
+    │   └── IdMismatch              1      no      mismatch  (the page is another article's)
     ├── RateLimited                 3      no      verify
     ├── Unavailable(reason)         1      yes     deleted | removed | unavailable |
     │                                              expired | migrated | account_closed | invalid
@@ -10,6 +12,7 @@
     ├── LayoutChanged               1      no      layout
     ├── ImageError                  1      no      image   (per image, never fails a post)
     ├── ArchiveError                1      no      io      (disk full, read-only, a file where a folder goes)
+    │   └── StateDamaged            1      no      io      (the state database cannot be read)
     ├── InternalError               1      no      internal (a bug met on one article; its raw page is kept)
     └── LockedError                 3      no      locked
 
@@ -21,12 +24,15 @@ from __future__ import annotations
 __all__ = [
     "ArchiveError",
     "FetchError",
+    "IdMismatch",
     "ImageError",
     "InternalError",
     "LayoutChanged",
     "LockedError",
     "NotAnArticle",
     "RateLimited",
+    "StateDamaged",
+    "Truncated",
     "Unavailable",
     "UsageError",
     "WxError",
@@ -70,6 +76,20 @@ class FetchError(WxError):
             self.code = "http"
             # 404/410 will not change; other statuses may
             self.permanent = status in (404, 410)
+
+
+class Truncated(FetchError):
+    """The page arrived incomplete (connection closed early, a compressed stream cut short,
+    the document or the article body not closed): nothing is written, a later run tries again."""
+
+    code = "truncated"
+
+
+class IdMismatch(FetchError):
+    """A long URL's ``__biz/mid/idx`` and the ids of the page it answered with disagree:
+    the answer belongs to another article, so nothing is written or aliased."""
+
+    code = "mismatch"
 
 
 class RateLimited(WxError):
@@ -135,6 +155,15 @@ class InternalError(WxError):
     def __init__(self, message: str, *, url: str = "", saved_to: str = "") -> None:
         super().__init__(message, url=url)
         self.saved_to = saved_to
+class StateDamaged(ArchiveError):
+    """The state database cannot be read; the posts are untouched and the state can be rebuilt."""
+
+    def __init__(self, path: object, detail: str = "") -> None:
+        why = f" ({detail})" if detail else ""
+        super().__init__(
+            f"state database damaged: {path}{why}. The posts in _posts/ are intact; "
+            "rebuild the state from them with `wxarchive rebuild --from-posts` (see README, \"Recovery\")")
+        self.path = path
 
 
 class LockedError(WxError):

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from .bodies import ACCEPT_ENCODING, BodyDecoder
 from .errors import FetchError, RateLimited, UsageError
 from .models import MAX_PAGE_BYTES, Page
 from .routes import check_proxy, load_cookies, parse_connect_to
@@ -135,7 +136,8 @@ class Fetcher:
         self.client = httpx.Client(
             transport=_Routing(connect_to or {}, proxy),
             cookies=jar,
-            headers={"User-Agent": user_agent or USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6"},
+            headers={"User-Agent": user_agent or USER_AGENT, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.6",
+                     "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
@@ -203,7 +205,10 @@ class Fetcher:
             self.requests += 1
             if self.on_request:
                 self.on_request(current)
-            req = self.client.build_request("GET", current, headers=headers)
+            try:
+                req = self.client.build_request("GET", current, headers=headers)
+            except (httpx.InvalidURL, ValueError) as e:  # a port that is not a number, a broken IPv6 host
+                raise FetchError(f"malformed URL {current}: {e}", url=url) from None
             t0 = time.monotonic()
             try:
                 resp = self.client.send(req, stream=stream)
@@ -253,21 +258,19 @@ class Fetcher:
         raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises
 
     def _read(self, url: str, resp: httpx.Response, limit: int) -> bytes:
-        """The whole body, under a size cap and a wall-clock deadline (a trickling server
-        would otherwise keep every per-read timeout happy forever)."""
+        """The whole body, decoded by hand under a size cap counted at every Content-Encoding
+        layer (see ``bodies``), and a wall-clock deadline (a trickling server would otherwise
+        keep every per-read timeout happy forever)."""
         deadline = time.monotonic() + self.deadline
         try:
             if resp.status_code >= 400:
                 raise FetchError(f"HTTP {resp.status_code} for {url}", url=url, status=resp.status_code)
-            chunks, size = [], 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise FetchError(f"{url} is larger than {limit // 2**20} MB", url=url)
+            body = BodyDecoder(resp.headers.get("content-encoding", ""), limit, url)
+            for chunk in resp.iter_raw():
                 if time.monotonic() > deadline:
                     raise FetchError(f"{url} took longer than {self.deadline:.0f} s to arrive", url=url)
-                chunks.append(chunk)
-            return b"".join(chunks)
+                body.feed(chunk)
+            return body.finish()
         except httpx.DecodingError as e:
             raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
         except httpx.TransportError as e:
@@ -292,7 +295,10 @@ class Fetcher:
             self._pace(host)
         resp = self._get(url, hosts or (host,), stream=True)
         data = self._read(url, resp, MAX_PAGE_BYTES)
-        return data.decode(resp.encoding or "utf-8", "replace")
+        try:
+            return data.decode(resp.charset_encoding or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return data.decode("utf-8", "replace")
 
     def stream_image(self, url: str) -> Iterator[httpx.Response]:
         """A streaming response for an image on an allowed image host (caller closes it)."""

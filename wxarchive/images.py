@@ -18,6 +18,7 @@ from typing import Callable
 
 import httpx
 
+from .allowlist import REFUSED
 from .errors import FetchError, ImageError, RateLimited
 from .fetch import Fetcher
 from .clean import image_name
@@ -91,6 +92,8 @@ class ImageSaver:
         self.folder = folder
         self.pool = cf.ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="img")
         self.known = known
+        # a wall-clock limit for one download, however slowly the bytes trickle in
+        self.deadline = max(fetcher.deadline, 60.0)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -103,6 +106,8 @@ class ImageSaver:
         return None
 
     def save_one(self, img: Image) -> Image:
+        if img.error == REFUSED:
+            return img  # off the allow-list: not asked for at all
         local = self.existing(img.name)
         if local:
             return dataclasses.replace(img, local=local, error=None)
@@ -149,8 +154,10 @@ class ImageSaver:
                 size, head = 0, b""
                 with os.fdopen(fd, "wb") as f:
                     try:
-                        deadline = time.monotonic() + max(self.fetcher.deadline, 60.0)
-                        for chunk in resp.iter_bytes(65536):
+                        deadline = time.monotonic() + self.deadline
+                        # raw reads, as they come: a buffered 64 KB chunk would wait for 64 KB
+                        # of a trickle before the deadline was ever looked at
+                        for chunk in resp.iter_raw():
                             if time.monotonic() > deadline:
                                 raise ImageError("download too slow (deadline passed)", url=img.url)
                             size += len(chunk)

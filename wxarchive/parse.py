@@ -21,10 +21,11 @@ from typing import Any
 import lxml.html
 from lxml import etree
 
-from .errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
+from .errors import FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
+from .wholeness import check_whole, flatten_deep, read_tree
 
 __all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "decode_html", "load", "load_tree", "parse"]
 
@@ -85,31 +86,51 @@ def decode_html(content: bytes) -> str:
     return content.decode("utf-8", "replace")
 
 
-_UTF8 = lxml.html.HTMLParser(encoding="utf-8")
-
-
 def load_tree(text: str | None, raw: bytes | None = None) -> lxml.html.HtmlElement:
-    """Parse a whole page; a page lxml cannot read at all is not an article.
-
-    ``raw`` (page bytes that declare no other charset) is handed to lxml's UTF-8
-    parser directly: decoding 3 MB of mostly-script text first costs more than
-    the parse. ``text`` is used otherwise.
-    """
-    try:
-        if raw is not None:
-            if not raw or (len(raw) < 65536 and not raw.strip()):
-                raise NotAnArticle("empty page")
-            if b"\x00" not in raw:
-                return lxml.html.document_fromstring(raw, parser=_UTF8)
-            text = raw.decode("utf-8", "replace")
-        if not text or not text.strip():
-            raise NotAnArticle("empty page")
-        return lxml.html.document_fromstring(text.replace("\x00", ""))
-    except (etree.ParserError, ValueError) as e:
-        raise NotAnArticle(f"not an HTML page ({e})") from None
+    """Parse a whole page; a page lxml cannot read at all is not an article (see ``wholeness``)."""
+    if raw is not None and b"\x00" in raw:
+        raw, text = None, raw.decode("utf-8", "replace")
+    return read_tree(text, raw, "")
 
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
+_UTF8_NAMES = ("utf-8", "utf8")
+
+
+def _declared_charset(content_type: str, raw: bytes) -> str:
+    """The page's charset as declared: the HTTP header first, then a ``<meta>`` near the top."""
+    m = re.search(r"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", content_type or "", re.I)
+    if m:
+        return m.group(1).lower().replace("_", "-")
+    found = _CHARSET.search(raw[:4096])
+    return found.group(1).decode("ascii").lower().replace("_", "-") if found else ""
+
+
+def _read_page(page: Page, raw: bytes) -> lxml.html.HtmlElement:
+    """The page's tree. Bytes that are valid UTF-8 are UTF-8 (WeChat's own pages; a saved page
+    re-encoded but keeping its old ``<meta>``); others are decoded by the charset the HTTP header
+    declares, else the ``<meta>``, else as GB18030 (the superset of GBK and GB2312)."""
+    declared = _declared_charset(page.content_type, raw)
+    if b"\x00" in raw:  # lxml stops at a NUL: decode, drop them, parse the text
+        return read_tree(_decode(raw, declared), None, page.url)
+    if declared not in _UTF8_NAMES:  # a UTF-8 label is trusted as is: no 3 MB check on WeChat's pages
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return read_tree(_decode(raw, declared), None, page.url)
+    return read_tree(None, raw, page.url)
+
+
+def _decode(raw: bytes, declared: str) -> str:
+    for enc in ([declared] if declared else []) + ["utf-8", "gb18030"]:
+        try:
+            return raw.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    try:
+        return raw.decode(declared or "utf-8", "replace")
+    except LookupError:
+        return raw.decode("utf-8", "replace")
 
 
 def _text(el: Any) -> str:
@@ -204,7 +225,10 @@ def _to_datetime(*candidates: Any) -> dt.datetime | None:
         if isinstance(c, str) and c.strip().isdigit():
             c = int(c.strip())
         if isinstance(c, (int, float)) and not isinstance(c, bool) and c > 100000000:
-            return dt.datetime.fromtimestamp(int(c), SHANGHAI)
+            try:
+                return dt.datetime.fromtimestamp(int(c), SHANGHAI)
+            except (OverflowError, OSError, ValueError):  # a timestamp past year 9999: not a date
+                continue
         if isinstance(c, str):
             m = re.match(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?", c)
             if m:
@@ -311,10 +335,7 @@ def load(page: Page) -> tuple[lxml.html.HtmlElement, bytes]:
         raise NotAnArticle(f"page is {len(page.content) // 2**20} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap")
     raw = page.content[3:] if page.content.startswith(b"\xef\xbb\xbf") else page.content
     raw = unwrap_string_page(raw)
-    declared = _CHARSET.search(raw[:4096])
-    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        return load_tree(decode_html(raw)), raw
-    return load_tree(None, raw), raw
+    return _read_page(page, raw), raw
 
 
 # ---- where metadata comes from --------------------------------------------------------------------
@@ -440,7 +461,7 @@ def _canonical(s: Sources, link: str, biz: str, mid: str, idx: str, sn: str) -> 
     if biz and mid and idx:
         return normalize_article_url(f"https://{ARTICLE_HOST}/s?__biz={biz}&mid={mid}&idx={idx}"
                                      + (f"&sn={sn}" if sn else ""))
-    if link.startswith("http"):
+    if is_article_url(link):  # never markup from a hostile msg_link: only an article URL, normalised
         return normalize_article_url(link)
     if "mp.weixin.qq.com" in s.url:
         return normalize_article_url(s.url)
@@ -459,6 +480,7 @@ def _metadata(s: Sources) -> dict[str, Any]:
     link = html.unescape(html.unescape(field_value(s, "link")))
     s.link_ids = url_ids(link) if link else {}
     ident = {name: field_value(s, name) for name in ("biz", "mid", "idx", "sn")}
+    _check_ids(s.url, ident["biz"], ident["mid"], ident["idx"])
     return {
         **ident,
         "canonical_url": _canonical(s, link, **ident),
@@ -627,21 +649,52 @@ READERS: dict[Kind, Callable[[Sources, dict[str, Any], list[Any]], Body]] = {
 
 # ---- the whole page -------------------------------------------------------------------------------
 
+def _check_ids(url: str, biz: str, mid: str, idx: str) -> None:
+    """A long URL names its article: a page carrying other ids is another article's page."""
+    want = url_ids(url)
+    for name, got in (("biz", biz), ("mid", mid), ("idx", idx)):
+        asked = want.get(name, "")
+        if asked and got and asked.strip() != got.strip():
+            raise IdMismatch(f"{url}: the page that came back is another article's ({name} {got!r}, "
+                             f"asked for {asked!r}); nothing written", url=url)
+
+
 def parse(page: Page) -> Article:
-    """Turn a page into an Article, or raise the typed error naming what it is."""
+    """Turn a page into an Article, or raise the typed error naming what it is.
+
+    A page asked for by its article URL that turns out to be no WeChat page at all (an
+    empty 200, a proxy's "502 Bad Gateway") is a passing fault, not a verdict on the
+    article: only WeChat's own dead-page texts are permanent.
+    """
+    if len(page.content) > MAX_PAGE_BYTES:
+        raise NotAnArticle(f"page is {len(page.content) // 2**20} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap")
+    try:
+        return _parse(page)
+    except NotAnArticle as e:
+        if not is_article_url(page.url):
+            raise
+        raise FetchError(f"{page.url} answered with something that is not a WeChat page ({e.message}); "
+                         "a later run tries again", url=page.url) from None
+
+
+def _parse(page: Page) -> Article:
     doc, raw = load(page)
     url = page.url
     classify_error(doc, url, page.final_url or url)
     s = Sources(doc, url)
     if not (s.vars or s.cgi) and b"mp.weixin.qq.com" not in raw and b"res.wx.qq.com" not in raw:
         raise NotAnArticle(f"{url}: not a WeChat article page")
+    content = _JS_CONTENT(doc)
+    check_whole(doc, raw, content, url)  # a page cut short never becomes a post
+    if content:
+        flatten_deep(content[0])  # past ~120 levels the later stages' parsers would drop text
     try:
         s.item_show_type = int(field_value(s, "item_show_type") or "0")
     except ValueError:
         s.item_show_type = 0
     meta = _metadata(s)
     media = _inline_videos(s)
-    body = READERS[_kind(s)](s, meta, _JS_CONTENT(doc))
+    body = READERS[_kind(s)](s, meta, content)
     title, title_derived = (body.title, body.title_derived) if body.title is not None else (meta["title"], False)
     if not title and not body.html.strip():
         raise LayoutChanged(f"{url}: page has neither a title nor a body", url=url)

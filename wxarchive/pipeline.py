@@ -11,6 +11,7 @@ import collections
 import concurrent.futures as cf
 import dataclasses
 import datetime as dt
+import errno
 import functools
 import hashlib
 import json
@@ -24,14 +25,15 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from . import clean as clean_mod
 from . import rawpage
-from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, Unavailable, UsageError,
-                     WxError)
+from .allowlist import drop_foreign_images
+from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
+                     UsageError, WxError)
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Page
 from .parse import parse
 from .render import render
 from .site import Site, atomic_write
-from .store import Status, Store
+from .store import Status, Store, is_damage
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
@@ -41,6 +43,7 @@ if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a re
 __all__ = ["Archiver", "Options", "Outcome", "check_source", "said"]
 
 log = logging.getLogger(__name__)
+_STOP_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 MAX_IMAGE_TRIES = 5  # a failed image is tried again on later runs, this many times in all
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
@@ -233,6 +236,7 @@ class Archiver:
         self.offline: FetchError | None = None  # set when the network looks down: the run stops, nothing counted
         self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
         self._network_ok = False
+        self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -276,8 +280,12 @@ class Archiver:
                 return self._skipped(source, rec)
             if rec and not self.opts.retry_failed:
                 if rec["status"] == Status.GAVE_UP and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
+                    why = rec["error_msg"] or rec["error_code"] or "failed"
+                    msg = (f"given up earlier after {rec['attempts']} attempt(s): {why}; "
+                           "nothing fetched (use --retry-failed to try it again)")
+                    log.error("%s: %s", source, msg)  # said even without --json: silence looked like a crash
                     return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
-                                   message=f"gave up earlier: {rec['error_msg']} (use --retry-failed)")
+                                   message=msg)
             if self.blocked is not None:
                 raise self.blocked
             try:
@@ -344,7 +352,7 @@ class Archiver:
     def _clean(self, article: Article, keep_footers: bool | None = None) -> Article:
         keep = self.opts.keep_footers if keep_footers is None else keep_footers
         learned = frozenset() if keep else self.store.footer_blocks(article.account)
-        return clean_mod.clean(article, learned=learned, keep_footers=keep)
+        return drop_foreign_images(clean_mod.clean(article, learned=learned, keep_footers=keep))
 
     def _keep_layout_page(self, page: Page) -> Path:
         h = hashlib.sha1(page.content).hexdigest()[:12]
@@ -457,7 +465,23 @@ class Archiver:
                           _said(source, e.message))
         self._deferred = []
 
+    def _io_failure(self, source: str, e: OSError | sqlite3.Error) -> Outcome:
+        """One article could not be written; a full or read-only disk stops the run (see ``stopped``)."""
+        if is_damage(e):
+            raise StateDamaged(self.store.path, str(e)) from None
+        out = Outcome(source, "failed", error="io", message=f"cannot write the archive: {e}")
+        log.error("%s: %s", source, out.message)
+        full = (isinstance(e, OSError) and e.errno in _STOP_ERRNOS) or (
+            isinstance(e, sqlite3.OperationalError) and getattr(e, "sqlite_errorcode", 0) & 0xFF in (8, 13))
+        if full and self.stopped is None:
+            self.stopped = ArchiveError(f"stopped: cannot write the archive at {self.site.root}: "
+                                        f"{getattr(e, 'strerror', None) or e}; free space (or make it writable) "
+                                        "and run the same command again to carry on")
+        return out
+
     def _fail(self, source: str, e: WxError) -> Outcome:
+        if isinstance(e, StateDamaged):
+            raise e  # every later article would fail the same way: stop, naming the file
         msg = e.message
         key, gave_up = None, False
         if isinstance(e, FetchError) and _is_transport(e) and (e.url or source).startswith("http"):
@@ -494,8 +518,7 @@ class Archiver:
                     except WxError as e:
                         out = self._fail(src, e)
                     except (OSError, sqlite3.Error) as e:
-                        out = Outcome(src, "failed", error="io", message=f"cannot write the archive: {e}")
-                        log.error("%s: %s", src, out.message)
+                        out = self._io_failure(src, e)
                     except Exception as e:  # last resort: one article fails, never the run
                         out = self._fail(src, self._crashed(src, None, e, "archiving"))
                 else:
@@ -507,7 +530,7 @@ class Archiver:
 
         try:
             for source in sources:
-                if self.blocked is not None or self.offline is not None:
+                if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
                 try:
                     prepared = self._prepare(source)
@@ -516,9 +539,7 @@ class Archiver:
                     emit_ready()
                     continue
                 except (OSError, sqlite3.Error) as e:
-                    out = Outcome(source, "failed", error="io", message=f"cannot write the archive: {e}")
-                    log.error("%s: %s", source, out.message)
-                    pending.append((source, out))
+                    pending.append((source, self._io_failure(source, e)))
                     emit_ready()
                     continue
                 except Exception as e:  # last resort: one article fails, never the run
@@ -539,6 +560,8 @@ class Archiver:
         finally:
             finisher.shutdown(wait=True)
         self.settle()
+        if self.stopped is not None:
+            raise self.stopped  # one line from the CLI; what was finished is already reported
         return outcomes
 
     def archive_one(self, source: str) -> Outcome:

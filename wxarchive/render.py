@@ -87,13 +87,54 @@ def front_matter(article: Article, site: Mapping[str, Any], fate: Fate | None = 
 
 _YAML_BREAKS = ("\x85", "\u2028", "\u2029")
 
+# What Ruby's YAML (Psych's ScalarScanner, which Jekyll's front-matter reader uses) turns from a
+# plain scalar into something other than a string -- wider than PyYAML's resolver: `1,000` is
+# 1000 and `2,3` is 23 there, `:x` a Symbol (which Jekyll's safe_load refuses), `yEs` true.
+_PSYCH_RETYPED = [re.compile(p, f) for p, f in (
+    (r"-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?", 0),
+    (r"\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)", 0),
+    (r"[-+]?\.(?:inf|nan)", re.I),
+    (r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9]){1,2}(?:\.[0-9_]*)?", 0),
+    (r"[-+]?(?:[0-9][0-9_,]*)?\.[0-9]*(?:[eE][-+][0-9]+)?", 0),
+    (r"[-+]?0b[0-1_,]+|[-+]?0[0-7_,]+|[-+]?(?:0|[1-9](?:[0-9]|,[0-9]|_[0-9])*)|[-+]?0x[0-9a-fA-F_,]+", 0),
+    (r"~|null|yes|true|on|no|false|off", re.I),
+)]
+
+
+def _retyped_by_ruby(s: str) -> bool:
+    """Whether a plain (unquoted) ``s`` would reach Jekyll as anything but this very string."""
+    if "\n" in s:
+        return False  # Psych keeps any multi-line scalar a string (and PyYAML quotes those)
+    return s.startswith(":") or any(p.fullmatch(s) for p in _PSYCH_RETYPED)
+
+
+class _Timestamp(str):
+    """A front-matter date we format ourselves: written plain, so Jekyll reads it as a time."""
+
+
+class _FrontMatterDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string another YAML 1.1 reader could retype."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if _retyped_by_ruby(data):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+    return dumper.represent_str(data)
+
+
+_FrontMatterDumper.add_representer(str, _represent_str)
+_FrontMatterDumper.add_representer(_Timestamp, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v)))
+
 
 def _dump(fm: Mapping[str, Any]) -> str:
     # PyYAML writes NEL/LS/PS raw under allow_unicode, and its reader then folds them
     # as line breaks; the rare post holding one is written all-escaped so it round-trips
-    text = yaml.safe_dump(dict(fm), allow_unicode=True, sort_keys=False, default_flow_style=False, width=2**30)
+    data = {k: _Timestamp(v) if k in ("date", "archived_at") and isinstance(v, str) else v for k, v in fm.items()}
+    opts: dict[str, Any] = {"Dumper": _FrontMatterDumper, "sort_keys": False, "default_flow_style": False,
+                            "width": 2**30}
+    text = yaml.dump(data, allow_unicode=True, **opts)
     if any(b in text for b in _YAML_BREAKS):
-        text = yaml.safe_dump(dict(fm), allow_unicode=False, sort_keys=False, default_flow_style=False, width=2**30)
+        text = yaml.dump(data, allow_unicode=False, **opts)
     return text
 
 

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator
+from urllib.parse import quote
+
+from .errors import StateDamaged
 
 from .errors import ArchiveError
 from .fate import Fate, SourceStatus
@@ -196,23 +199,98 @@ def _upgrade(db: sqlite3.Connection, path: Path) -> None:
 # a post made with --no-images keeps remote URLs by choice: its images are not "missing"
 _NO_IMAGES = ("COALESCE((SELECT json_extract(kv.v, '$.no_images') FROM kv WHERE kv.k = 'choices:' || articles.key), 0)")
 
+_DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def is_damage(e: BaseException) -> bool:
+    """Whether a SQLite error says the database file itself is damaged (not busy, not full)."""
+    if not isinstance(e, sqlite3.DatabaseError):
+        return False
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _DAMAGE_CODES
+    msg = str(e).lower()
+    return "malformed" in msg or "not a database" in msg
+
+
+class _Connection(sqlite3.Connection):
+    """A connection that names a damaged file instead of raising SQLite's bare error."""
+
+    state_path: Path
+
+    def _check(self, e: sqlite3.DatabaseError) -> None:
+        if is_damage(e):
+            raise StateDamaged(self.state_path, str(e)) from None
+
+    def execute(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args, **kw)
+        except sqlite3.DatabaseError as e:
+            self._check(e)
+            raise
+
+    def executemany(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(*args, **kw)
+        except sqlite3.DatabaseError as e:
+            self._check(e)
+            raise
+
+    def executescript(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executescript(*args, **kw)
+        except sqlite3.DatabaseError as e:
+            self._check(e)
+            raise
+
 
 class Store:
-    """One SQLite file per archive; safe to share between threads of one process."""
+    """One SQLite file per archive; safe to share between threads of one process.
 
-    def __init__(self, path: str | Path) -> None:
+    A state file that exists but is empty or unreadable is never replaced by a new one
+    (that would silently forget what was archived and fetch it all again): it raises
+    :class:`StateDamaged`, which points at ``wxarchive rebuild --from-posts``.
+    ``readonly`` opens it for reading only (``status`` on a read-only filesystem).
+    """
+
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        if self.path.exists() and self.path.stat().st_size == 0:
+            raise StateDamaged(self.path, "the file is empty")
+        if readonly:
+            self.db = self._open_readonly()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
             self._create(self.path)
-        self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        self.db = self._connect(str(self.path))
         _check_version(self.db, self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.row_factory = sqlite3.Row
         _upgrade(self.db, self.path)
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri,
+                             factory=_Connection)
+        db.state_path = self.path  # type: ignore[attr-defined]
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """Read-only; on a read-only filesystem (no ``-shm`` can be made) the file is read as immutable."""
+        base = "file:" + quote(str(self.path.resolve()))
+        db = self._connect(base + "?mode=ro", uri=True)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+        db = self._connect(base + "?immutable=1", uri=True)
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
 
     @staticmethod
     def _create(path: Path) -> None:

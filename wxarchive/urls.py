@@ -115,8 +115,11 @@ def _normalize(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path
     if path.startswith("/s/"):
-        token = path[3:].split("/")[0]
+        # a token is letters, digits, '-' and '_': anything else (quotes, '<', spaces) is cut off,
+        # so a hostile link can never carry markup into a post or its front matter
+        token = re.match(r"[A-Za-z0-9_-]*", path[3:]).group(0)  # type: ignore[union-attr]
         return f"https://{ARTICLE_HOST}/s/{token}"
+    path = quote(unquote(path), safe="/-_.~")
     params: dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         k = _ALIASES.get(k, k)
