@@ -26,7 +26,7 @@ PAGES = [FIXTURES / "article-2024-modern" / "page.html", FIXTURES / "article-201
 
 
 def _archive_two(run_cli, out: Path) -> dict[str, bytes]:
-    res = run_cli("get", *PAGES, "--out", out, "-q")
+    res = run_cli("get", *PAGES, "--out", out, "-q", "--no-images")
     assert res.code == 0, res.err
     return {p.name: p.read_bytes() for p in posts(out)}
 
