@@ -97,7 +97,8 @@ def test_2024_cleaned_body():
 def test_modern_reprint():
     a = art("reprint-2025-banner")
     assert a.kind == "reprint" and a.copyright_stat == 2 and not a.original
-    assert dict(a.reprint_of) == {"account": "城市周刊", "author": "何舟"}
+    assert dict(a.reprint_of) == {"account": "城市周刊", "author": "何舟",
+                                  "note": "老城区的菜市场，是很多人童年的记忆。\n这篇文章值得一读。"}
     body = clean(a).body_html
     assert "以下文章来源于" not in body and "记录城市里的人与事" not in body
 

@@ -588,7 +588,7 @@ def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
         vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
         body.media.append(Media(kind="video", url=vurl, title=title, poster=poster, ident=vids[0]))
         parts.append(f'<p>▶ 视频：<a href="{vurl}">{html.escape(title or vurl)}</a></p>')
-    desc = s.var("msg_desc")
+    desc = _plain_field(_first(s.dom('//*[@id="js_common_share_desc"]'), s.var("msg_desc"), s.cgi.get("desc")))
     if desc and desc != title:
         parts.append(_text_to_html(desc))
     body.html = "\n".join(parts)
@@ -621,7 +621,21 @@ def _banner_source(s: Sources) -> list[tuple[str, str]]:
         oacct = m.group(1).strip()
     olink = html.unescape(_first(*s.doc.xpath('//a[@id="copyright_info"]/@href')))
     olink = olink if olink.startswith(("http://", "https://")) else ""
-    return [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink)) if val]
+    note = _editor_note(s)
+    return [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink), ("note", note)) if val]
+
+
+def _editor_note(s: Sources) -> str:
+    """The re-publisher's 编者荐语, kept beside the reprint banner, outside ``#js_content``."""
+    for el in s.doc.xpath('//*[contains(@class,"original_primary_tips")]'
+                          '[not(ancestor::*[contains(@class,"original_primary_tips")])]'):
+        for br in el.iter("br"):
+            br.tail = "\n" + (br.tail or "")
+        text = "\n".join(" ".join(line.split()) for line in el.text_content().split("\n"))
+        text = re.sub(r"^\s*编者荐语\s*[:：]?\s*", "", text).strip()
+        if text:
+            return text
+    return ""
 
 
 def read_article(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:

@@ -171,6 +171,9 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
         who = "，".join(x for x in (text(orig.get("account", "")),
                                     ("作者：" + text(orig["author"])) if orig.get("author") else "") if x)
         lines.append("原作：" + who + (" " + link("原文", orig["url"]) if orig.get("url") else ""))
+    if orig.get("note"):
+        note = [text(x) for x in orig["note"].split("\n") if x.strip()]
+        lines.extend(["编者荐语：" + note[0], *note[1:]])
     return "\n".join("> " + ln + ("\\" if i < len(lines) - 1 else "") for i, ln in enumerate(lines)) + "\n\n"
 
 
