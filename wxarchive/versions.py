@@ -33,6 +33,16 @@ def archive_version(arch: Archiver, rec: dict[str, Any], page: Page) -> str | No
         same = next((v for v in kept if v["title"] == article.title), None)
         return same["post_path"] if same else None  # this title is archived already
     key = f"{rec['key']}#v{len(kept) + 2}"
+    root = arch.site.root
+
+    def owner(p: object) -> str | None:
+        return arch.store.post_owner(str(p.relative_to(root)))  # type: ignore[attr-defined]
+
+    where = arch.site.post_path(article, taken=lambda p: owner(p) not in (None, key))
+    if owner(where) not in (None, key):  # both names the article could take belong to other posts: never over one
+        log.error("check: %s: no free post name for the edited version (%s is %s's); not archived",
+                  rec["key"], where.name, owner(where))
+        return None
     futures = [] if arch.opts.no_images else arch.saver.submit(article)
     out = arch._finish(rec["url"], article, page, futures, key=key)
     log.info("check: kept the edited version of %s as %s", rec["key"], out.post)
