@@ -66,6 +66,9 @@ class FateWeChat(FakeWeChat):
             art = next(a for a in self.articles if a.mid == mid)
             return Response(art.html().replace("var ct =", 'var is_title_modified = "1" * 1;\nvar ct ='),
                             content_type="text/html; charset=utf-8")
+        if mode == "punct":  # a new title that makes the same file name
+            art = next(a for a in self.articles if a.mid == mid)
+            return Response(art.html().replace(art.title, art.title + "！"), content_type="text/html; charset=utf-8")
         if mode == "edited":
             art = next(a for a in self.articles if a.mid == mid)
             return Response(art.html().replace(art.title, art.title + "（修订）"), content_type="text/html; charset=utf-8")
@@ -383,3 +386,22 @@ def test_network_down_is_no_verdict_and_stops_the_run(archived3, server) -> None
     assert snapshot(root) == before
     fates, changes = state(root)
     assert changes == [] and all(st is None for _, st, *_ in fates)
+
+
+def test_refetch_never_writes_over_another_post(archived3, server) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+
+    root, (a, _b, _c), fake = archived3
+    with Store(root / ".wxarchive" / "state.sqlite3") as st:
+        plain = Path(st.get(a.key)["post_path"])
+        hashed = plain.with_name(f"{plain.stem}-{hashlib.sha1(a.key.encode()).hexdigest()[:8]}.md")
+        st.record_archived("someone:else:1", [], url="https://mp.weixin.qq.com/s/else", post_path=str(hashed))
+    (root / hashed).write_text("---\ntitle: another post\n---\n\nits text\n", encoding="utf-8")
+    before = snapshot(root)
+    fake.mode[a.mid] = "punct"  # the edited title slugs to the name the original has; the other name is taken
+    out = jlines(check(root, server, "--json", "--refetch-edited", a.key))[a.key]
+    assert out["state"] == "edited" and "refetched" not in out
+    assert (root / hashed).read_text(encoding="utf-8") == "---\ntitle: another post\n---\n\nits text\n"
+    after = snapshot(root)
+    assert set(after) == set(before)
+    assert post_text_after_head(after[plain.name].decode()) == post_text_after_head(before[plain.name].decode())
