@@ -9,7 +9,7 @@ A gzip or deflate stream that stops before its end marker is a truncated body.
 from __future__ import annotations
 
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from .errors import FetchError, Truncated
 
@@ -29,7 +29,7 @@ class _Layer:
         self.started = False
         self.d = self._new()
 
-    def _new(self, raw_deflate: bool = False) -> "zlib._Decompress":
+    def _new(self, raw_deflate: bool = False) -> zlib._Decompress:
         if self.kind in _GZIP:
             return zlib.decompressobj(16 + zlib.MAX_WBITS)
         return zlib.decompressobj(-zlib.MAX_WBITS if raw_deflate else zlib.MAX_WBITS)

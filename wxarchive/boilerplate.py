@@ -87,7 +87,7 @@ _MASTHEAD = re.compile(r"^\W{0,3}(公众号|微信公众号|微信号|ID)\s*[:�
 _LONG_OK = frozenset(("copyright/reprint notice", "contact/submission/reprint notice", "account ID/contact line"))
 _SENTENCE = re.compile(r"[。！？!?；;，,]")
 _HEAD = [(re.compile(p, re.I), why) for p, why in HEAD_RULES]
-_LEAF_TAGS = frozenset("p div blockquote pre li h1 h2 h3 h4 h5 h6 td th table ul ol hr".split())
+_LEAF_TAGS = frozenset(["p", "div", "blockquote", "pre", "li", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "table", "ul", "ol", "hr"])
 _MAX_FOOTER_CHARS = 160
 
 
@@ -119,9 +119,7 @@ def _leaves(root: etree._Element) -> list[etree._Element]:
             continue
         if any(a.tag in ("ul", "ol", "table", "pre") for a in el.iterancestors()):
             continue
-        if el.tag in _LEAF_TAGS and el not in holds_leaf:
-            out.append(el)
-        elif el.tag == "img" and not any(a.tag in _LEAF_TAGS and a not in holds_leaf for a in el.iterancestors()):
+        if el.tag in _LEAF_TAGS and el not in holds_leaf or el.tag == "img" and not any(a.tag in _LEAF_TAGS and a not in holds_leaf for a in el.iterancestors()):
             out.append(el)
     return out
 

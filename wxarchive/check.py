@@ -20,7 +20,8 @@ import time
 
 import yaml
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from . import rawpage
 from .errors import (
@@ -307,7 +308,7 @@ class Checker:
             return None
         try:
             return parse(Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
-                              fetched_at=dt.datetime.now(dt.timezone.utc)))
+                              fetched_at=dt.datetime.now(dt.UTC)))
         except WxError:
             return None
 

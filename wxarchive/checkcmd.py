@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from .errors import UsageError
 
@@ -102,7 +103,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
         with Progress(len(recs), enabled=not args.quiet, label="check") as prog:
-            outs = checker.check_many(recs, on_outcome=chain(show, prog.update))
+            outs = checker.check_many(recs, on_outcome=chain(show, prog.update))  # type: ignore[arg-type]
         if checker.offline is not None:
             print(f"wxarchive: stopped: no server answered {checker.offline_after} checks in a row "
                   f"({checker.offline}); nothing was recorded as a fate. Run again when the network is back.",

@@ -11,7 +11,7 @@ import dataclasses
 import html
 import logging
 import re
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 import lxml.html
@@ -26,8 +26,7 @@ __all__ = ["BLOCK_TAGS", "Cleaned", "clean", "clean_fragment", "image_name", "im
 log = logging.getLogger(__name__)
 
 BLOCK_TAGS = frozenset(
-    "p div section article blockquote pre ul ol li table thead tbody tfoot tr td th h1 h2 h3 h4 h5 h6 "
-    "figure figcaption hr dl dt dd header footer aside center".split()
+    ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center"]
 )
 _DROP_TAGS = ("script", "style", "noscript", "link", "meta", "template", "mp-style-type", "svg", "canvas",
               "input", "button", "textarea", "select", "form", "object", "embed", "title", "head",
@@ -39,7 +38,7 @@ _DROP_IDS = ("js_top_ad_area", "js_tags_preview_toast", "content_bottom_area", "
              "wx_stream_article_slide_tip", "meta_content", "js_profile_qrcode", "js_share_notice_wrp")
 _KEEP_ATTRS = {"a": ("href", "title"), "img": ("src", "alt"), "td": ("colspan", "rowspan"),
                "th": ("colspan", "rowspan"), "pre": ("data-lang",), "code": ("data-lang",), "ol": ("start",)}
-_UNWRAP = frozenset("span font o:p mark u ins small big label leaf a-wrapper mpchecktext nobr wbr".split())
+_UNWRAP = frozenset(["span", "font", "o:p", "mark", "u", "ins", "small", "big", "label", "leaf", "a-wrapper", "mpchecktext", "nobr", "wbr"])
 _BG_URL = re.compile(r"""background(?:-image)?\s*:[^;]*?url\(\s*(?:&quot;|["'])?(.+?)(?:&quot;|["'])?\s*\)""", re.I)
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DOC_WRITE = re.compile(r"""document\.write\(\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
@@ -58,9 +57,7 @@ def image_url_ok(url: str) -> bool:
         return False
     if host == "res.wx.qq.com" or host.endswith(".res.wx.qq.com"):
         return False
-    if "pic_blank.gif" in url or "/mmhead/" in url:
-        return False
-    return True
+    return not ("pic_blank.gif" in url or "/mmhead/" in url)
 
 
 def image_name(url: str) -> str:
@@ -115,7 +112,7 @@ def _unwrap_all(root: etree._Element, match: Callable[[str], bool]) -> None:
             c.tail = None
         del parent[:]
         parent.text = "".join(head) or None
-        for el, tail in zip(kept, tails):
+        for el, tail in zip(kept, tails, strict=False):
             el.tail = "".join(tail) or None
             parent.append(el)
 
@@ -469,7 +466,7 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 
 def _join(m: re.Match[str]) -> str:
     s, i, j = m.string, m.start(), m.end()
-    if 0 < i and j < len(s) and _CJK.match(s[i - 1]) and _CJK.match(s[j]):
+    if i > 0 and j < len(s) and _CJK.match(s[i - 1]) and _CJK.match(s[j]):
         return ""
     return " "
 
@@ -514,12 +511,9 @@ def _prune_empty(root: etree._Element) -> None:
             continue
         if el.tag == "a" and el.get("href") and (el.text_content() or "").strip():
             continue
-        if not (el.text_content() or "").replace("\xa0", " ").strip():
-            if el.tag in BLOCK_TAGS or el.tag in ("strong", "em", "a", "sup", "sub"):
-                tail = el.tail
-                _drop(el)
-                if tail and tail.strip():
-                    continue
+        if not (el.text_content() or "").replace("\xa0", " ").strip() and (
+                el.tag in BLOCK_TAGS or el.tag in ("strong", "em", "a", "sup", "sub")):
+            _drop(el)
 
 
 def _merge_media(parsed: tuple[Media, ...], found: tuple[Media, ...]) -> tuple[Media, ...]:

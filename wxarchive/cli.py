@@ -15,7 +15,7 @@ from .errors import ArchiveError, RateLimited, UsageError, WxError
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Sequence
+    from collections.abc import Sequence
 
     from .harvest import HarvestResult
     from .lock import ArchiveLock
@@ -412,7 +412,7 @@ def _failure_line(o: Outcome) -> str:
     return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
 
 
-def _locked_archiver(opts: Options, what: str) -> tuple["ArchiveLock", Archiver]:
+def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     """Take the archive's lock first, then sweep what a killed run left, then open the archive."""
     from .lock import ArchiveLock, sweep_partials
     from .pipeline import Archiver
@@ -558,7 +558,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     return 1 if problem else 4 if tally.images_failed else 0
 
 
-def _harvest_check(arch: Archiver, cfg: dict, res: "HarvestResult") -> list[str]:
+def _harvest_check(arch: Archiver, cfg: dict, res: HarvestResult) -> list[str]:
     """Check the ``[check]`` slice after the sources (unless WeChat blocked); the lines for changed fates."""
     from .checkcmd import change_line, check_slice
 
@@ -725,7 +725,7 @@ def _state_damage(e: BaseException, args: argparse.Namespace) -> str:
 
     if not is_damage(e):
         return ""
-    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", "archive")).state_dir / "state.sqlite3"
+    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_dir / "state.sqlite3"
     return StateDamaged(db, str(e)).message
 
 

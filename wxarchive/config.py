@@ -67,10 +67,10 @@ def _value(where: str, key: str, v: Any, action: argparse.Action) -> Any:
         if not all(isinstance(x, str) for x in items):
             raise bad
         return items
-    if isinstance(v, (dict, list)) or isinstance(v, bool):
+    if isinstance(v, (dict, list, bool)):
         raise bad
     try:
-        v = action.type(v) if action.type else str(v)
+        v = action.type(v) if callable(action.type) else str(v)
     except (TypeError, ValueError):
         raise bad from None
     return os.path.expanduser(v) if key in _PATHS and isinstance(v, str) else v

@@ -3,7 +3,8 @@ article page requested and nothing written (a harvest still lists its sources, w
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from .errors import UsageError, WxError
 

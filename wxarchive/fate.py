@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 __all__ = ["GONE", "Fate", "SourceStatus", "mark_source"]

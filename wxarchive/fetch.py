@@ -12,7 +12,7 @@ import random
 import threading
 import time
 import urllib.request
-from typing import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -51,7 +51,8 @@ class _Routing(httpx.BaseTransport):
         if self.proxy is not None:
             return self.proxy or None
         proxies = urllib.request.getproxies_environment()
-        if not proxies or urllib.request.proxy_bypass_environment(url.host, proxies):
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxies or bypass(url.host, proxies):
             return None
         return proxies.get(url.scheme) or proxies.get("all") or None
 
@@ -106,7 +107,7 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-            return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+            return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
 
@@ -158,7 +159,7 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -286,7 +287,7 @@ class Fetcher:
         resp = self._get(url, self.page_hosts, stream=True)
         content = self._read(url, resp, MAX_PAGE_BYTES)
         return Page(url=url, final_url=str(resp.url), status=resp.status_code, content=content,
-                    fetched_at=dt.datetime.now(dt.timezone.utc), content_type=resp.headers.get("content-type", ""))
+                    fetched_at=dt.datetime.now(dt.UTC), content_type=resp.headers.get("content-type", ""))
 
     def text(self, url: str, hosts: tuple[str, ...] | None = None) -> str:
         """A small text resource (feed, list, album JSON); paced when it is on a page host."""
@@ -300,7 +301,7 @@ class Fetcher:
         except LookupError:  # a charset Python does not know
             return data.decode("utf-8", "replace")
 
-    def stream_image(self, url: str) -> Iterator[httpx.Response]:
+    def stream_image(self, url: str) -> _Closing:
         """A streaming response for an image on an allowed image host (caller closes it)."""
         # images are compressed already: asking for them as-is also keeps a gzip bomb out
         return _Closing(self._get(url, self.image_hosts, stream=True, headers={"Accept-Encoding": "identity"}))

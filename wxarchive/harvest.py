@@ -14,7 +14,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from .backoff import Backoff
@@ -96,7 +97,7 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tup
 
         def known(url: str) -> bool:
             key = article_key(url)
-            return bool(key) and arch.store.is_archived(key, arch.site.root)
+            return key is not None and bool(key) and arch.store.is_archived(key, arch.site.root)
 
         urls, complete = list_album(arch.fetcher, ref, known, stop_at_known=bool(state.get("complete", True)))
         return kind, urls, complete

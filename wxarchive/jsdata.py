@@ -123,9 +123,9 @@ class _Parser:
             if kind == "op" and tok == "||":
                 self.next()
                 other = self.term()
-                if value is UNKNOWN or value == "" or value is None:
-                    if other is not UNKNOWN or value is UNKNOWN:
-                        value = other if (other is not UNKNOWN or value is UNKNOWN) else value
+                if (value is UNKNOWN or value == "" or value is None) and (
+                        other is not UNKNOWN or value is UNKNOWN):
+                    value = other if (other is not UNKNOWN or value is UNKNOWN) else value
             elif kind == "op" and tok == "?":
                 # conditional: we cannot know; skip both branches
                 self.next()

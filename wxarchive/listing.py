@@ -12,7 +12,8 @@ from .errors import UsageError
 TYPE_CHECKING = False  # start-up: --help must not pay for typing, json or pathlib
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any, Iterator
+    from typing import Any
+    from collections.abc import Iterator
 
 __all__ = ["add_parser", "cmd_ls", "rows"]
 

@@ -40,7 +40,7 @@ class ArchiveLock:
         self.what = what
         self._fd: int | None = None
 
-    def acquire(self) -> "ArchiveLock":
+    def acquire(self) -> ArchiveLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -72,7 +72,7 @@ class ArchiveLock:
                 os.close(self._fd)
                 self._fd = None
 
-    def __enter__(self) -> "ArchiveLock":
+    def __enter__(self) -> ArchiveLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from .errors import UsageError
 from .fate import SHANGHAI, Fate

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from lxml import etree
 
@@ -34,8 +34,7 @@ __all__ = ["MAX_DEPTH", "Writer", "to_markdown"]
 MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overflows kramdown's stack
 _HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
 _BLOCK = frozenset(
-    "p div section article blockquote pre ul ol li table thead tbody tfoot tr td th h1 h2 h3 h4 h5 h6 "
-    "figure figcaption hr dl dt dd header footer aside center address details summary main nav".split())
+    ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center", "address", "details", "summary", "main", "nav"])
 _MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del", "s": "del",
           "strike": "del", "sup": "sup", "sub": "sub"}
 _MARK_ORDER = ("strong", "em", "del", "sup", "sub")
@@ -72,7 +71,7 @@ def escape_line_start(line: str) -> str:
 
 def escape_url(url: str) -> str:
     """A link or image target that cannot end early or leave its parentheses."""
-    return re.sub(r"[\s()<>\\`\"']", lambda m: "%{:02X}".format(ord(m.group(0))), url)
+    return re.sub(r"[\s()<>\\`\"']", lambda m: f"%{ord(m.group(0)):02X}", url)
 
 
 def _punct(ch: str) -> bool:
@@ -316,7 +315,7 @@ class Writer:
             else:
                 lines[-1].append(t)
         paras.append(Para(lines))
-        out = []
+        out: list[object] = []
         for p in paras:
             assert isinstance(p, Para)
             kept = [ln for ln in p.lines if not _blank(ln)]

@@ -32,11 +32,7 @@ __all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "decode
 log = logging.getLogger(__name__)
 
 _VARS = frozenset(
-    """msg_title title nickname nick_name author ct create_time ori_create_time oriCreateTime createTime
-    biz mid idx sn msg_link msg_cdn_url cdn_url msg_desc desc msg_source_url source_url _copyright_stat
-    copyright_stat item_show_type real_item_show_type user_name transferTargetLink isPaySubscribe
-    is_pay_subscribe TextContentNoEncode ContentNoEncode content_noencode msg_daily_idx appmsgid
-    publish_time svr_time vid videoPageInfos""".split()
+    ["msg_title", "title", "nickname", "nick_name", "author", "ct", "create_time", "ori_create_time", "oriCreateTime", "createTime", "biz", "mid", "idx", "sn", "msg_link", "msg_cdn_url", "cdn_url", "msg_desc", "desc", "msg_source_url", "source_url", "_copyright_stat", "copyright_stat", "item_show_type", "real_item_show_type", "user_name", "transferTargetLink", "isPaySubscribe", "is_pay_subscribe", "TextContentNoEncode", "ContentNoEncode", "content_noencode", "msg_daily_idx", "appmsgid", "publish_time", "svr_time", "vid", "videoPageInfos"]
 )
 
 # What an error page says -> (code, exception factory). Checked in order.
@@ -89,7 +85,8 @@ def decode_html(content: bytes) -> str:
 def load_tree(text: str | None, raw: bytes | None = None) -> lxml.html.HtmlElement:
     """Parse a whole page; a page lxml cannot read at all is not an article (see ``wholeness``)."""
     if raw is not None and b"\x00" in raw:
-        raw, text = None, raw.decode("utf-8", "replace")
+        text = raw.decode("utf-8", "replace")
+        raw = None
     return read_tree(text, raw, "")
 
 

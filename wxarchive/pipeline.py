@@ -21,7 +21,8 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
 
 from . import clean as clean_mod
 from . import rawpage
@@ -29,7 +30,7 @@ from .allowlist import drop_foreign_images
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
-from .models import SHANGHAI, Article, Page
+from .models import SHANGHAI, Article, Image, Page
 from .parse import parse
 from .render import render
 from .site import Site, atomic_write
@@ -98,7 +99,7 @@ class Outcome:
         url = self.url
         if url is None and is_article_url(self.source):
             url = normalize_article_url(self.source)
-        d = {"source": self.source, "status": self.status, "error": self.error, "url": url, "key": self.key,
+        d: dict[str, Any] = {"source": self.source, "status": self.status, "error": self.error, "url": url, "key": self.key,
              "account": self.account, "title": self.title, "published": self.published, "post": self.post,
              "images": self.images}
         if self.message:
@@ -116,7 +117,7 @@ def _written_for(post: Path, article: Article) -> bool:
     except OSError:
         return False
     m = re.search(r"(?m)^source_url:[ \t]*['\"]?(\S+?)['\"]?[ \t]*$", head.split("\n---", 1)[0])
-    return bool(m) and m.group(1) in {article.canonical_url, article.url} - {""}
+    return m is not None and m.group(1) in {article.canonical_url, article.url} - {""}
 
 
 def _aliases(source: str, article: Article) -> list[str]:
@@ -180,6 +181,11 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
+def _same(image: Image) -> Image:
+    """An image kept as it is (given up earlier), handed back through the pool like a download."""
+    return image
+
+
 def _archived_at(post: Path | None) -> dt.datetime | None:
     """The ``archived_at`` written in a post's front matter (a rebuild keeps it)."""
     if post is None:
@@ -209,7 +215,7 @@ def _read_file(path: Path) -> Page:
         data = path.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     url = path.resolve().as_uri()
     return Page(url=url, final_url=url, status=200, content=data, fetched_at=now)
 
@@ -261,7 +267,7 @@ class Archiver:
         self.store.close()
         self._write_lock.close()
 
-    def __enter__(self) -> "Archiver":
+    def __enter__(self) -> Archiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -278,7 +284,7 @@ class Archiver:
             if rec and rec["status"] == Status.ARCHIVED and rec["post_path"] and \
                     os.path.isfile(os.path.join(self.site.root, rec["post_path"])):  # (no Path per URL: re-runs)
                 return self._skipped(source, rec)
-            if rec and not self.opts.retry_failed:
+            if rec and not self.opts.retry_failed:  # noqa: SIM102 (one case of several to come)
                 if rec["status"] == Status.GAVE_UP and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
                     why = rec["error_msg"] or rec["error_code"] or "failed"
                     msg = (f"given up earlier after {rec['attempts']} attempt(s): {why}; "
@@ -365,7 +371,7 @@ class Archiver:
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future],
-                redo: "_Redo | None" = None, key: str | None = None) -> Outcome:
+                redo: _Redo | None = None, key: str | None = None) -> Outcome:
         """``key``: record under this key instead of the article's (a kept version of an edited article)."""
         try:
             return self._finish_unguarded(source, article, page, futures, redo, key)
@@ -375,7 +381,7 @@ class Archiver:
             raise self._crashed(source, page, e, "writing") from None
 
     def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
-                          redo: "_Redo | None" = None, key: str | None = None) -> Outcome:
+                          redo: _Redo | None = None, key: str | None = None) -> Outcome:
         no_images = redo.no_images if redo else self.opts.no_images
         keep_footers = redo.keep_footers if redo else self.opts.keep_footers
         if futures:
@@ -633,7 +639,7 @@ class Archiver:
             return None
         post = self.site.root / rec["post_path"] if rec.get("post_path") else None
         page = Page(url=rec["url"], final_url=rec["url"], status=200, content=rawpage.unpack(raw_path.read_bytes()),
-                    fetched_at=dt.datetime.now(dt.timezone.utc))
+                    fetched_at=dt.datetime.now(dt.UTC))
         article = self._clean(parse(page), keep_footers=keep_footers)
         lacking = [i for i in article.images if not self.saver.existing(i.name)]
         tries = {i.url: int((self.store.image(i.url) or {}).get("attempts") or 0) for i in lacking}
@@ -642,7 +648,7 @@ class Archiver:
         keep = [i for i in lacking if tries[i.url] >= MAX_IMAGE_TRIES]
         article = dataclasses.replace(article, images=tuple(
             dataclasses.replace(i, local=None, error="given up") if i in keep else i for i in article.images))
-        futures = [self.saver.pool.submit(lambda i=i: i) if i in keep else self.saver.pool.submit(self.saver.save_one, i)
+        futures = [self.saver.pool.submit(_same, i) if i in keep else self.saver.pool.submit(self.saver.save_one, i)
                    for i in article.images]
         out = self._finish(rec["url"], article, page, futures,
                            _Redo(keep_footers=keep_footers, no_images=False, archived_at=_archived_at(post)))
@@ -686,7 +692,7 @@ class Archiver:
                      no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
         raw = rawpage.unpack(raw_path.read_bytes())
         page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
-                    fetched_at=dt.datetime.now(dt.timezone.utc))
+                    fetched_at=dt.datetime.now(dt.UTC))
         article = self._clean(parse(page), keep_footers=redo.keep_footers)
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import lxml.html
 import yaml

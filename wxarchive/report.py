@@ -12,7 +12,8 @@ import threading
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
+from collections.abc import Callable
 
 from .pipeline import Outcome
 
@@ -84,7 +85,7 @@ class Tally:
 class _BarHandler(logging.Handler):
     """Log records printed above the live bar instead of through it."""
 
-    def __init__(self, bar: "Progress", inner: logging.Handler) -> None:
+    def __init__(self, bar: Progress, inner: logging.Handler) -> None:
         super().__init__(inner.level)
         self.bar = bar
         self.inner = inner
@@ -137,7 +138,7 @@ class Progress:
         self.lock = threading.RLock()
         self._swapped: list[tuple[logging.Handler, logging.Handler]] = []
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         if self.tty:
             root = logging.getLogger()
             for h in list(root.handlers):

@@ -62,7 +62,7 @@ def check_proxy(url: str) -> str:
     return url
 
 
-def load_cookies(path: str) -> "http.cookiejar.CookieJar":
+def load_cookies(path: str) -> http.cookiejar.CookieJar:
     """A Netscape ``cookies.txt`` (as yt-dlp and gallery-dl read it, browser add-ons write it)."""
     import http.cookiejar
     import re
@@ -71,7 +71,8 @@ def load_cookies(path: str) -> "http.cookiejar.CookieJar":
 
     jar = http.cookiejar.MozillaCookieJar()
     try:
-        text = open(path, encoding="utf-8", errors="replace").read()
+        with open(path, encoding="utf-8", errors="replace") as f:
+            text = f.read()
     except OSError as e:
         raise UsageError(f"cannot read the cookies file {path}: {e.strerror or e}") from None
     for n, line in enumerate(text.splitlines(), 1):

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from .errors import UsageError
 from .models import Article
@@ -221,7 +222,7 @@ class Site:
     check: dict[str, Any] | None = None  # the [check] table: harvest re-checks a slice of the archive
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str]) -> "Site":
+    def open(cls, root: str | os.PathLike[str]) -> Site:
         root = Path(root)
         settings: dict[str, Any] = tomllib.loads(_default_toml(False))["site"]
         sources: list[dict[str, Any]] = []
@@ -289,7 +290,7 @@ class Site:
                 log.warning("%s", advice)
         return made
 
-    def post_path(self, article: Article, taken: "callable[[Path], bool] | None" = None) -> Path:
+    def post_path(self, article: Article, taken: Callable[[Path], bool] | None = None) -> Path:
         """``_posts/YYYY-MM-DD-slug.md``; a different article never gets the same name."""
         day = article.published.strftime("%Y-%m-%d") if article.published else "1970-01-01"
         base = f"{day}-{slugify(article.title)}"

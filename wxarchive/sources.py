@@ -11,7 +11,8 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, quote, urlsplit
 
 
@@ -245,7 +246,8 @@ def parse_album_page(text: str, ref: AlbumRef, where: str = "") -> AlbumPage:
         raise LayoutChanged(f"album {ref.album_id}: answer is not JSON ({text[:80]!r})", url=where) from None
     if not isinstance(doc, dict):
         raise LayoutChanged(f"album {ref.album_id}: unexpected JSON ({type(doc).__name__})", url=where)
-    base = doc.get("base_resp") if isinstance(doc.get("base_resp"), dict) else {}
+    found = doc.get("base_resp")
+    base: dict[str, Any] = found if isinstance(found, dict) else {}
     ret = str(base.get("ret", "0"))
     if ret not in ("0", ""):
         msg = base.get("errmsg") or base.get("err_msg") or ""
@@ -297,7 +299,7 @@ def list_album(fetcher: Fetcher, ref: AlbumRef, is_known: Callable[[str], bool] 
         url = ref.api_url(cursor)
         page = parse_album_page(fetcher.text(url), ref, where=url)
         cts = [i.create_time for i in page.items if i.create_time]
-        newest_first = all(a >= b for a, b in zip(cts, cts[1:]))
+        newest_first = all(a >= b for a, b in zip(cts, cts[1:], strict=False))
         if not newest_first and stop_at_known:
             log.info("album %s is listed oldest first; reading it to the end", ref.album_id)
             stop_at_known = False
@@ -340,7 +342,7 @@ class SourceSpec:
         return self.url or self.path
 
     @classmethod
-    def from_config(cls, entry: Any, n: int) -> "SourceSpec":
+    def from_config(cls, entry: Any, n: int) -> SourceSpec:
         if isinstance(entry, str):
             entry = {"url": entry} if "://" in entry else {"path": entry}
         if not isinstance(entry, dict):

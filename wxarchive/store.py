@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from .errors import StateDamaged
@@ -312,7 +313,7 @@ class Store:
         with self._lock:
             self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -413,7 +414,7 @@ class Store:
             names = [c[0] for c in cur.description]
             rows = cur.fetchall()
         for r in rows:
-            yield dict(zip(names, r))
+            yield dict(zip(names, r, strict=False))
 
     def missing_images(self, limit: int = 500) -> list[dict[str, Any]]:
         """Archived articles whose post still points at remote images (some failed to save)."""
@@ -421,7 +422,7 @@ class Store:
             cur = self.db.execute("SELECT * FROM articles WHERE status='archived' AND images_saved < images_found "
                                   f"AND NOT ({_NO_IMAGES}) ORDER BY updated_at LIMIT ?", (limit,))
             names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
     def images_missing_total(self) -> tuple[int, int]:
         """(images missing, posts missing some) over the archive, for ``status``."""
@@ -550,7 +551,8 @@ class Store:
     def check_queue(self, *, limit: int | None = None, tried_before: float | None = None,
                     account: str | None = None, keys: list[str] | None = None) -> list[dict[str, Any]]:
         """Archived articles to check, least recently checked first (never-checked ones by archive time)."""
-        where, args = ["a.status='archived'", "a.key NOT LIKE '%#v%'"], []
+        where: list[str] = ["a.status='archived'", "a.key NOT LIKE '%#v%'"]
+        args: list[object] = []
         if tried_before is not None:
             where.append("COALESCE(f.tried_at, a.archived_at, 0) < ?")
             args.append(tried_before)
@@ -567,7 +569,7 @@ class Store:
         with self._lock:
             cur = self.db.execute(sql, args)
             names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
     def checks(self, key: str | None = None, *, changes_only: bool = False) -> list[dict[str, Any]]:
         """The check history, oldest first."""
@@ -575,7 +577,7 @@ class Store:
         with self._lock:
             cur = self.db.execute("SELECT * FROM checks" + where + " ORDER BY at, id", (key,) if key else ())
             names = [c[0] for c in cur.description]
-            return [dict(zip(names, r)) for r in cur.fetchall()]
+            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
     def fates(self, *, gone_only: bool = False) -> list[tuple[dict[str, Any], Fate]]:
         """(article record, fate) of every checked archived article, oldest publication first."""
@@ -586,10 +588,10 @@ class Store:
                 "ORDER BY a.published, a.key")
             names = [c[0] for c in cur.description][7:]
             rows = cur.fetchall()
-        out = [(dict(zip(names, tuple(r)[7:])), _fate(tuple(r)[:7])) for r in rows]
+        out = [(dict(zip(names, tuple(r)[7:], strict=False)), _fate(tuple(r)[:7])) for r in rows]
         return [(rec, f) for rec, f in out if f.gone or not gone_only]
 
-    def _tx(self) -> "_Tx":
+    def _tx(self) -> _Tx:
         return _Tx(self.db)
 
 

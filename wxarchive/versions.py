@@ -22,7 +22,7 @@ def versions_of(arch: Archiver, key: str) -> list[dict[str, Any]]:
     with arch.store._lock:
         cur = arch.store.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? AND status='archived' "
                                     "ORDER BY archived_at", (key.replace("%", "\\%") + "#v%",))
-        return [dict(zip(("key", "title", "post_path"), r)) for r in cur.fetchall()]
+        return [dict(zip(("key", "title", "post_path"), r, strict=False)) for r in cur.fetchall()]
 
 
 def archive_version(arch: Archiver, rec: dict[str, Any], page: Page) -> str | None:

@@ -26,7 +26,7 @@ __all__ = ["MAX_BODY_DEPTH", "check_whole", "flatten_deep", "read_tree"]
 MAX_BODY_DEPTH = 120
 _DOC_END = re.compile(rb"</html\s*>", re.I)
 _CONTENT_ID = re.compile(rb"""id\s*=\s*["']?js_content\b""")
-_BLOCKS = frozenset("p div section article blockquote li ul ol h1 h2 h3 h4 h5 h6 pre table tr br hr figure".split())
+_BLOCKS = frozenset(["p", "div", "section", "article", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "tr", "br", "hr", "figure"])
 
 
 def read_tree(text: str | None, raw: bytes | None, url: str) -> lxml.html.HtmlElement:
