@@ -452,9 +452,14 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
             _unwrap(el)
 
     _collapse_editor_whitespace(root)
-    stripped = () if keep_footers else boilerplate.strip(root, learned, account)
+    # the tail that teaches the account's footer is read before learned blocks go, so what an archive
+    # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
+    stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account)
     _prune_empty(root)
     tail = boilerplate.tail_texts(root)
+    if learned and not keep_footers:
+        stripped += boilerplate.strip(root, learned, account)
+        _prune_empty(root)
     out = etree.tostring(root, encoding="unicode", method="html")
     kept_images = tuple(images[u] for u in dict.fromkeys(i.get("src") for i in root.iter("img")) if u in images)
     return Cleaned(out, kept_images, tuple(media), stripped, tail)

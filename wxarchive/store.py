@@ -503,6 +503,7 @@ class Store:
         if not account:
             return
         with self._lock, self._tx():
+            self.db.execute("DELETE FROM footer_seen WHERE key=?", (key,))  # this post's tail as read now
             self.db.executemany("INSERT OR IGNORE INTO footer_seen(account, block, key) VALUES (?,?,?)",
                                 [(account, b, key) for b in dict.fromkeys(blocks)])
 
