@@ -321,18 +321,8 @@ class Cleaned:
     tail: tuple[str, ...] = ()
 
 
-def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
-                   known_media: tuple[Media, ...] = (), account: str = "") -> Cleaned:
-    """Clean one body fragment: simple HTML, its images and media, what was stripped."""
-    body_html = _CTRL.sub("", body_html)  # C0 controls are not text, and lxml refuses them
-    if not body_html.strip():
-        return Cleaned("")
-    try:
-        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return Cleaned("")
-
-    # scripts that write content (old picture posts) give their text; all other scripts go
+def _written_text(root: etree._Element) -> None:
+    """Scripts that write content (old picture posts) give their text; all other scripts go later."""
     for s in list(root.iter("script")):
         m = _DOC_WRITE.search(s.text or "")
         if m:
@@ -345,9 +335,10 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                 br.tail = part
             p.tail = s.tail
             s.getparent().replace(s, p)
-    _apply_display(root)
-    media: list[Media] = []
-    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
+
+
+def _drop_noise(root: etree._Element) -> None:
+    """Scripts, styles, comments, profile cards and other page furniture."""
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
@@ -358,7 +349,9 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         if el.getparent() is not None:
             _drop(el)
 
-    # code blocks: rebuild as <pre><code> with real newlines
+
+def _rebuild_code(root: etree._Element) -> None:
+    """Code blocks become ``<pre><code>`` with real newlines and their language."""
     for pre in list(root.iter("pre")):
         text = _code_text(pre)
         lang = _lang(pre)
@@ -370,26 +363,35 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         new.tail = pre.tail
         pre.getparent().replace(pre, new)
 
-    # images: real URL from data-src, CSS backgrounds become images, avatars/icons/emoji go
-    images: dict[str, Image] = {}
+
+def _background_images(root: etree._Element) -> None:
+    """CSS background pictures that are content become ``<img>``, the caption on its own line below."""
     for el in list(root.iter()):
         if not isinstance(el.tag, str) or el.getparent() is None and el is not root:
             continue
         style = el.get("style") or ""
-        if "url(" in style and el.tag != "img":
-            m = _BG_URL.search(style)
-            if m:
-                u = html.unescape(m.group(1)).strip()
-                if u.startswith("//"):
-                    u = "https:" + u
-                if image_url_ok(u) and "mmbiz_svg" not in u and not _decoration(el, style):
-                    img = lxml.html.Element("img", src=u)
-                    el.insert(0, img)
-                    if (el.text or "").strip() or len(el) > 1:
-                        br = lxml.html.Element("br")  # the picture on its own line, its caption below
-                        br.tail = el.text
-                        img.addnext(br)
-                    el.text = None
+        if "url(" not in style or el.tag == "img":
+            continue
+        m = _BG_URL.search(style)
+        if not m:
+            continue
+        u = html.unescape(m.group(1)).strip()
+        if u.startswith("//"):
+            u = "https:" + u
+        if image_url_ok(u) and "mmbiz_svg" not in u and not _decoration(el, style):
+            img = lxml.html.Element("img", src=u)
+            el.insert(0, img)
+            if (el.text or "").strip() or len(el) > 1:
+                br = lxml.html.Element("br")
+                br.tail = el.text
+                img.addnext(br)
+            el.text = None
+
+
+def _collect_images(root: etree._Element) -> dict[str, Image]:
+    """Real URLs from ``data-src``; avatars, icons and emoji go (an emoji keeps its text)."""
+    _background_images(root)
+    images: dict[str, Image] = {}
     for img in list(root.iter("img")):
         url = _norm_src(img)
         alt = (img.get("alt") or "").strip()
@@ -405,8 +407,11 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
             img.set("alt", alt[:120])
         if url not in images:
             images[url] = Image(url=url, name=image_name(url))
+    return images
 
-    # links: javascript: and empty links keep only their text
+
+def _clean_links(root: etree._Element) -> None:
+    """``javascript:`` and empty links keep only their text."""
     for a in list(root.iter("a")):
         href = html.unescape((a.get("href") or "").strip())
         if not href.lower().startswith(("http://", "https://", "mailto:")):
@@ -415,34 +420,35 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         a.attrib.clear()
         a.set("href", href)
 
-    # structure: sections become p (leaf) or div; spans and editor wrappers unwrap
+
+_SECTION_TAGS = ("section", "article", "center", "header", "footer", "aside", "figure", "mp-common-markdown",
+                 "mp-style-type")
+
+
+def _simplify_structure(root: etree._Element) -> None:
+    """Sections become p (leaf) or div; spans and editor wrappers unwrap; empty emphasis goes."""
     everything = list(root.iter())
     blocky = _with_block_descendants(everything)
     for el in everything:
         if not isinstance(el.tag, str) or el is root:
             continue
         tag = el.tag.lower()
-        if tag in ("section", "article", "center", "header", "footer", "aside", "figure", "mp-common-markdown",
-                   "mp-style-type") or ("-" in tag and tag not in ("mp-common-mpaudio",)):
+        if tag in _SECTION_TAGS or ("-" in tag and tag not in ("mp-common-mpaudio",)):
             el.tag = "div" if el in blocky else "p"
         elif tag in _UNWRAP or ":" in tag:
             continue  # unwrapped below, all at once
         elif tag == "div" and el not in blocky:
             el.tag = "p"
-        elif tag in ("b",):
-            el.tag = "strong"
-        elif tag in ("i",):
-            el.tag = "em"
+        elif tag in ("b", "i"):
+            el.tag = "strong" if tag == "b" else "em"
         keep = _KEEP_ATTRS.get(el.tag, ())
         for a in list(el.attrib):
             if a not in keep:
                 del el.attrib[a]
     _unwrap_all(root, lambda t: t.lower() in _UNWRAP or ":" in t)
-    # p inside p is invalid and confuses converters: make the outer one a div
-    for p in list(root.iter("p")):
+    for p in list(root.iter("p")):  # p inside p is invalid: the outer one is a div
         if p in blocky:
             p.tag = "div"
-    # empty emphasis is debris
     for el in list(root.iter("strong", "em", "b", "i", "del", "s", "strike")):
         if el.getparent() is None:
             continue
@@ -451,6 +457,29 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         elif el.find(".//img") is not None or el.xpath(".//*[self::p or self::div or self::br]"):
             _unwrap(el)
 
+
+def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
+                   known_media: tuple[Media, ...] = (), account: str = "") -> Cleaned:
+    """Clean one body fragment: simple HTML, its images and media, what was stripped.
+
+    The work is a sequence of named passes over one tree, each testable alone.
+    """
+    body_html = _CTRL.sub("", body_html)  # C0 controls are not text, and lxml refuses them
+    if not body_html.strip():
+        return Cleaned("")
+    try:
+        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return Cleaned("")
+    _written_text(root)
+    _apply_display(root)
+    media: list[Media] = []
+    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
+    _drop_noise(root)
+    _rebuild_code(root)
+    images = _collect_images(root)
+    _clean_links(root)
+    _simplify_structure(root)
     _collapse_editor_whitespace(root)
     # the tail that teaches the account's footer is read before learned blocks go, so what an archive
     # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
