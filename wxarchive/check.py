@@ -39,6 +39,7 @@ from .parse import parse
 from .pipeline import Archiver
 from .render import _dump, source_line
 from .site import atomic_write
+from .store import Status
 from .urls import article_key, is_article_url, normalize_article_url
 
 __all__ = ["CheckOutcome", "Checker", "Observation", "apply_fate", "next_fate", "parse_age"]
@@ -190,7 +191,7 @@ class Checker:
             cands += [url, article_key(url) or ""]
         for c in filter(None, cands):
             rec = self.store.get(c)
-            if rec and rec["status"] == "archived":
+            if rec and rec["status"] == Status.ARCHIVED:
                 return str(rec["key"])
         raise UsageError(f"not an archived article of this archive: {target}")
 
@@ -288,10 +289,10 @@ class Checker:
         then_digest = base.digest if base else now.digest
         flagged = bool(_TITLE_MODIFIED.search(page.content)) and not self._raw_flagged(rec)
         if now.title != then_title or now.digest != then_digest or flagged:
-            return Observation("edited", SourceStatus.EDITED, http_status=page.status, title=now.title,
+            return Observation(SourceStatus.EDITED.value, SourceStatus.EDITED, http_status=page.status, title=now.title,
                                reason="" if now.title != then_title or now.digest != then_digest
                                else "WeChat flags the title as modified")
-        return Observation("alive", SourceStatus.ALIVE, http_status=page.status)
+        return Observation(SourceStatus.ALIVE.value, SourceStatus.ALIVE, http_status=page.status)
 
     def _raw(self, rec: dict[str, Any]) -> bytes | None:
         if not rec.get("raw_path"):

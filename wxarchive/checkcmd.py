@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from .errors import UsageError
+from .fate import SourceStatus
 
 if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a check runs
     from .check import CheckOutcome
@@ -54,7 +55,7 @@ def change_line(o: CheckOutcome) -> str:
     if o.state is None:
         return f"failed   {o.seen:12} {o.source}  {o.message}".rstrip()
     was = f"(was {o.previous})" if o.changed else ""
-    extra = o.reason or (f"new title: {o.new_title}" if o.new_title and o.state == "edited" else "") or o.target
+    extra = o.reason or (f"new title: {o.new_title}" if o.new_title and o.state == SourceStatus.EDITED else "") or o.target
     return f"{o.state:14} {was:20} {o.post or ''}  {o.title or ''}" + (f": {extra}" if extra else "")
 
 

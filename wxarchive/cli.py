@@ -202,13 +202,15 @@ def _printer(as_json: bool, quiet: bool):
     import json
     import time
 
+    from .pipeline import Result
+
     last = [0.0]
 
     def flush(o: Outcome) -> bool:
         """Each line reaches a pipe at once, but a re-run's thousands of "skipped" lines go out in
         batches (at most 0.2 s late): a write per line was a fifth of what a skipped URL cost."""
         now = time.monotonic()
-        if o.status != "skipped" or now - last[0] >= 0.2:
+        if o.status != Result.SKIPPED or now - last[0] >= 0.2:
             last[0] = now
             return True
         return False
@@ -222,7 +224,7 @@ def _printer(as_json: bool, quiet: bool):
     def show(o: Outcome) -> None:
         if as_json:
             emit(json.dumps(o.as_json(), ensure_ascii=False), o)
-        elif o.status != "failed" and not quiet:
+        elif o.status != Result.FAILED and not quiet:
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
             emit(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", o)
@@ -230,15 +232,17 @@ def _printer(as_json: bool, quiet: bool):
 
 
 def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
+    from .pipeline import Result  # loaded already: these outcomes came from it
+
     if blocked or any(o.error == "verify" for o in outcomes):
         return 3
     if any(o.error == "usage" for o in outcomes):
         return 2
-    if any(o.status == "failed" for o in outcomes):
+    if any(o.status == Result.FAILED for o in outcomes):
         return 1
     # 4: every article is archived, but some images could not be saved (the posts keep their remote
     # URLs; later runs try them again)
-    return 4 if any(o.images.get("failed") for o in outcomes if o.status in ("archived", "healed", "rebuilt")) else 0
+    return 4 if any(o.images.get("failed") for o in outcomes if o.status in (Result.ARCHIVED, Result.HEALED, Result.REBUILT)) else 0
 
 
 def _get_as_import(args: argparse.Namespace) -> int | None:
@@ -275,7 +279,7 @@ def _not_for_get(src: str) -> str | None:
 
 
 def cmd_get(args: argparse.Namespace) -> int:
-    from .pipeline import Archiver, Outcome, check_source
+    from .pipeline import Archiver, Outcome, Result, check_source
 
     as_import = _get_as_import(args)
     if as_import is not None:
@@ -290,7 +294,7 @@ def cmd_get(args: argparse.Namespace) -> int:
                 raise UsageError(hint)
             check_source(src)
         except UsageError as e:
-            bad.append(Outcome(src, "failed", error=e.code, message=e.message))
+            bad.append(Outcome(src, Result.FAILED, error=e.code, message=e.message))
     if len(bad) == len(args.sources):
         # nothing to do: say so without laying down an archive for a typo
         for o in bad:
@@ -317,7 +321,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             done = {o.source for o in outs}
             for s in args.sources:
                 if s not in done:
-                    show(Outcome(s, "failed", error="verify", message="not tried: WeChat asked for verification"))
+                    show(Outcome(s, Result.FAILED, error="verify", message="not tried: WeChat asked for verification"))
             print(f"wxarchive: stopped: {arch.blocked.message}. Try again after {rec['until_text']}.",
                   file=sys.stderr)
         if arch.offline is not None:
@@ -328,13 +332,13 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
     """Sources a stopped run never reached; each gets a ``not tried`` JSON line under --json."""
-    from .pipeline import Outcome
+    from .pipeline import Outcome, Result
 
     done = {o.source for o in outs}
     left = [s for s in sources if s not in done]
     if show is not None:
         for s in left:
-            show(Outcome(s, "failed", error="network", message="not tried: the network looks down"))
+            show(Outcome(s, Result.FAILED, error="network", message="not tried: the network looks down"))
     return len(left)
 
 
@@ -385,6 +389,7 @@ def cmd_rebuild_state(args: argparse.Namespace) -> int:
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
+    from .pipeline import Result
     from .site import STATE_DIR
 
     if getattr(args, "from_posts", False):
@@ -401,7 +406,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     finally:
         arch.close()
         lock.release()
-    return 1 if any(o.status == "failed" for o in outs) else 0
+    return 1 if any(o.status == Result.FAILED for o in outs) else 0
 
 
 def _failure_line(o: Outcome) -> str:
@@ -436,7 +441,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .backoff import Backoff
-    from .pipeline import Outcome
+    from .pipeline import Outcome, Result
     from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list
 
@@ -472,7 +477,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 if u not in done:
                     tally.not_tried += 1  # (the link that met the block is counted by the tally)
                     if args.json:
-                        show(Outcome(u, "failed", error="verify", message="not tried: WeChat asked for verification"))
+                        show(Outcome(u, Result.FAILED, error="verify", message="not tried: WeChat asked for verification"))
             print(f"wxarchive: stopped: {arch.blocked.message}. {tally.not_tried} link(s) left; "
                   f"run the same command again after {rec['until_text']} to resume.", file=sys.stderr)
         elif arch.offline is None:

@@ -3,18 +3,27 @@ article page requested and nothing written (a harvest still lists its sources, w
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import Any
 from collections.abc import Iterable
 
 from .errors import UsageError, WxError
 
-__all__ = ["classify", "report"]
+__all__ = ["Plan", "classify", "report"]
+
+
+class Plan(StrEnum):
+    """What a run would do with one link (the ``status`` of a ``--dry-run`` line)."""
+
+    NEW = "new"  # would be fetched
+    KNOWN = "known"  # archived, no request
+    GIVEN_UP = "given_up"  # not asked for again without --retry-failed
 
 
 def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
     """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
     from .site import STATE_DIR
-    from .store import Store
+    from .store import Status, Store
     from .urls import article_key
 
     db = root / STATE_DIR / "state.sqlite3"
@@ -24,13 +33,13 @@ def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bo
         for url in urls:
             key = article_key(url)
             rec = st.get(key) if st is not None and key else None
-            if rec and rec["status"] == "archived" and (root / (rec["post_path"] or "")).is_file():
-                out.append({"source": url, "status": "known", "key": rec["key"], "post": str(root / rec["post_path"])})
-            elif (rec and rec["status"] == "gave_up" and not retry_failed
+            if rec and rec["status"] == Status.ARCHIVED and (root / (rec["post_path"] or "")).is_file():
+                out.append({"source": url, "status": Plan.KNOWN, "key": rec["key"], "post": str(root / rec["post_path"])})
+            elif (rec and rec["status"] == Status.GAVE_UP and not retry_failed
                   and (rec["permanent"] or rec["attempts"] >= max_attempts)):
-                out.append({"source": url, "status": "given_up", "key": rec["key"], "post": None})
+                out.append({"source": url, "status": Plan.GIVEN_UP, "key": rec["key"], "post": None})
             else:
-                out.append({"source": url, "status": "new", "key": key, "post": None})
+                out.append({"source": url, "status": Plan.NEW, "key": key, "post": None})
     finally:
         if st is not None:
             st.close()
@@ -45,9 +54,9 @@ def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
             print(json.dumps({**r, "dry_run": True}, ensure_ascii=False))
         else:
             print(f"{r['status']:9} {r['source']}" + (f"  {r['post']}" if r.get("post") else ""))
-    n = {s: sum(1 for r in rows if r["status"] == s) for s in ("new", "known", "given_up")}
-    print(f"wxarchive: {label} --dry-run: {n['new']} would be fetched, {n['known']} already archived, "
-          f"{n['given_up']} given up; nothing fetched or written", file=sys.stderr)
+    n = {s: sum(1 for r in rows if r["status"] == s) for s in Plan}
+    print(f"wxarchive: {label} --dry-run: {n[Plan.NEW]} would be fetched, {n[Plan.KNOWN]} already archived, "
+          f"{n[Plan.GIVEN_UP]} given up; nothing fetched or written", file=sys.stderr)
     return 0
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from .backoff import Backoff
 from .errors import FetchError, RateLimited, UsageError, WxError
-from .pipeline import Archiver, Outcome
+from .pipeline import Archiver, Outcome, Result
 from .sources import (SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url,
                       parse_feed, read_list)
 from .store import Status
@@ -51,11 +51,11 @@ class SourceRun:
 
     @property
     def new(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == "archived")
+        return sum(1 for o in self.outcomes if o.status == Result.ARCHIVED)
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
+        return [o for o in self.outcomes if o.status == Result.FAILED]
 
     @property
     def status(self) -> str:
@@ -156,7 +156,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         run.not_tried = sum(1 for u in todo if u not in done)
         pending = [u for u in todo if u not in done]
         pending += [o.source for o in run.outcomes
-                    if o.status == "failed" and not o.gave_up and o.error not in ("usage", "verify")]
+                    if o.status == Result.FAILED and not o.gave_up and o.error not in ("usage", "verify")]
         pending += [o.source for o in run.outcomes if o.error == "verify"]
         store.set_kv(skey, {"pending": dedupe(pending), "complete": complete, "kind": run.kind})
         store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)

@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def rows(root: Path) -> Iterator[dict[str, Any]]:
     """One record per article in the state, with its post's path from the current directory."""
     from .site import STATE_DIR
-    from .store import Store
+    from .store import Status, Store
 
     db = root / STATE_DIR / "state.sqlite3"
     if not db.is_file():
@@ -44,7 +44,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
     with Store(db) as st:
         for rec in st.articles():
             found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
-            archived = rec["status"] == "archived"
+            archived = rec["status"] == Status.ARCHIVED
             yield {"key": rec["key"], "published": rec.get("published") or None, "account": rec.get("account") or None,
                    "title": rec.get("title") or None, "status": rec["status"],
                    "post": str(root / rec["post_path"]) if archived and rec.get("post_path") else None,
@@ -56,6 +56,8 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
 def cmd_ls(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
+
+    from .store import Status
 
     if getattr(args, "gone", False):
         from .ls import gone_rows, gone_line
@@ -72,7 +74,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         day = (r["published"] or "")[:10] or "-"
         missing = f"  [{r['images']['missing']} image(s) missing]" if r["images"]["missing"] else ""
         where = r["post"] or r["url"] or ""
-        what = r["status"] if r["status"] == "archived" else f"{r['status']}:{r['error'] or '?'}"
+        what = r["status"] if r["status"] == Status.ARCHIVED else f"{r['status']}:{r['error'] or '?'}"
         print(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}")
     sys.stdout.flush()
     return 0

@@ -20,6 +20,7 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a re
     from .fetch import Fetcher
     from .images import ImageSaver
 
-__all__ = ["Archiver", "Options", "Outcome", "check_source", "said"]
+__all__ = ["Archiver", "Options", "Outcome", "Result", "check_source", "said"]
 
 log = logging.getLogger(__name__)
 _STOP_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
@@ -74,6 +75,16 @@ class Options:
     user_agent: str | None = None
 
 
+class Result(StrEnum):
+    """What happened to one source (``Outcome.status``): the ``status`` of a ``--json`` line, as its value."""
+
+    ARCHIVED = "archived"
+    SKIPPED = "skipped"  # already archived: nothing fetched
+    FAILED = "failed"
+    REBUILT = "rebuilt"  # `rebuild` rendered the post again from its raw page
+    HEALED = "healed"  # images an archived post lacked were fetched and the post rewritten
+
+
 @dataclass
 class Outcome:
     """What happened to one source: one JSON line under ``--json``.
@@ -83,7 +94,7 @@ class Outcome:
     """
 
     source: str
-    status: str  # archived | skipped | failed | rebuilt
+    status: Result
     error: str | None = None
     message: str | None = None
     post: str | None = None
@@ -99,7 +110,7 @@ class Outcome:
         url = self.url
         if url is None and is_article_url(self.source):
             url = normalize_article_url(self.source)
-        d: dict[str, Any] = {"source": self.source, "status": self.status, "error": self.error, "url": url, "key": self.key,
+        d: dict[str, Any] = {"source": self.source, "status": str(self.status), "error": self.error, "url": url, "key": self.key,
              "account": self.account, "title": self.title, "published": self.published, "post": self.post,
              "images": self.images}
         if self.message:
@@ -290,7 +301,7 @@ class Archiver:
                     msg = (f"given up earlier after {rec['attempts']} attempt(s): {why}; "
                            "nothing fetched (use --retry-failed to try it again)")
                     log.error("%s: %s", source, msg)  # said even without --json: silence looked like a crash
-                    return Outcome(source, "failed", error=rec["error_code"], key=rec["key"], gave_up=True,
+                    return Outcome(source, Result.FAILED, error=rec["error_code"], key=rec["key"], gave_up=True,
                                    message=msg)
             if self.blocked is not None:
                 raise self.blocked
@@ -350,7 +361,7 @@ class Archiver:
         """An article already archived, reported from its record: the same fields as when it was archived."""
         found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
         post = os.path.join(self.site.root, rec["post_path"]) if rec.get("post_path") else None  # no Path per URL
-        return Outcome(source, "skipped", post=post, title=rec.get("title"), key=rec.get("key"),
+        return Outcome(source, Result.SKIPPED, post=post, title=rec.get("title"), key=rec.get("key"),
                        url=rec.get("canonical_url") or rec.get("url") or None, account=rec.get("account") or None,
                        published=rec.get("published") or None,
                        images={"found": found, "saved": saved, "failed": max(0, found - saved)})
@@ -437,7 +448,7 @@ class Archiver:
         self.store.count_tail_blocks(article.account, key, article.tail_blocks)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})
-        return Outcome(source, "archived", post=str(post), title=article.title, key=key,
+        return Outcome(source, Result.ARCHIVED, post=str(post), title=article.title, key=key,
                        url=article.canonical_url or article.url, account=article.account or None,
                        published=article.published.isoformat() if article.published else None,
                        images={"found": len(article.images), "saved": saved,
@@ -475,7 +486,7 @@ class Archiver:
         """One article could not be written; a full or read-only disk stops the run (see ``stopped``)."""
         if is_damage(e):
             raise StateDamaged(self.store.path, str(e)) from None
-        out = Outcome(source, "failed", error="io", message=f"cannot write the archive: {e}")
+        out = Outcome(source, Result.FAILED, error="io", message=f"cannot write the archive: {e}")
         log.error("%s: %s", source, out.message)
         full = (isinstance(e, OSError) and e.errno in _STOP_ERRNOS) or (
             isinstance(e, sqlite3.OperationalError) and getattr(e, "sqlite_errorcode", 0) & 0xFF in (8, 13))
@@ -496,7 +507,7 @@ class Archiver:
             if len(self._deferred) >= self.opts.outage_after:
                 self.offline = e
             log.info("%s", _said(source, msg))  # an error only once a server has answered (see _answered)
-            return Outcome(source, "failed", error=e.code, message=msg, key=article_key(e.url or source))
+            return Outcome(source, Result.FAILED, error=e.code, message=msg, key=article_key(e.url or source))
         if isinstance(e, RateLimited):
             if (e.url or source).startswith(("http://", "https://")):
                 self.blocked = e  # a live verification page: no more page requests this run
@@ -505,7 +516,7 @@ class Archiver:
             key, gave_up = self._count_failure(source, e)
         if not isinstance(e, RateLimited):  # a block is reported once, by the command that stops
             log.error("%s", _said(source, msg))
-        return Outcome(source, "failed", error=e.code, message=msg, key=key, gave_up=gave_up)
+        return Outcome(source, Result.FAILED, error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Archive each source; outcomes are reported in input order."""
@@ -654,7 +665,7 @@ class Archiver:
                            _Redo(keep_footers=keep_footers, no_images=False, archived_at=_archived_at(post)))
         if out.images["saved"] <= int(rec.get("images_saved") or 0):
             return None
-        out.status = "healed"
+        out.status = Result.HEALED
         log.info("%s: images healed (%d/%d saved)", out.post, out.images["saved"], out.images["found"])
         return out
 
@@ -668,12 +679,12 @@ class Archiver:
             try:
                 out = self._rebuild_one(rec)
             except (OSError, WxError) as e:
-                out = Outcome(src, "failed", error=getattr(e, "code", "io"), message=_said(src, str(e)),
+                out = Outcome(src, Result.FAILED, error=getattr(e, "code", "io"), message=_said(src, str(e)),
                               key=rec["key"])
             except Exception as e:  # last resort: one post fails, the rebuild goes on
                 err = self._crashed(src, None, e, "rebuilding")
-                out = Outcome(src, "failed", error=err.code, message=err.message, key=rec["key"])
-            if out.status == "failed":
+                out = Outcome(src, Result.FAILED, error=err.code, message=err.message, key=rec["key"])
+            if out.status == Result.FAILED:
                 log.error("%s", _said(src, out.message or ""))
             outs.append(out)
             if on_outcome:
@@ -685,7 +696,7 @@ class Archiver:
         raw_path = self.site.root / rec["raw_path"] if rec.get("raw_path") else None
         post = self.site.root / rec["post_path"] if rec.get("post_path") else None
         if raw_path is None or not raw_path.is_file():
-            return Outcome(src, "failed", error="io", key=rec["key"], post=str(post) if post else None,
+            return Outcome(src, Result.FAILED, error="io", key=rec["key"], post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
         choices = self.store.get_kv(f"choices:{rec['key']}") or {}
         redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)),
@@ -698,7 +709,7 @@ class Archiver:
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
         out = self._finish(src, article, page, [], redo, key=rec["key"])  # a kept version keeps its own key
-        out.status = "rebuilt"
+        out.status = Result.REBUILT
         return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 from collections.abc import Callable
 
-from .pipeline import Outcome
+from .pipeline import Outcome, Result
 
 __all__ = ["Progress", "Tally", "chain", "log_outcome"]
 
@@ -38,23 +38,23 @@ class Tally:
     failures: list[Outcome] = field(default_factory=list)
 
     def add(self, o: Outcome) -> None:
-        if o.status == "healed":
+        if o.status == Result.HEALED:
             self.healed += 1
             return
-        if o.status == "archived":
+        if o.status == Result.ARCHIVED:
             self.archived += 1
-        elif o.status == "skipped":
+        elif o.status == Result.SKIPPED:
             self.skipped += 1
-        elif o.status == "failed" and o.error == "verify":
+        elif o.status == Result.FAILED and o.error == "verify":
             self.not_tried += 1  # the block itself: reported once as such, tried again on resume
-        elif o.status == "failed":
+        elif o.status == Result.FAILED:
             self.failed[o.error or "error"] += 1
             self.gave_up += int(o.gave_up)
             self.failures.append(o)
         imgs = o.images or {}
-        self.images_found += int(imgs.get("found", 0) or 0) if o.status == "archived" else 0
-        self.images_saved += int(imgs.get("saved", 0) or 0) if o.status == "archived" else 0
-        self.images_failed += int(imgs.get("failed", 0) or 0) if o.status == "archived" else 0
+        self.images_found += int(imgs.get("found", 0) or 0) if o.status == Result.ARCHIVED else 0
+        self.images_saved += int(imgs.get("saved", 0) or 0) if o.status == Result.ARCHIVED else 0
+        self.images_failed += int(imgs.get("failed", 0) or 0) if o.status == Result.ARCHIVED else 0
 
     @property
     def n_failed(self) -> int:
@@ -223,7 +223,7 @@ class Progress:
 
 def log_outcome(o: Outcome) -> None:
     """One line per article for ``--log FILE`` (INFO: off the terminal unless -v)."""
-    if o.status == "failed":
+    if o.status == Result.FAILED:
         return  # the pipeline has logged it as an error already
     log.info("%s %s %s", o.status, o.source, o.title or "")
 
