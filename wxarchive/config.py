@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,14 @@ _PATHS = {"out", "cookies", "log"}
 
 
 def user_config_path() -> Path:
+    """The user's config file. On Linux it is the XDG rule platformdirs applies (``$XDG_CONFIG_HOME``,
+    when absolute, else ``~/.config``), written out because importing platformdirs costs every command ~8 ms of
+    start-up; other systems ask platformdirs."""
+    if sys.platform.startswith("linux"):
+        base = os.environ.get("XDG_CONFIG_HOME", "")
+        if not os.path.isabs(base):
+            base = os.path.expanduser("~/.config")
+        return Path(base) / "wxarchive" / "config.toml"
     import platformdirs
 
     return Path(platformdirs.user_config_dir("wxarchive")) / "config.toml"

@@ -11,11 +11,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
-from zoneinfo import ZoneInfo
+
+from .models import SHANGHAI
 
 __all__ = ["GONE", "Fate", "SourceStatus", "mark_source"]
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class SourceStatus(str, enum.Enum):

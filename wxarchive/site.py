@@ -1,12 +1,12 @@
 """The Jekyll tree: ``_posts/``, ``postimg/``, ``_config.yml``, the settings file, safe names, atomic writes."""
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import logging
 import os
 import re
-import tempfile
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -169,20 +169,33 @@ def _umask() -> int:
 
 @functools.cache
 def file_mode() -> int:
-    """What a plain ``open`` would give a new file: 0666 less the umask (mkstemp's files are 0600)."""
+    """What a plain ``open`` would give a new file: 0666 less the umask (temp files are made 0600)."""
     return 0o666 & ~_umask()
+
+
+def _temp_file(folder: Path) -> tuple[int, str]:
+    """``tempfile.mkstemp`` as this module needs it (a fresh 0600 file, never an existing one),
+    without importing tempfile, shutil and random into every run (~5 ms of start-up)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.urandom(6).hex()}.part")
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))  # pragma: no cover
 
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-", suffix=".part")
+    fd, tmp = _temp_file(path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a web server must be able to read the site
+        os.chmod(tmp, file_mode())  # made 0600; a web server must be able to read the site
         os.replace(tmp, path)
     except BaseException:
         try:
