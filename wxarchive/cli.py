@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .harvest import HarvestResult
     from .lock import ArchiveLock
     from .pipeline import Archiver, Options, Outcome
+    from .report import Tally
+    from .site import Site
 
 # Only argparse and the error classes load at start: ``--help`` and ``--version`` must cost about
 # what the interpreter does. Each command imports what it uses (the HTTP stack only when a request
@@ -74,7 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ignore-config", action="store_true",
                     help="read no config file (neither yours nor the archive's [options])")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    _add_get(sub)
+    _add_site_commands(sub)
+    _add_batch_commands(sub)
+    from .checkcmd import add_parser as add_check
 
+    add_check(sub)
+    _add_status(sub)
+    from .listing import add_parser as add_ls
+
+    add_ls(sub)
+    return ap
+
+
+def _add_get(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("get", help="archive article URLs or saved .html pages", epilog=_examples("""
   wxarchive get https://mp.weixin.qq.com/s/XXXXXXXX          # one article into ./archive
   wxarchive get saved-page.html --out ~/blog                 # a page saved from a browser
@@ -87,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="archive every link in FILE (- for stdin), as `wxarchive import FILE` does")
     _common(p)
 
+
+def _add_site_commands(sub: argparse._SubParsersAction) -> None:
+    """``init`` and ``rebuild``: the archive itself, no article page asked for."""
     p = sub.add_parser("init", help="lay down a minimal Jekyll site in DIR (never overwrites)", epilog=_examples("""
   wxarchive init ~/blog          # _config.yml, layouts, index, wxarchive.toml (existing files kept)
   wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
@@ -101,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-posts", action="store_true",
                    help="rebuild the state database from the posts' front matter (after it was damaged or lost)")
 
+
+def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
+    """``import`` and ``harvest``: many articles, with a back-off and a dry run."""
     p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file", epilog=_examples("""
   wxarchive import links.txt                          # a list; progress bar on a terminal
   wxarchive import export.csv --out ~/blog --delay 5  # slower pacing for a long list
@@ -122,21 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="list the sources and say what would be fetched; no article page requested, nothing written")
 
-    from .checkcmd import add_parser as add_check
 
-    add_check(sub)
-
+def _add_status(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive", epilog=_examples("""
   wxarchive status --out ~/blog          # counts, missing images, failures, back-off, sources
   wxarchive status --out ~/blog --json"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
     p.add_argument("--json", action="store_true")
-
-    from .listing import add_parser as add_ls
-
-    add_ls(sub)
-    return ap
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
@@ -546,22 +560,27 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         return 1
     problem = bool(tally.failures or source_errors or res.blocked)
     if problem or args.verbose:
-        head = f"wxarchive: harvest: {tally.line()}"
-        lines = [head]
-        if res.blocked is not None and res.backoff:
-            lines.append(f"  stopped: {res.blocked.message}; no WeChat requests before {res.backoff['until_text']}")
-        for r in source_errors:
-            lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
-        for o in tally.failures[:20]:
-            lines.append(_failure_line(o))
-        if len(tally.failures) > 20:
-            lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
+        lines = _harvest_report(tally, res, source_errors)
         for ln in lines:
             _log().info("%s", ln.removeprefix("wxarchive: "))
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3
     return 1 if problem else 4 if tally.images_failed else 0
+
+
+def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list) -> list[str]:
+    """The one report a harvest gives when something needs a person (or with -v)."""
+    lines = [f"wxarchive: harvest: {tally.line()}"]
+    if res.blocked is not None and res.backoff:
+        lines.append(f"  stopped: {res.blocked.message}; no WeChat requests before {res.backoff['until_text']}")
+    for r in source_errors:
+        lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
+    for o in tally.failures[:20]:
+        lines.append(_failure_line(o))
+    if len(tally.failures) > 20:
+        lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
+    return lines
 
 
 def _harvest_check(arch: Archiver, cfg: dict, res: HarvestResult) -> list[str]:
@@ -582,13 +601,26 @@ def _harvest_check(arch: Archiver, cfg: dict, res: HarvestResult) -> list[str]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from .site import Site
-    from .store import Store
 
     site = Site.open(args.out)
     db = site.state_dir / "state.sqlite3"
     if not db.exists():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
+    info = _status_info(site, db)
+    if args.json:
+        import json
+
+        print(json.dumps(info, ensure_ascii=False, default=str))
+        return 0
+    _print_status(info)
+    return 0
+
+
+def _status_info(site: Site, db: Path) -> dict:
+    """What ``status`` says, read from the state (read-only) and the sources' names in wxarchive.toml."""
     import time
+
+    from .store import Store
 
     names = {}
     try:
@@ -609,13 +641,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             sources.append({**s, "name": names.get(s["source"], s["source"]),
                             "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
         missing, in_posts = st.images_missing_total()
-        info = {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
+        return {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
                 "images_missing": {"images": missing, "posts": in_posts}}
-    if args.json:
-        import json
 
-        print(json.dumps(info, ensure_ascii=False, default=str))
-        return 0
+
+def _print_status(info: dict) -> None:
+    import datetime as dt
+
     counts = info["counts"]
     print("articles: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     im = info["images_missing"]
@@ -634,13 +666,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         where = msg if f["url"] and f["url"] in msg else f"{f['url']}  {msg}"
         print(f"{f['status']:8} {f['error_code'] or '':14} attempts {f['attempts']}  {where}")
     for s in info["sources"]:
-        import datetime as dt
-
         when = dt.datetime.fromtimestamp(s["last_run"]).strftime("%Y-%m-%d %H:%M") if s["last_run"] else "never"
         label = s["name"] if s["name"] == s["source"] else f"{s['name']} <{s['source']}>"
         pend = f", {s['pending']} pending" if s.get("pending") else ""
         print(f"source {label}: last harvest {when}, {s['last_status']}, found {s['found']}, new {s['new']}{pend}")
-    return 0
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:

@@ -231,6 +231,35 @@ def _read_file(path: Path) -> Page:
     return Page(url=url, final_url=url, status=200, content=data, fetched_at=now)
 
 
+class _InOrder:
+    """Outcomes reported in input order while up to ``in_flight`` articles are still being written."""
+
+    __slots__ = ("in_flight", "on_outcome", "outcomes", "pending", "settled")
+
+    def __init__(self, in_flight: int, settled: Callable[[str, cf.Future[Outcome]], Outcome],
+                 on_outcome: Callable[[Outcome], None] | None) -> None:
+        self.in_flight, self.settled, self.on_outcome = in_flight, settled, on_outcome
+        self.pending: collections.deque[tuple[str, cf.Future[Outcome] | Outcome]] = collections.deque()
+        self.outcomes: list[Outcome] = []
+
+    def add(self, source: str, item: cf.Future[Outcome] | Outcome) -> None:
+        self.pending.append((source, item))
+        self.emit()
+
+    def emit(self, block: bool = False) -> None:
+        """Report every outcome at the head that is ready; ``block``: wait for all of them."""
+        while self.pending:
+            source, item = self.pending[0]
+            if isinstance(item, cf.Future):
+                if not block and not item.done() and len(self.pending) < self.in_flight:
+                    return
+                item = self.settled(source, item)
+            self.pending.popleft()
+            self.outcomes.append(item)
+            if self.on_outcome:
+                self.on_outcome(item)
+
+
 class Archiver:
     """One archive, one HTTP client, one image pool; use as a context manager."""
 
@@ -419,15 +448,7 @@ class Archiver:
         with self._write_lock.held():
             rec = self.store.get(key)
             old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None
-
-            def taken(p: Path) -> bool:
-                owner = self.store.post_owner(str(p.relative_to(self.site.root)))
-                if owner is not None:
-                    return owner != key
-                # a file nobody owns may be this very post, written by a run killed before it recorded it
-                return p.exists() and not _written_for(p, article)
-
-            post = self.site.post_path(article, taken=taken)
+            post = self.site.post_path(article, taken=self._taken(article, key))
             if not _holds(self.site.root / raw_rel, raw_packed):
                 atomic_write(self.site.root / raw_rel, raw_packed)
             if not _holds(post, text.encode("utf-8")):  # an unchanged post keeps its bytes and its mtime
@@ -453,6 +474,16 @@ class Archiver:
                        published=article.published.isoformat() if article.published else None,
                        images={"found": len(article.images), "saved": saved,
                                "failed": 0 if no_images else len(failed)})
+
+    def _taken(self, article: Article, key: str) -> Callable[[Path], bool]:
+        """Whether a post file name is another article's (for ``Site.post_path`` to pick another)."""
+        def taken(p: Path) -> bool:
+            owner = self.store.post_owner(str(p.relative_to(self.site.root)))
+            if owner is not None:
+                return owner != key
+            # a file nobody owns may be this very post, written by a run killed before it recorded it
+            return p.exists() and not _written_for(p, article)
+        return taken
 
     # ---- an outage is not a verdict
     def _answered(self) -> None:
@@ -520,66 +551,49 @@ class Archiver:
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Archive each source; outcomes are reported in input order."""
-        outcomes: list[Outcome] = []
-        pending: collections.deque[tuple[str, cf.Future[Outcome] | Outcome]] = collections.deque()
+        queue = _InOrder(self.opts.in_flight, self._settled, on_outcome)
         finisher = cf.ThreadPoolExecutor(max_workers=max(2, self.opts.in_flight), thread_name_prefix="finish")
-
-        def emit_ready(block: bool = False) -> None:
-            while pending:
-                src, item = pending[0]
-                if isinstance(item, cf.Future):
-                    if not block and not item.done() and len(pending) < self.opts.in_flight:
-                        return
-                    try:
-                        out = item.result()
-                    except WxError as e:
-                        out = self._fail(src, e)
-                    except (OSError, sqlite3.Error) as e:
-                        out = self._io_failure(src, e)
-                    except Exception as e:  # last resort: one article fails, never the run
-                        out = self._fail(src, self._crashed(src, None, e, "archiving"))
-                else:
-                    out = item
-                pending.popleft()
-                outcomes.append(out)
-                if on_outcome:
-                    on_outcome(out)
-
         try:
             for source in sources:
                 if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
-                try:
-                    prepared = self._prepare(source)
-                except WxError as e:
-                    pending.append((source, self._fail(source, e)))
-                    emit_ready()
-                    continue
-                except (OSError, sqlite3.Error) as e:
-                    pending.append((source, self._io_failure(source, e)))
-                    emit_ready()
-                    continue
-                except Exception as e:  # last resort: one article fails, never the run
-                    pending.append((source, self._fail(source, self._crashed(source, None, e, "fetching"))))
-                    emit_ready()
-                    continue
-                if isinstance(prepared, Outcome):
-                    pending.append((source, prepared))
-                    emit_ready()
-                    continue
-                article, page = prepared
-                if page.url.startswith("file:") and not self.opts.no_images and article.images:
-                    self._take_saved_images(article, page)  # a browser's "Save page complete" X_files/
-                futures = [] if self.opts.no_images else self.saver.submit(article)
-                pending.append((source, finisher.submit(self._finish, source, article, page, futures)))
-                emit_ready()
-            emit_ready(block=True)
+                queue.add(source, self._start(source, finisher))
+            queue.emit(block=True)
         finally:
             finisher.shutdown(wait=True)
         self.settle()
         if self.stopped is not None:
             raise self.stopped  # one line from the CLI; what was finished is already reported
-        return outcomes
+        return queue.outcomes
+
+    def _start(self, source: str, finisher: cf.Executor) -> cf.Future[Outcome] | Outcome:
+        """Stage 1 here (paced), stage 2 handed to ``finisher``; what fails before that is the outcome."""
+        try:
+            prepared = self._prepare(source)
+        except WxError as e:
+            return self._fail(source, e)
+        except (OSError, sqlite3.Error) as e:
+            return self._io_failure(source, e)
+        except Exception as e:  # last resort: one article fails, never the run
+            return self._fail(source, self._crashed(source, None, e, "fetching"))
+        if isinstance(prepared, Outcome):
+            return prepared
+        article, page = prepared
+        if page.url.startswith("file:") and not self.opts.no_images and article.images:
+            self._take_saved_images(article, page)  # a browser's "Save page complete" X_files/
+        futures = [] if self.opts.no_images else self.saver.submit(article)
+        return finisher.submit(self._finish, source, article, page, futures)
+
+    def _settled(self, source: str, done: cf.Future[Outcome]) -> Outcome:
+        """The outcome of a finished stage 2; whatever it raised fails that one article."""
+        try:
+            return done.result()
+        except WxError as e:
+            return self._fail(source, e)
+        except (OSError, sqlite3.Error) as e:
+            return self._io_failure(source, e)
+        except Exception as e:  # last resort: one article fails, never the run
+            return self._fail(source, self._crashed(source, None, e, "archiving"))
 
     def archive_one(self, source: str) -> Outcome:
         return self.archive_many([source])[0]
