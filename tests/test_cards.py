@@ -7,6 +7,7 @@ from wxarchive.clean import clean, clean_fragment
 from wxarchive.models import Page
 from wxarchive.parse import parse
 from wxarchive.render import front_matter
+from wxarchive.settings import Settings
 
 
 def test_music_card_becomes_a_line() -> None:
@@ -31,5 +32,5 @@ def test_paid_preview_is_flagged() -> None:
     page = Page(url="file:///paid.html", final_url="file:///paid.html", status=200, content=PAID.encode(),
                 fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
     a = clean(parse(page))
-    assert a.paid_preview and front_matter(a, {})["paid_preview"] is True
+    assert a.paid_preview and front_matter(a, Settings())["paid_preview"] is True
     assert "试读部分的文字" in a.body_html

@@ -10,6 +10,7 @@ from markdown_it import MarkdownIt
 from wxarchive.fate import Fate, SourceStatus
 from wxarchive.models import Article
 from wxarchive.render import render, split_post
+from wxarchive.settings import Settings
 from wxarchive.store import SCHEMA_VERSION, Store
 
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -24,7 +25,7 @@ def article() -> Article:
 
 
 def test_unchecked_post_has_no_fate_fields_and_a_plain_link() -> None:
-    fm, body = split_post(render(article(), {}))
+    fm, body = split_post(render(article()))
     assert not {k for k in fm if k.startswith("source_") and k != "source_url"}
     assert f"> 来源：微信公众号 [原文链接]({URL})\n" in body
 
@@ -32,7 +33,7 @@ def test_unchecked_post_has_no_fate_fields_and_a_plain_link() -> None:
 def test_deleted_original_struck_through_with_date_and_fields() -> None:
     fate = Fate(SourceStatus.DELETED, checked_at=GONE_AT + 60, since=GONE_AT, gone_at=GONE_AT,
                 reason="该内容已被发布者删除")
-    text = render(article(), {}, fate)
+    text = render(article(), None, fate)
     fm, body = split_post(text)
     assert fm["source_status"] == "deleted"
     assert fm["source_gone_at"] == "2026-12-03 09:30:00 +0800"
@@ -42,16 +43,16 @@ def test_deleted_original_struck_through_with_date_and_fields() -> None:
     html = MarkdownIt("commonmark").enable("strikethrough").render(body)
     assert "<s><a href=" in html and "原文已于 2026-12-03 被发布者删除" in html
     # the text of the article is what it was without a fate
-    assert body.split("\n\n", 1)[1] == split_post(render(article(), {}))[1].split("\n\n", 1)[1]
+    assert body.split("\n\n", 1)[1] == split_post(render(article()))[1].split("\n\n", 1)[1]
 
 
 def test_removed_keeps_the_reason_and_alive_keeps_the_link() -> None:
     removed = Fate(SourceStatus.REMOVED, checked_at=GONE_AT, since=GONE_AT, gone_at=GONE_AT,
                    reason="此内容因违规无法查看 *涉嫌* [侵权]")
-    _, body = split_post(render(article(), {}, removed))
+    _, body = split_post(render(article(), None, removed))
     assert "~~[原文链接]" in body and "被微信删除：此内容因违规无法查看 \\*涉嫌\\* \\[侵权\\]）" in body
     alive = Fate(SourceStatus.ALIVE, checked_at=GONE_AT, since=GONE_AT)
-    fm, body = split_post(render(article(), {}, alive))
+    fm, body = split_post(render(article(), None, alive))
     assert fm["source_status"] == "alive" and "source_gone_at" not in fm
     assert f"> 来源：微信公众号 [原文链接]({URL})\n" in body
 
@@ -82,15 +83,15 @@ def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None
 
     reprint = dataclasses.replace(article(), reprint_of=(("account", "原来的号"), ("url", "https://mp.weixin.qq.com/s/x")))
     for art in (article(), reprint):  # a reprint's attribution has a third line after the source line
-        for site in ({}, {"liquid": False}, {"attribution": False}):
+        for site in (Settings(), Settings(liquid=False), Settings(attribution=False)):
             plain = render(art, site)
             once = apply_fate(plain, alive, site)
             assert once == render(art, site, alive)
             assert apply_fate(once, removed, site) == render(art, site, removed)
             assert apply_fate(apply_fate(once, removed, site), alive, site) == once
     # a hand edit elsewhere in the front matter and the text survive a check
-    edited = render(article(), {}).replace("tags:\n- 其他\n", "tags:\n- 其他\n- 手加\nnote: 我加的\n")
-    out = apply_fate(apply_fate(edited, alive, {}), removed, {})
+    edited = render(article()).replace("tags:\n- 其他\n", "tags:\n- 其他\n- 手加\nnote: 我加的\n")
+    out = apply_fate(apply_fate(edited, alive, Settings()), removed, Settings())
     assert "- 手加\nnote: 我加的\n" in out
     assert post_text_after_head(out) == post_text_after_head(edited) == "正文一段。\n"
     assert split_post(out)[0]["source_status"] == "removed" and "source_checked_at" in split_post(out)[0]

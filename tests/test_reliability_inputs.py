@@ -53,7 +53,7 @@ def run_pipeline(content: bytes, *, tolerate_known: bool = True) -> None:
     try:
         article = parse(Page(url=URL, final_url=URL, status=200, content=content, fetched_at=NOW))
         article = clean(article)
-        text = render(article, {})
+        text = render(article)
         text.encode("utf-8")  # the post must be writable as UTF-8
     except WxError:
         pass

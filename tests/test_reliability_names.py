@@ -20,6 +20,7 @@ from wxpages import check_archive  # noqa: E402
 from wxarchive.models import Article, Image  # noqa: E402
 from wxarchive.pipeline import Archiver, Options  # noqa: E402
 from wxarchive.render import front_matter, render, split_post  # noqa: E402
+from wxarchive.settings import Settings  # noqa: E402
 from wxarchive.site import Site, slugify  # noqa: E402
 
 LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
@@ -53,18 +54,18 @@ def _fm_block(text: str) -> str:
        account=st.text(max_size=50), author=st.text(max_size=50), digest=st.text(max_size=100))
 def test_front_matter_round_trips_exactly(title: str, account: str, author: str, digest: str) -> None:
     a = _article(title, account=account, author=author, digest=digest)
-    text = render(a, {})
+    text = render(a)
     fm_text = _fm_block(text)
     for line in fm_text.splitlines():
         assert not re.match(r"^(---|\.\.\.)\s*$", line), "a front-matter line would end the block early"
-    assert yaml.safe_load(fm_text) == front_matter(a, {})
+    assert yaml.safe_load(fm_text) == front_matter(a, Settings())
     assert split_post(text)[0]["title"] == title
 
 
 @settings(max_examples=2000 if LONG else 300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(st.one_of(st.sampled_from(HOSTILE), st.text(max_size=400)))
 def test_slug_and_post_path_stay_inside_posts(title: str) -> None:
-    site = Site(root=Path("/archive"), settings={"posts_dir": "_posts"})
+    site = Site(root=Path("/archive"), settings=Settings(posts_dir="_posts"))
     slug = slugify(title)
     assert slug and not re.search(r"[/\\\x00-\x1f\x7f\u200e\u200f\u202a-\u202e]", slug)
     assert slug not in (".", "..") and not slug.startswith(".")
@@ -79,7 +80,7 @@ def test_slug_and_post_path_stay_inside_posts(title: str) -> None:
 def test_liquid_in_body_is_always_escaped(text: str) -> None:
     import html
     a = _article("t", body_html="<p>" + html.escape(text) + "</p>")
-    body = render(a, {"attribution": False}).split("---\n", 2)[2]
+    body = render(a, Settings(attribution=False)).split("---\n", 2)[2]
     rest = re.sub(r"\{% raw %\}(\{\{|\{%)\{% endraw %\}", "", body)
     assert "{{" not in rest and "{%" not in rest
 
@@ -133,7 +134,7 @@ def test_same_title_same_day_never_share_a_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rel", ["../outside", "/abs/posts", "a/../../b", "..", "\\..\\x"])
 def test_configured_folders_cannot_escape_the_archive(tmp_path: Path, rel: str) -> None:
-    site = Site(root=tmp_path, settings={"posts_dir": rel, "image_dir": rel})
+    site = Site(root=tmp_path, settings=Settings(posts_dir=rel, image_dir=rel))
     for d in (site.posts_dir, site.image_dir):
         assert d.resolve().is_relative_to(tmp_path.resolve())
 

@@ -14,6 +14,7 @@ from wxarchive.clean import clean_fragment
 from wxarchive.models import Article, Image
 from wxarchive.parse import SHANGHAI
 from wxarchive.render import render, render_body, split_post
+from wxarchive.settings import Settings
 from wxarchive.site import slugify
 
 def cleaned_html(fragment: str) -> str:
@@ -50,7 +51,7 @@ HOSTILE = [
 @pytest.mark.parametrize("title", HOSTILE)
 def test_front_matter_round_trips(title):
     a = article(title=title, author=title, account=title, digest=title)
-    text = render(a, {})
+    text = render(a)
     fm = fm_of(text)
     assert fm["title"] == title
     assert fm["account"] == title
@@ -64,7 +65,7 @@ def test_front_matter_round_trips(title):
 @given(st.text(min_size=1, max_size=60))
 def test_front_matter_round_trips_any_text(title):
     a = article(title=title, author=title, account=title)
-    text = render(a, {})
+    text = render(a)
     fm, body = split_post(text)
     # YAML cannot carry some characters (lone surrogates, most C0 controls); the rest must round-trip
     if all(c.isprintable() or c in "\n\t" for c in title):
@@ -73,7 +74,7 @@ def test_front_matter_round_trips_any_text(title):
 
 def test_front_matter_keys_and_types():
     a = article(read_more_url="https://example.com/x", digest="摘要", cover="https://mmbiz.qpic.cn/c/0")
-    fm = fm_of(render(a, {"header_img": "img/the-first.png", "catalog": False}))
+    fm = fm_of(render(a, Settings(header_img="img/the-first.png", catalog=False)))
     for key in ("layout", "title", "date", "author", "account", "source_url", "header-img", "catalog", "tags",
                 "digest", "cover", "read_more_url", "original", "biz", "mid", "idx"):
         assert key in fm, key
@@ -84,17 +85,17 @@ def test_front_matter_keys_and_types():
 
 
 def test_site_defaults_apply():
-    fm = fm_of(render(article(), {"layout": "page", "author": "转载", "tags": ["反诈", "转载"], "catalog": True,
-                                  "header_img": "img/x.png"}))
+    fm = fm_of(render(article(), Settings(layout="page", author="转载", tags=("反诈", "转载"), catalog=True,
+                                          header_img="img/x.png")))
     assert (fm["layout"], fm["author"], fm["tags"], fm["catalog"], fm["header-img"]) == \
         ("page", "转载", ["反诈", "转载"], True, "img/x.png")
     assert fm["article_author"] == "某作者"
 
 
 def test_attribution_block_and_switch():
-    text = render(article(account="南宁市反诈骗"), {})
+    text = render(article(account="南宁市反诈骗"))
     assert "> 转载：南宁市反诈骗" in text and "来源：微信公众号" in text
-    assert "转载：" not in render(article(), {"attribution": False})
+    assert "转载：" not in render(article(), Settings(attribution=False))
 
 
 def test_liquid_in_text_is_escaped():
@@ -124,14 +125,14 @@ def test_local_images_use_prefix():
     url = "https://mmbiz.qpic.cn/mmbiz_png/AbCdEfGhIjKlMnOpQrSt/640?wx_fmt=png"
     a = article(body_html=f'<p><img src="{url}"/></p>', images=(Image(url=url, name="AbCdEfGhIjKlMnOpQrSt",
                                                                       local="AbCdEfGhIjKlMnOpQrSt.png"),))
-    assert "![]({{ site.baseurl }}/postimg/AbCdEfGhIjKlMnOpQrSt.png)" in render(a, {})
-    assert "![](/assets/AbCdEfGhIjKlMnOpQrSt.png)" in render(a, {"image_prefix": "/assets/"})
+    assert "![]({{ site.baseurl }}/postimg/AbCdEfGhIjKlMnOpQrSt.png)" in render(a)
+    assert "![](/assets/AbCdEfGhIjKlMnOpQrSt.png)" in render(a, Settings(image_prefix="/assets/"))
 
 
 def test_failed_image_keeps_remote_url():
     url = "https://mmbiz.qpic.cn/mmbiz_png/AbCdEfGhIjKlMnOpQrSt/640?wx_fmt=png"
     a = article(body_html=f'<p><img src="{url}"/></p>', images=(Image(url=url, name="x", error="HTTP 404"),))
-    text = render(a, {})
+    text = render(a)
     assert f"![]({url})" in text and "postimg" not in text
 
 
@@ -162,4 +163,4 @@ def test_code_block_keeps_newlines_and_indentation():
 
 def test_render_is_deterministic():
     a = article(archived_at=dt.datetime(2025, 1, 1, 12, 0, tzinfo=SHANGHAI))
-    assert render(a, {}) == render(dataclasses.replace(a), {})
+    assert render(a) == render(dataclasses.replace(a))

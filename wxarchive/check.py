@@ -38,6 +38,7 @@ from .models import Article, Page
 from .parse import parse
 from .pipeline import Archiver
 from .render import _dump, source_line
+from .settings import Settings
 from .site import atomic_write
 from .store import Status
 from .urls import article_key, is_article_url, normalize_article_url
@@ -95,7 +96,7 @@ def parse_age(text: str) -> float:
     return float(m.group(1)) * unit
 
 
-def apply_fate(text: str, fate: Fate, site: dict[str, Any]) -> str:
+def apply_fate(text: str, fate: Fate, site: Settings) -> str:
     """The post with the fate in its front matter and attribution line; everything else byte for byte."""
     m = re.match(r"---\n(.*?\n)---\n", text, re.S)
     if not m:
@@ -105,7 +106,7 @@ def apply_fate(text: str, fate: Fate, site: dict[str, Any]) -> str:
     src = re.search(r"(?m)^source_url:[ \t]*(\S.*?)[ \t]*$", m.group(1))
     line = re.search(r"\A\n(?:>[^\n]*\n)*?> (来源：微信公众号 [^\n]*?)(\\?)\n", rest)
     if src and line:  # the attribution's source line, as render writes it (a trailing \ breaks to the next line)
-        new_line = source_line(yaml.safe_load(src.group(1)), fate, bool(site.get("liquid", True)))
+        new_line = source_line(yaml.safe_load(src.group(1)), fate, site.liquid)
         rest = rest[:line.start(1)] + new_line + rest[line.end(1):]
     return "---\n" + fm + "---\n" + rest
 

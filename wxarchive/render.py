@@ -15,6 +15,7 @@ import yaml
 from .fate import Fate, mark_source
 from .markdown import escape_text, escape_url, to_markdown
 from .models import Article
+from .settings import Settings
 
 __all__ = ["front_matter", "render", "render_body", "source_line", "split_post"]
 
@@ -45,19 +46,19 @@ def _date(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S %z") if value else None
 
 
-def front_matter(article: Article, site: Mapping[str, Any], fate: Fate | None = None) -> dict[str, Any]:
+def front_matter(article: Article, site: Settings, fate: Fate | None = None) -> dict[str, Any]:
     """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check."""
     fm: dict[str, Any] = {
-        "layout": site.get("layout", "post"),
+        "layout": site.layout,
         "title": article.title,
         "date": _date(article.published),
-        "author": site.get("author") or article.author or article.account,
+        "author": site.author or article.author or article.account,
         "account": article.account,
         "source_url": article.canonical_url or article.url,
         # theme-specific keys come from the archive's wxarchive.toml only (issue 11)
-        "header-img": site.get("header_img"),
-        "catalog": bool(site["catalog"]) if "catalog" in site else None,
-        "tags": list(site.get("tags", ["其他"])),
+        "header-img": site.header_img,
+        "catalog": site.catalog,
+        "tags": list(site.tags),
         "kind": article.kind,
         "original": article.original,
     }
@@ -139,13 +140,12 @@ def _dump(fm: Mapping[str, Any]) -> str:
     return text
 
 
-def render(article: Article, site: Mapping[str, Any] | None = None, fate: Fate | None = None) -> str:
+def render(article: Article, site: Settings | None = None, fate: Fate | None = None) -> str:
     """The whole post: front matter, optional attribution quote, body."""
-    site = site or {}
-    prefix = site.get("image_prefix", "{{ site.baseurl }}/postimg/")
-    liquid = bool(site.get("liquid", True))
+    site = site or Settings()
+    prefix, liquid = site.image_prefix, site.liquid
     body = render_body(article, image_prefix=prefix, liquid=liquid)
-    head = _attribution(article, liquid, fate) if site.get("attribution", True) else ""
+    head = _attribution(article, liquid, fate) if site.attribution else ""
     return "---\n" + _dump(front_matter(article, site, fate)) + "---\n\n" + head + body
 
 

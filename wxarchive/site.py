@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from .errors import UsageError
 from .models import Article
+from .settings import Settings
 
 __all__ = ["Site", "atomic_write", "file_mode", "slugify"]
 
@@ -57,9 +58,6 @@ liquid = true                 # escape {{ and {% in article text for Jekyll
 # settings file of a site wxarchive lays down, never assumed for someone else's site
 _THEME_KEYS = 'header_img = "img/the-first.png"   # front matter `header-img`\ncatalog = false               # front matter `catalog`'
 _THEME_KEYS_OFF = '# header_img = "img/the-first.png"   # front matter `header-img`, if your theme uses it\n# catalog = false'
-
-
-_THEME_TYPES: dict[str, Any] = {"header_img": "", "catalog": False}
 
 
 def _default_toml(own_site: bool) -> str:
@@ -230,14 +228,14 @@ class Site:
     """An archive folder: where posts, images and state live, and its settings."""
 
     root: Path
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = Settings()
     sources: list[dict[str, Any]] = field(default_factory=list)
     check: dict[str, Any] | None = None  # the [check] table: harvest re-checks a slice of the archive
 
     @classmethod
     def open(cls, root: str | os.PathLike[str]) -> Site:
         root = Path(root)
-        settings: dict[str, Any] = tomllib.loads(_default_toml(False))["site"]
+        settings = Settings()
         sources: list[dict[str, Any]] = []
         check: dict[str, Any] | None = None
         cfg = root / CONFIG_NAME
@@ -246,7 +244,7 @@ class Site:
                 data = tomllib.loads(cfg.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
                 raise UsageError(f"{cfg}: not valid TOML ({e})") from None
-            settings.update(_checked_site(data.get("site", {}), settings, cfg))
+            settings = Settings.from_table(data.get("site", {}), cfg)
             sources = data.get("sources", [])
             if not isinstance(sources, list):
                 raise UsageError(f"{cfg}: sources must be a list of [[sources]] tables")
@@ -257,11 +255,11 @@ class Site:
 
     @property
     def posts_dir(self) -> Path:
-        return self.root / _safe_rel(self.settings.get("posts_dir", "_posts"))
+        return self.root / _safe_rel(self.settings.posts_dir)
 
     @property
     def image_dir(self) -> Path:
-        return self.root / _safe_rel(self.settings.get("image_dir", "postimg"))
+        return self.root / _safe_rel(self.settings.image_dir)
 
     @property
     def state_dir(self) -> Path:
@@ -341,23 +339,6 @@ def config_advice(config: Path) -> str:
     if not need:
         return ""
     return f"{config} is yours and was not changed; add to it " + " and ".join(need)
-
-
-def _checked_site(site: Any, defaults: dict[str, Any], cfg: Path) -> dict[str, Any]:
-    """The ``[site]`` table, each known key of the type its default has (a string where a list
-    goes would become one tag per character; a number would crash the writer)."""
-    if not isinstance(site, dict):
-        raise UsageError(f"{cfg}: [site] must be a table")
-    for k, v in site.items():
-        want = defaults.get(k, _THEME_TYPES.get(k))
-        if want is None:
-            continue
-        if isinstance(want, list):
-            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-                raise UsageError(f"{cfg}: {k} must be a list of strings, like {k} = [\"其他\"]; got {v!r}")
-        elif type(v) is not type(want):
-            raise UsageError(f"{cfg}: {k} must be a {type(want).__name__}, got {v!r}")
-    return site
 
 
 def _safe_rel(rel: str) -> str:
