@@ -324,7 +324,7 @@ def test_killed_check_then_rerun_loses_nothing(archived3, server, tmp_path: Path
     # as if killed after the state recorded a fate but before the post was renamed into place
     with Store(root / ".wxarchive" / "state.sqlite3") as st:
         st.db.execute("UPDATE fates SET written=0 WHERE key=?", (a.key,))
-    post_a = root / Store(root / ".wxarchive" / "state.sqlite3").get(a.key)["post_path"]
+    post_a = root / Store(root / ".wxarchive" / "state.sqlite3").get(a.key).post_path
     fm, rest = split_post(post_a.read_text(encoding="utf-8"))
     stale = post_a.read_text(encoding="utf-8").replace("source_status: deleted", "source_status: alive")
     post_a.write_text(stale, encoding="utf-8")
@@ -393,7 +393,7 @@ def test_refetch_never_writes_over_another_post(archived3, server) -> None:  # t
 
     root, (a, _b, _c), fake = archived3
     with Store(root / ".wxarchive" / "state.sqlite3") as st:
-        plain = Path(st.get(a.key)["post_path"])
+        plain = Path(st.get(a.key).post_path)
         hashed = plain.with_name(f"{plain.stem}-{hashlib.sha1(a.key.encode()).hexdigest()[:8]}.md")
         st.record_archived("someone:else:1", [], url="https://mp.weixin.qq.com/s/else", post_path=str(hashed))
     (root / hashed).write_text("---\ntitle: another post\n---\n\nits text\n", encoding="utf-8")

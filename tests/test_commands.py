@@ -98,8 +98,8 @@ def test_rebuild_reports_a_missing_raw_page_and_keeps_going(archive: Path, run_c
     post = _archive_fixture(run_cli, archive)
     other = _archive_fixture(run_cli, archive, "article-2017-legacy")
     with Store(archive / ".wxarchive" / "state.sqlite3") as st:
-        rec = next(r for r in st.archived() if archive / r["post_path"] == post)
-    (archive / rec["raw_path"]).unlink()
+        rec = next(r for r in st.archived() if archive / r.post_path == post)
+    (archive / rec.raw_path).unlink()
     res = run_cli("rebuild", "--out", archive, "--json")
     assert res.code == 1
     by_status = {ln["status"]: ln for ln in res.lines}
@@ -164,9 +164,9 @@ def test_rebuild_reports_a_corrupt_raw_page_and_keeps_going(archive: Path, run_c
     post = _archive_fixture(run_cli, archive)
     _archive_fixture(run_cli, archive, "article-2017-legacy")
     with Store(archive / ".wxarchive" / "state.sqlite3") as st:
-        rec = next(r for r in st.archived() if archive / r["post_path"] == post)
+        rec = next(r for r in st.archived() if archive / r.post_path == post)
     before = post.read_bytes()
-    (archive / rec["raw_path"]).write_bytes(b"\x28\xb5\x2f\xfd not really zstandard")
+    (archive / rec.raw_path).write_bytes(b"\x28\xb5\x2f\xfd not really zstandard")
     res = run_cli("rebuild", "--out", archive, "--json")
     assert res.code == 1
     assert sorted(ln["status"] for ln in res.lines) == ["failed", "rebuilt"]

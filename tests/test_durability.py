@@ -66,7 +66,7 @@ def test_changed_title_replaces_the_old_post_file(wx, archive, run_cli) -> None:
     assert posts(archive) == [new], "exactly one post for the article"
     with Store(archive / ".wxarchive" / "state.sqlite3") as st:
         rec = st.get(second.json["key"])
-    assert rec is not None and archive / rec["post_path"] == new and rec["title"] == "重试风暴复盘（修订版）"
+    assert rec is not None and archive / rec.post_path == new and rec.title == "重试风暴复盘（修订版）"
 
 
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:

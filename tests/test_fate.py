@@ -69,7 +69,7 @@ def test_an_old_state_file_is_upgraded_on_open(tmp_path: Path) -> None:
         st.record_check("k", at=5.0, seen="deleted", http_status=200, detail="gone", previous="alive", changed=True,
                         fate=Fate(SourceStatus.DELETED, checked_at=5.0, since=5.0, gone_at=5.0))
         assert st.fate("k") == Fate(SourceStatus.DELETED, checked_at=5.0, since=5.0, gone_at=5.0)
-        assert st.get("k")["url"] == "u"
+        assert st.get("k").url == "u"
     with Store(db) as st:  # opening again changes nothing
         assert [c["seen"] for c in st.checks("k")] == ["deleted"]
 

@@ -124,8 +124,8 @@ def test_attempts_are_spaced_in_time(tmp_path: Path) -> None:
         key, url = "b:1:1", "https://mp.weixin.qq.com/s?__biz=b&mid=1&idx=1"
         assert st.record_failure(key, url, "layout", "x", False, 3, min_gap=3600) == 1
         assert st.record_failure(key, url, "layout", "y", False, 3, min_gap=3600) == 1  # same hour: same attempt
-        assert st.get(key)["error_msg"] == "y"
+        assert st.get(key).error_msg == "y"
         st.db.execute("UPDATE articles SET updated_at = updated_at - 7200")
         assert st.record_failure(key, url, "layout", "z", False, 3, min_gap=3600) == 2
         assert st.record_failure(key, url, "deleted", "gone", True, 3, min_gap=3600) == 3  # permanent: at once
-        assert st.get(key)["status"] == "gave_up"
+        assert st.get(key).status == "gave_up"

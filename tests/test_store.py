@@ -55,8 +55,8 @@ def test_old_archive_upgrades_in_place_keeping_everything(tmp_path: Path) -> Non
     _old_archive(path)
     with Store(path) as st:
         rec = st.get("https://mp.weixin.qq.com/s/OLDTOKEN")
-        assert rec is not None and rec["title"] == "旧文章" and rec["status"] == Status.ARCHIVED
-        assert rec["stripped"] is None  # the added column (nullable: nothing was recorded as stripped)
+        assert rec is not None and rec.title == "旧文章" and rec.status == Status.ARCHIVED
+        assert rec.stripped is None  # the added column (nullable: nothing was recorded as stripped)
         assert st.image("https://mmbiz.qpic.cn/x/0")["local"] == "x.png"
         # everything the current code writes works on the upgraded file
         st.record_archived("b:2:1", ["https://mp.weixin.qq.com/s/NEW"], url="u", title="新", account="某号",
@@ -70,7 +70,7 @@ def test_old_archive_upgrades_in_place_keeping_everything(tmp_path: Path) -> Non
         assert [i["name"] for i in st.failed_images()] == ["y"]
     assert _version(path) == SCHEMA_VERSION
     with Store(path) as st:  # a second open is a no-op
-        assert st.get("b:2:1")["title"] == "新"
+        assert st.get("b:2:1").title == "新"
 
 
 def test_archive_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ from .pipeline import Archiver
 from .render import _dump, source_line
 from .settings import Settings
 from .site import atomic_write
-from .store import Status
+from .store import ArticleRow, Status
 from .urls import article_key, is_article_url, normalize_article_url
 
 __all__ = ["CheckOutcome", "Checker", "Observation", "apply_fate", "next_fate", "parse_age"]
@@ -178,7 +178,7 @@ class Checker:
 
     # ---- choosing
     def select(self, targets: list[str] | None = None, *, max_n: int | None = None, older_than: float | None = None,
-               account: str | None = None) -> list[dict[str, Any]]:
+               account: str | None = None) -> list[ArticleRow]:
         keys = None
         if targets:
             keys = [self._resolve(t) for t in targets]
@@ -192,8 +192,8 @@ class Checker:
             cands += [url, article_key(url) or ""]
         for c in filter(None, cands):
             rec = self.store.get(c)
-            if rec and rec["status"] == Status.ARCHIVED:
-                return str(rec["key"])
+            if rec and rec.status == Status.ARCHIVED:
+                return str(rec.key)
         raise UsageError(f"not an archived article of this archive: {target}")
 
     # ---- writing what was seen
@@ -208,8 +208,8 @@ class Checker:
             log.info("check: wrote %d fate(s) a killed run left unwritten", len(keys))
         return len(keys)
 
-    def _write(self, rec: dict[str, Any], fate: Fate) -> None:
-        post = self.arch.site.root / (rec.get("post_path") or "")
+    def _write(self, rec: ArticleRow, fate: Fate) -> None:
+        post = self.arch.site.root / (rec.post_path or "")
         with self.arch._write_lock.held():
             if post.is_file():
                 text = post.read_text(encoding="utf-8")
@@ -217,11 +217,11 @@ class Checker:
                 if new != text:
                     atomic_write(post, new.encode("utf-8"))
             else:
-                log.warning("check: %s: the post %s is missing; its fate is kept in the state", rec["key"], post)
-            self.store.mark_written(rec["key"], fate.checked_at)
+                log.warning("check: %s: the post %s is missing; its fate is kept in the state", rec.key, post)
+            self.store.mark_written(rec.key, fate.checked_at)
 
     # ---- checking
-    def check_many(self, recs: Iterable[dict[str, Any]],
+    def check_many(self, recs: Iterable[ArticleRow],
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
         outs: list[CheckOutcome] = []
         silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
@@ -237,8 +237,8 @@ class Checker:
                 on_outcome(out)
         return outs
 
-    def check_one(self, rec: dict[str, Any]) -> CheckOutcome:
-        key, url = str(rec["key"]), rec.get("canonical_url") or rec["url"]
+    def check_one(self, rec: ArticleRow) -> CheckOutcome:
+        key, url = str(rec.key), rec.canonical_url or rec.url
         page: Page | None = None
         try:
             page = self.arch.fetcher.page(url)
@@ -253,14 +253,14 @@ class Checker:
             obs = Observation("error", message=f"{type(e).__name__}: {e}")
         now = float(int(self.clock()))
         old = self.store.fate(key)
-        fate, changed, before = next_fate(old, obs, now, rec.get("archived_at"))
+        fate, changed, before = next_fate(old, obs, now, rec.archived_at)
         if obs.status is None:
             log.error("check: %s: %s", url, obs.message or obs.seen)
         self.store.record_check(key, at=now, seen=obs.seen, http_status=obs.http_status,
                                 detail=obs.reason or obs.title or obs.target or obs.message,
                                 fate=fate if obs.status is not None else None, changed=changed,
                                 previous=before.value if changed else None, tried=obs.seen != "verify")
-        out = CheckOutcome(key=key, source=url, post=rec.get("post_path"), title=rec.get("title"),
+        out = CheckOutcome(key=key, source=url, post=rec.post_path, title=rec.title,
                            previous=(old.status if old else SourceStatus.ALIVE).value,
                            state=fate.status.value if fate and obs.status else None, seen=obs.seen, changed=changed,
                            http_status=obs.http_status, checked_at=now if obs.status else None, reason=obs.reason,
@@ -274,19 +274,19 @@ class Checker:
                 out.refetched = self._refetch(rec, page)
         return out
 
-    def _observe(self, rec: dict[str, Any], page: Page) -> Observation:
+    def _observe(self, rec: ArticleRow, page: Page) -> Observation:
         try:
             now = parse(page)
         except Unavailable as e:
             status = _VERDICT.get(e.code, SourceStatus.UNAVAILABLE)
             reason = e.message.removeprefix(f"{e.url}: ") if e.url else e.message
             return Observation(status.value, status, http_status=page.status, reason=reason, target=e.target)
-        if ":" in str(rec["key"]) and now.key != rec["key"] and not str(rec["key"]).startswith("http"):
+        if ":" in str(rec.key) and now.key != rec.key and not str(rec.key).startswith("http"):
             # WeChat served some other article for this one's link: no verdict on this one (issue 12)
             return Observation("mismatch", http_status=page.status,
-                               message=f"the page is {now.key}, not {rec['key']}")
+                               message=f"the page is {now.key}, not {rec.key}")
         base = self._archived_version(rec)
-        then_title = base.title if base else (rec.get("title") or "")
+        then_title = base.title if base else (rec.title or "")
         then_digest = base.digest if base else now.digest
         flagged = bool(_TITLE_MODIFIED.search(page.content)) and not self._raw_flagged(rec)
         if now.title != then_title or now.digest != then_digest or flagged:
@@ -295,37 +295,37 @@ class Checker:
                                else "WeChat flags the title as modified")
         return Observation(SourceStatus.ALIVE.value, SourceStatus.ALIVE, http_status=page.status)
 
-    def _raw(self, rec: dict[str, Any]) -> bytes | None:
-        if not rec.get("raw_path"):
+    def _raw(self, rec: ArticleRow) -> bytes | None:
+        if not rec.raw_path:
             return None
         try:
-            return rawpage.unpack((self.arch.site.root / rec["raw_path"]).read_bytes())
+            return rawpage.unpack((self.arch.site.root / rec.raw_path).read_bytes())
         except (OSError, WxError):
             return None
 
-    def _archived_version(self, rec: dict[str, Any]) -> Article | None:
+    def _archived_version(self, rec: ArticleRow) -> Article | None:
         """The article as archived, read by today's parser (so a parser change is never an edit)."""
         raw = self._raw(rec)
         if raw is None:
             return None
         try:
-            return parse(Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
+            return parse(Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                               fetched_at=dt.datetime.now(dt.UTC)))
         except WxError:
             return None
 
-    def _raw_flagged(self, rec: dict[str, Any]) -> bool:
+    def _raw_flagged(self, rec: ArticleRow) -> bool:
         raw = self._raw(rec)
         return bool(raw and _TITLE_MODIFIED.search(raw))
 
-    def _refetch(self, rec: dict[str, Any], page: Page) -> str | None:
+    def _refetch(self, rec: ArticleRow, page: Page) -> str | None:
         """Archive the edited version beside the archived one (never over it)."""
         from .versions import archive_version
 
         try:
             return archive_version(self.arch, rec, page)
         except (WxError, OSError) as e:
-            log.error("check: %s: could not archive the edited version: %s", rec["key"], e)
+            log.error("check: %s: could not archive the edited version: %s", rec.key, e)
             return None
 
 

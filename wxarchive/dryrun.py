@@ -28,16 +28,16 @@ def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bo
 
     db = root / STATE_DIR / "state.sqlite3"
     st = Store(db) if db.is_file() else None
-    out = []
+    out: list[dict[str, Any]] = []
     try:
         for url in urls:
             key = article_key(url)
             rec = st.get(key) if st is not None and key else None
-            if rec and rec["status"] == Status.ARCHIVED and (root / (rec["post_path"] or "")).is_file():
-                out.append({"source": url, "status": Plan.KNOWN, "key": rec["key"], "post": str(root / rec["post_path"])})
-            elif (rec and rec["status"] == Status.GAVE_UP and not retry_failed
-                  and (rec["permanent"] or rec["attempts"] >= max_attempts)):
-                out.append({"source": url, "status": Plan.GIVEN_UP, "key": rec["key"], "post": None})
+            if rec and rec.status == Status.ARCHIVED and (root / (rec.post_path or "")).is_file():
+                out.append({"source": url, "status": Plan.KNOWN, "key": rec.key, "post": str(root / rec.post_path)})
+            elif (rec and rec.status == Status.GAVE_UP and not retry_failed
+                  and (rec.permanent or rec.attempts >= max_attempts)):
+                out.append({"source": url, "status": Plan.GIVEN_UP, "key": rec.key, "post": None})
             else:
                 out.append({"source": url, "status": Plan.NEW, "key": key, "post": None})
     finally:

@@ -145,8 +145,8 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         todo = []
         for url in dedupe(listed + list(state.get("pending", []))):
             rec = store.get(article_key(url) or url)
-            if (rec and rec["status"] == Status.GAVE_UP and not opts.retry_failed and not opts.force
-                    and (rec["permanent"] or rec["attempts"] >= opts.max_attempts)):
+            if (rec and rec.status == Status.GAVE_UP and not opts.retry_failed and not opts.force
+                    and (rec.permanent or rec.attempts >= opts.max_attempts)):
                 run.skipped_gave_up += 1  # reported once, when it was given up
                 continue
             todo.append(url)

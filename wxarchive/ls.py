@@ -9,6 +9,10 @@ from collections.abc import Iterator
 from .errors import UsageError
 from .fate import SHANGHAI, Fate
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .store import ArticleRow
+
 __all__ = ["gone_line", "gone_rows"]
 
 
@@ -16,11 +20,11 @@ def _iso(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, SHANGHAI).isoformat() if ts else None
 
 
-def _row(root: Path, rec: dict[str, Any], fate: Fate) -> dict[str, Any]:
-    d: dict[str, Any] = {"key": rec["key"], "date": (rec.get("published") or "")[:10] or None,
-                         "account": rec.get("account") or None, "title": rec.get("title") or None,
-                         "post": str(root / rec["post_path"]) if rec.get("post_path") else None,
-                         "url": rec.get("canonical_url") or rec.get("url") or None,
+def _row(root: Path, rec: ArticleRow, fate: Fate) -> dict[str, Any]:
+    d: dict[str, Any] = {"key": rec.key, "date": (rec.published or "")[:10] or None,
+                         "account": rec.account or None, "title": rec.title or None,
+                         "post": str(root / rec.post_path) if rec.post_path else None,
+                         "url": rec.canonical_url or rec.url or None,
                          "source_status": fate.status.value, "source_checked_at": _iso(fate.checked_at),
                          "source_gone_at": _iso(fate.gone_at)}
     for k, v in (("source_reason", fate.reason), ("source_title", fate.title), ("source_target", fate.target)):

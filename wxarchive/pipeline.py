@@ -35,7 +35,7 @@ from .models import SHANGHAI, Article, Image, Page
 from .parse import parse
 from .render import render
 from .site import Site, atomic_write
-from .store import Status, Store, is_damage
+from .store import ArticleRow, Status, Store, is_damage
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
@@ -321,16 +321,16 @@ class Archiver:
             url = normalize_article_url(source)
             key = article_key(url)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
-            if rec and rec["status"] == Status.ARCHIVED and rec["post_path"] and \
-                    os.path.isfile(os.path.join(self.site.root, rec["post_path"])):  # (no Path per URL: re-runs)
+            if rec and rec.status == Status.ARCHIVED and rec.post_path and \
+                    os.path.isfile(os.path.join(self.site.root, rec.post_path)):  # (no Path per URL: re-runs)
                 return self._skipped(source, rec)
             if rec and not self.opts.retry_failed:  # noqa: SIM102 (one case of several to come)
-                if rec["status"] == Status.GAVE_UP and (rec["permanent"] or rec["attempts"] >= self.opts.max_attempts):
-                    why = rec["error_msg"] or rec["error_code"] or "failed"
-                    msg = (f"given up earlier after {rec['attempts']} attempt(s): {why}; "
+                if rec.status == Status.GAVE_UP and (rec.permanent or rec.attempts >= self.opts.max_attempts):
+                    why = rec.error_msg or rec.error_code or "failed"
+                    msg = (f"given up earlier after {rec.attempts} attempt(s): {why}; "
                            "nothing fetched (use --retry-failed to try it again)")
                     log.error("%s: %s", source, msg)  # said even without --json: silence looked like a crash
-                    return Outcome(source, Result.FAILED, error=rec["error_code"], key=rec["key"], gave_up=True,
+                    return Outcome(source, Result.FAILED, error=rec.error_code, key=rec.key, gave_up=True,
                                    message=msg)
             if self.blocked is not None:
                 raise self.blocked
@@ -380,19 +380,20 @@ class Archiver:
         if page.url.startswith("file:") and article.canonical_url:
             article = dataclasses.replace(article, url=article.canonical_url)
         if not self.opts.force and self.store.is_archived(article.key, self.site.root):
-            rec = self.store.get(article.key) or {"key": article.key}
-            self._add_aliases(article, source)
-            return self._skipped(source, rec)
+            rec = self.store.get(article.key)
+            if rec is not None:  # (is_archived has just read it)
+                self._add_aliases(article, source)
+                return self._skipped(source, rec)
         article = self._clean(article)
         return article, page
 
-    def _skipped(self, source: str, rec: dict) -> Outcome:
+    def _skipped(self, source: str, rec: ArticleRow) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""
-        found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
-        post = os.path.join(self.site.root, rec["post_path"]) if rec.get("post_path") else None  # no Path per URL
-        return Outcome(source, Result.SKIPPED, post=post, title=rec.get("title"), key=rec.get("key"),
-                       url=rec.get("canonical_url") or rec.get("url") or None, account=rec.get("account") or None,
-                       published=rec.get("published") or None,
+        found, saved = int(rec.images_found or 0), int(rec.images_saved or 0)
+        post = os.path.join(self.site.root, rec.post_path) if rec.post_path else None  # no Path per URL
+        return Outcome(source, Result.SKIPPED, post=post, title=rec.title, key=rec.key,
+                       url=rec.canonical_url or rec.url or None, account=rec.account or None,
+                       published=rec.published or None,
                        images={"found": found, "saved": saved, "failed": max(0, found - saved)})
 
     def _clean(self, article: Article, keep_footers: bool | None = None) -> Article:
@@ -447,7 +448,7 @@ class Archiver:
         aliases = _aliases(source, article) if key == article.key else []
         with self._write_lock.held():
             rec = self.store.get(key)
-            old = self.site.root / rec["post_path"] if rec and rec.get("post_path") else None
+            old = self.site.root / rec.post_path if rec and rec.post_path else None
             post = self.site.post_path(article, taken=self._taken(article, key))
             if not _holds(self.site.root / raw_rel, raw_packed):
                 atomic_write(self.site.root / raw_rel, raw_packed)
@@ -461,7 +462,7 @@ class Archiver:
                 stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
             if old is not None and old != post and old.exists():
                 old.unlink()  # the title changed: the new name replaces the old file
-            old_raw = rec.get("raw_path") if rec else None
+            old_raw = rec.raw_path if rec else None
             if old_raw and old_raw != str(raw_rel):
                 (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
@@ -641,16 +642,16 @@ class Archiver:
         for rec in self.store.missing_images():
             if self.blocked is not None or self.offline is not None:
                 break
-            choices = self.store.get_kv(f"choices:{rec['key']}") or {}
+            choices = self.store.get_kv(f"choices:{rec.key}") or {}
             if choices.get("no_images"):
                 continue
             try:
                 out = self._heal_one(rec, bool(choices.get("keep_footers", False)))
             except (OSError, WxError) as e:
-                log.info("%s: images not healed: %s", rec["url"], e)
+                log.info("%s: images not healed: %s", rec.url, e)
                 continue
             except Exception as e:  # last resort: never let a heal break the run
-                self._crashed(rec["url"], None, e, "healing images of")
+                self._crashed(rec.url, None, e, "healing images of")
                 continue
             if out is not None:
                 outs.append(out)
@@ -658,12 +659,12 @@ class Archiver:
                     on_outcome(out)
         return outs
 
-    def _heal_one(self, rec: dict, keep_footers: bool) -> Outcome | None:
-        raw_path = self.site.root / rec["raw_path"] if rec.get("raw_path") else None
+    def _heal_one(self, rec: ArticleRow, keep_footers: bool) -> Outcome | None:
+        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
         if raw_path is None or not raw_path.is_file():
             return None
-        post = self.site.root / rec["post_path"] if rec.get("post_path") else None
-        page = Page(url=rec["url"], final_url=rec["url"], status=200, content=rawpage.unpack(raw_path.read_bytes()),
+        post = self.site.root / rec.post_path if rec.post_path else None
+        page = Page(url=rec.url, final_url=rec.url, status=200, content=rawpage.unpack(raw_path.read_bytes()),
                     fetched_at=dt.datetime.now(dt.UTC))
         article = self._clean(parse(page), keep_footers=keep_footers)
         lacking = [i for i in article.images if not self.saver.existing(i.name)]
@@ -675,9 +676,9 @@ class Archiver:
             dataclasses.replace(i, local=None, error="given up") if i in keep else i for i in article.images))
         futures = [self.saver.pool.submit(_same, i) if i in keep else self.saver.pool.submit(self.saver.save_one, i)
                    for i in article.images]
-        out = self._finish(rec["url"], article, page, futures,
+        out = self._finish(rec.url, article, page, futures,
                            _Redo(keep_footers=keep_footers, no_images=False, archived_at=_archived_at(post)))
-        if out.images["saved"] <= int(rec.get("images_saved") or 0):
+        if out.images["saved"] <= int(rec.images_saved or 0):
             return None
         out.status = Result.HEALED
         log.info("%s: images healed (%d/%d saved)", out.post, out.images["saved"], out.images["found"])
@@ -689,15 +690,15 @@ class Archiver:
         is not rewritten, so running it twice changes no byte."""
         outs = []
         for rec in list(self.store.archived()):
-            src = rec["url"]
+            src = rec.url
             try:
                 out = self._rebuild_one(rec)
             except (OSError, WxError) as e:
                 out = Outcome(src, Result.FAILED, error=getattr(e, "code", "io"), message=_said(src, str(e)),
-                              key=rec["key"])
+                              key=rec.key)
             except Exception as e:  # last resort: one post fails, the rebuild goes on
                 err = self._crashed(src, None, e, "rebuilding")
-                out = Outcome(src, Result.FAILED, error=err.code, message=err.message, key=rec["key"])
+                out = Outcome(src, Result.FAILED, error=err.code, message=err.message, key=rec.key)
             if out.status == Result.FAILED:
                 log.error("%s", _said(src, out.message or ""))
             outs.append(out)
@@ -705,24 +706,24 @@ class Archiver:
                 on_outcome(out)
         return outs
 
-    def _rebuild_one(self, rec: dict) -> Outcome:
-        src = rec["url"]
-        raw_path = self.site.root / rec["raw_path"] if rec.get("raw_path") else None
-        post = self.site.root / rec["post_path"] if rec.get("post_path") else None
+    def _rebuild_one(self, rec: ArticleRow) -> Outcome:
+        src = rec.url
+        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
+        post = self.site.root / rec.post_path if rec.post_path else None
         if raw_path is None or not raw_path.is_file():
-            return Outcome(src, Result.FAILED, error="io", key=rec["key"], post=str(post) if post else None,
+            return Outcome(src, Result.FAILED, error="io", key=rec.key, post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
-        choices = self.store.get_kv(f"choices:{rec['key']}") or {}
+        choices = self.store.get_kv(f"choices:{rec.key}") or {}
         redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)),
                      no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
         raw = rawpage.unpack(raw_path.read_bytes())
-        page = Page(url=rec["url"], final_url=rec["url"], status=200, content=raw,
+        page = Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                     fetched_at=dt.datetime.now(dt.UTC))
         article = self._clean(parse(page), keep_footers=redo.keep_footers)
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
-        out = self._finish(src, article, page, [], redo, key=rec["key"])  # a kept version keeps its own key
+        out = self._finish(src, article, page, [], redo, key=rec.key)  # a kept version keeps its own key
         out.status = Result.REBUILT
         return out
 

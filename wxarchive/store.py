@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
@@ -26,7 +26,7 @@ from .errors import StateDamaged
 from .errors import ArchiveError
 from .fate import Fate, SourceStatus
 
-__all__ = ["SCHEMA_VERSION", "ImageStatus", "Status", "Store"]
+__all__ = ["SCHEMA_VERSION", "ArticleRow", "ImageStatus", "Status", "Store"]
 
 
 class Status(str, Enum):
@@ -51,6 +51,38 @@ class ImageStatus(str, Enum):
 
 
 _FAILED = (Status.FAILED.value, Status.GAVE_UP.value)
+
+
+class ArticleRow(NamedTuple):
+    """One article's record (a row of ``articles``, its columns in schema order): read by attribute."""
+
+    key: str
+    url: str
+    canonical_url: str | None
+    title: str | None
+    account: str | None
+    published: str | None  # ISO 8601, "" when unknown
+    post_path: str | None  # relative to the archive root
+    raw_path: str | None
+    status: str  # a Status value
+    error_code: str | None
+    error_msg: str | None
+    permanent: int
+    attempts: int
+    images_found: int
+    images_saved: int
+    stripped: str | None  # JSON: what boilerplate rules took out
+    updated_at: float
+    archived_at: float | None
+
+
+# explicit columns, not *: a migrated archive may hold them in another order
+_ARTICLE = ", ".join(ArticleRow._fields)
+_A_ARTICLE = ", ".join(f"a.{c}" for c in ArticleRow._fields)
+
+
+def _article_row(_cur: sqlite3.Cursor, row: tuple[Any, ...]) -> ArticleRow:
+    return ArticleRow._make(row)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -320,22 +352,26 @@ class Store:
         self.close()
 
     # ---- articles
-    def get(self, key_or_alias: str) -> dict[str, Any] | None:
-        """The article's record, by key or any alias: one indexed query."""
+    def _articles(self, sql: str, args: Iterable[Any] = ()) -> list[ArticleRow]:
+        """Rows of ``SELECT <the ArticleRow columns> …`` as records (no ``sqlite3.Row`` made per row)."""
         with self._lock:
-            cur = self.db.execute(
-                "SELECT * FROM articles WHERE key = COALESCE((SELECT key FROM aliases WHERE alias=?), ?)",
-                (key_or_alias, key_or_alias))
-            row = cur.fetchone()
-            return dict(row) if row is not None else None
+            cur = self.db.cursor()
+            cur.row_factory = _article_row  # type: ignore[assignment]
+            return cur.execute(sql, tuple(args)).fetchall()
+
+    def get(self, key_or_alias: str) -> ArticleRow | None:
+        """The article's record, by key or any alias: one indexed query."""
+        rows = self._articles(f"SELECT {_ARTICLE} FROM articles WHERE key = "
+                              "COALESCE((SELECT key FROM aliases WHERE alias=?), ?)", (key_or_alias, key_or_alias))
+        return rows[0] if rows else None
 
     def is_archived(self, key_or_alias: str, root: Path | None = None) -> bool:
         """Archived, and (when ``root`` is given) its post still on disk."""
         rec = self.get(key_or_alias)
-        if not rec or rec["status"] != Status.ARCHIVED:
+        if not rec or rec.status != Status.ARCHIVED:
             return False
-        if root is not None and rec.get("post_path"):
-            return (root / rec["post_path"]).exists()
+        if root is not None and rec.post_path:
+            return (root / rec.post_path).exists()
         return True
 
     def post_owner(self, post_path: str) -> str | None:
@@ -400,12 +436,9 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO aliases(alias, key) VALUES (?, ?)", (key, key))
             return attempts
 
-    def archived(self) -> Iterator[dict[str, Any]]:
-        with self._lock:
-            rows = self.db.execute("SELECT * FROM articles WHERE status=? ORDER BY published",
-                                   (Status.ARCHIVED.value,)).fetchall()
-        for r in rows:
-            yield dict(r)
+    def archived(self) -> Iterator[ArticleRow]:
+        yield from self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status=? ORDER BY published",
+                                  (Status.ARCHIVED.value,))
 
     def articles(self) -> Iterator[dict[str, Any]]:
         """Every article the state knows, archived or not, by publish date (``wxarchive ls``)."""
@@ -416,13 +449,10 @@ class Store:
         for r in rows:
             yield dict(zip(names, r, strict=False))
 
-    def missing_images(self, limit: int = 500) -> list[dict[str, Any]]:
+    def missing_images(self, limit: int = 500) -> list[ArticleRow]:
         """Archived articles whose post still points at remote images (some failed to save)."""
-        with self._lock:
-            cur = self.db.execute("SELECT * FROM articles WHERE status='archived' AND images_saved < images_found "
-                                  f"AND NOT ({_NO_IMAGES}) ORDER BY updated_at LIMIT ?", (limit,))
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
+        return self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status='archived' AND images_saved < "
+                              f"images_found AND NOT ({_NO_IMAGES}) ORDER BY updated_at LIMIT ?", (limit,))
 
     def images_missing_total(self) -> tuple[int, int]:
         """(images missing, posts missing some) over the archive, for ``status``."""
@@ -550,7 +580,7 @@ class Store:
             return [r[0] for r in self.db.execute("SELECT key FROM fates WHERE written=0 AND status IS NOT NULL")]
 
     def check_queue(self, *, limit: int | None = None, tried_before: float | None = None,
-                    account: str | None = None, keys: list[str] | None = None) -> list[dict[str, Any]]:
+                    account: str | None = None, keys: list[str] | None = None) -> list[ArticleRow]:
         """Archived articles to check, least recently checked first (never-checked ones by archive time)."""
         where: list[str] = ["a.status='archived'", "a.key NOT LIKE '%#v%'"]
         args: list[object] = []
@@ -563,14 +593,11 @@ class Store:
         if keys is not None:
             where.append(f"a.key IN ({','.join('?' * len(keys))})")
             args.extend(keys)
-        sql = ("SELECT a.*, f.tried_at AS tried_at FROM articles a LEFT JOIN fates f ON f.key = a.key WHERE "
+        sql = (f"SELECT {_A_ARTICLE} FROM articles a LEFT JOIN fates f ON f.key = a.key WHERE "
                + " AND ".join(where) + " ORDER BY f.tried_at IS NOT NULL, f.tried_at, a.archived_at, a.key")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            cur = self.db.execute(sql, args)
-            names = [c[0] for c in cur.description]
-            return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
+        return self._articles(sql, args)
 
     def checks(self, key: str | None = None, *, changes_only: bool = False) -> list[dict[str, Any]]:
         """The check history, oldest first."""
@@ -580,16 +607,14 @@ class Store:
             names = [c[0] for c in cur.description]
             return [dict(zip(names, r, strict=False)) for r in cur.fetchall()]
 
-    def fates(self, *, gone_only: bool = False) -> list[tuple[dict[str, Any], Fate]]:
+    def fates(self, *, gone_only: bool = False) -> list[tuple[ArticleRow, Fate]]:
         """(article record, fate) of every checked archived article, oldest publication first."""
         with self._lock:
-            cur = self.db.execute(
-                "SELECT f.status, f.checked_at, f.since, f.gone_at, f.reason, f.target, f.title, a.* FROM fates f "
-                "JOIN articles a ON a.key = f.key WHERE f.status IS NOT NULL AND a.status='archived' "
-                "ORDER BY a.published, a.key")
-            names = [c[0] for c in cur.description][7:]
-            rows = cur.fetchall()
-        out = [(dict(zip(names, tuple(r)[7:], strict=False)), _fate(tuple(r)[:7])) for r in rows]
+            rows = self.db.execute(
+                f"SELECT f.status, f.checked_at, f.since, f.gone_at, f.reason, f.target, f.title, {_A_ARTICLE} "
+                "FROM fates f JOIN articles a ON a.key = f.key WHERE f.status IS NOT NULL AND a.status='archived' "
+                "ORDER BY a.published, a.key").fetchall()
+        out = [(ArticleRow._make(tuple(r)[7:]), _fate(tuple(r)[:7])) for r in rows]
         return [(rec, f) for rec, f in out if f.gone or not gone_only]
 
     def _tx(self) -> _Tx:

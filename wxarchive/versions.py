@@ -11,6 +11,7 @@ from typing import Any
 from .models import Page
 from .parse import parse
 from .pipeline import Archiver
+from .store import ArticleRow
 
 __all__ = ["archive_version", "versions_of"]
 
@@ -25,14 +26,14 @@ def versions_of(arch: Archiver, key: str) -> list[dict[str, Any]]:
         return [dict(zip(("key", "title", "post_path"), r, strict=False)) for r in cur.fetchall()]
 
 
-def archive_version(arch: Archiver, rec: dict[str, Any], page: Page) -> str | None:
+def archive_version(arch: Archiver, rec: ArticleRow, page: Page) -> str | None:
     """Archive ``page`` (the edited original) as a new version of ``rec``; the post path, or None if kept already."""
     article = arch._clean(parse(page))
-    kept = versions_of(arch, rec["key"])
-    if article.title == rec.get("title") or any(v["title"] == article.title for v in kept):
+    kept = versions_of(arch, rec.key)
+    if article.title == rec.title or any(v["title"] == article.title for v in kept):
         same = next((v for v in kept if v["title"] == article.title), None)
         return same["post_path"] if same else None  # this title is archived already
-    key = f"{rec['key']}#v{len(kept) + 2}"
+    key = f"{rec.key}#v{len(kept) + 2}"
     root = arch.site.root
 
     def owner(p: object) -> str | None:
@@ -41,9 +42,9 @@ def archive_version(arch: Archiver, rec: dict[str, Any], page: Page) -> str | No
     where = arch.site.post_path(article, taken=lambda p: owner(p) not in (None, key))
     if owner(where) not in (None, key):  # both names the article could take belong to other posts: never over one
         log.error("check: %s: no free post name for the edited version (%s is %s's); not archived",
-                  rec["key"], where.name, owner(where))
+                  rec.key, where.name, owner(where))
         return None
     futures = [] if arch.opts.no_images else arch.saver.submit(article)
-    out = arch._finish(rec["url"], article, page, futures, key=key)
-    log.info("check: kept the edited version of %s as %s", rec["key"], out.post)
+    out = arch._finish(rec.url, article, page, futures, key=key)
+    log.info("check: kept the edited version of %s as %s", rec.key, out.post)
     return out.post
