@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 # distribution name -> the module it is imported as
@@ -52,3 +56,23 @@ def test_python_version_agrees_between_pyproject_and_readme() -> None:
     said = set(re.findall(r"Python\s*(?:≥|>=)\s*3\.(\d+)", readme))
     assert said == {str(minor)}, f"README says Python 3.{said}, pyproject >=3.{minor}"
     assert sys.version_info >= (3, minor)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("WXARCHIVE_MIN_VERSIONS") != "1",
+                    reason="installs the declared lower bounds in a new venv (~5 min): WXARCHIVE_MIN_VERSIONS=1 runs it")
+def test_the_declared_minimum_versions_pass(tmp_path: Path) -> None:
+    """`.ci/min-versions`: every `name>=X` of pyproject pinned to `name==X` in a fresh venv, the quick tests there."""
+    from packaging.version import Version
+
+    r = subprocess.run(["bash", str(REPO / ".ci" / "min-versions")], cwd=REPO, capture_output=True, text=True,
+                       env={**os.environ, "VENV": str(tmp_path / "venv-min")}, timeout=3600)
+    assert r.returncode == 0, (r.stdout[-4000:], r.stderr[-4000:])
+    pins = re.search(r"pinned to the declared minimum: (.*)", r.stdout)
+    assert pins, r.stdout[:2000]
+    installed = {n.lower().replace("_", "-"): Version(v)
+                 for n, v in re.findall(r"(?m)^([A-Za-z0-9_.-]+)==(\S+)$", r.stdout)}
+    for pin in pins.group(1).split():
+        name, version = pin.split("==")
+        assert installed.get(name.lower().replace("_", "-")) == Version(version), f"{pin} not what was tested"
+    assert re.search(r"\d+ passed", r.stdout) and " failed" not in r.stdout.splitlines()[-1]
