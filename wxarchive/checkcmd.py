@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from .errors import UsageError
-from .fate import SourceStatus
 
 if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a check runs
     from .check import CheckOutcome
@@ -52,6 +51,8 @@ def add_parser(sub: Any) -> None:
 
 def change_line(o: CheckOutcome) -> str:
     """``deleted  (was alive)  _posts/….md  title: reason`` -- one line per article."""
+    from .fate import SourceStatus  # loaded by the check itself; not at start-up (the parser imports this module)
+
     if o.state is None:
         return f"failed   {o.seen:12} {o.source}  {o.message}".rstrip()
     was = f"(was {o.previous})" if o.changed else ""
