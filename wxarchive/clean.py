@@ -513,13 +513,14 @@ def _join(m: re.Match[str]) -> str:
 
 def _collapse_editor_whitespace(root: etree._Element) -> None:
     """Newlines and indentation from the editor's HTML source are not line breaks in prose."""
+    inside_pre = {d for pre in root.iter("pre") for d in pre.iterdescendants()}  # (not an ancestor walk per element)
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        in_code = el.tag in ("pre", "code") or any(a.tag == "pre" for a in el.iterancestors())
+        parent_code = el in inside_pre
+        in_code = parent_code or el.tag in ("pre", "code")
         if not in_code and el.text and "\n" in el.text:
             el.text = _WS_NL.sub(_join, el.text)
-        parent_code = any(a.tag == "pre" for a in el.iterancestors())
         if not parent_code and el.tail and "\n" in el.tail:
             el.tail = _WS_NL.sub(_join, el.tail)
 
@@ -540,19 +541,31 @@ def _drop_keep_breaks(el: etree._Element) -> None:
     _drop(el)
 
 
+_KEEP_EMPTY = frozenset(("img", "br", "hr", "td", "th", "tr", "code", "pre"))
+_PRUNABLE = BLOCK_TAGS | {"strong", "em", "a", "sup", "sub"}
+
+
 def _prune_empty(root: etree._Element) -> None:
-    """Drop blocks left with no text and no image (editor spacer paragraphs)."""
-    for el in reversed(list(root.iter())):
-        if el is root or not isinstance(el.tag, str) or el.getparent() is None:
+    """Drop blocks left with no text and no image (editor spacer paragraphs).
+
+    One bottom-up pass: whether an element holds text (its text, or a child's text or
+    tail) or an image/pre is known from its children, which were visited first; dropping
+    an empty element changes neither for its ancestors. (A text_content() and two
+    descendant searches per element were quadratic in the nesting depth.)
+    """
+    everything = list(root.iter())
+    full: set[etree._Element] = set()  # holds non-blank text
+    media: set[etree._Element] = set()  # is or holds an img or pre
+    for el in reversed(everything):
+        if not isinstance(el.tag, str):
+            continue  # a comment: its text is not the page's (its tail is, counted by its parent)
+        if (el.text and el.text.strip()) or any(c in full or (c.tail and c.tail.strip()) for c in el):
+            full.add(el)
+        if el.tag in ("img", "pre") or any(c in media for c in el):
+            media.add(el)
+        if el is root or el.tag in _KEEP_EMPTY or el in media or el in full or el.getparent() is None:
             continue
-        if el.tag in ("img", "br", "hr", "td", "th", "tr", "code", "pre"):
-            continue
-        if el.find(".//img") is not None or el.find(".//pre") is not None:
-            continue
-        if el.tag == "a" and el.get("href") and (el.text_content() or "").strip():
-            continue
-        if not (el.text_content() or "").replace("\xa0", " ").strip() and (
-                el.tag in BLOCK_TAGS or el.tag in ("strong", "em", "a", "sup", "sub")):
+        if el.tag in _PRUNABLE:
             _drop(el)
 
 

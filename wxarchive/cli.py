@@ -219,6 +219,7 @@ def _printer(as_json: bool, quiet: bool):
     from .pipeline import Result
 
     last = [0.0]
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
 
     def flush(o: Outcome) -> bool:
         """Each line reaches a pipe at once, but a re-run's thousands of "skipped" lines go out in
@@ -237,7 +238,7 @@ def _printer(as_json: bool, quiet: bool):
 
     def show(o: Outcome) -> None:
         if as_json:
-            emit(json.dumps(o.as_json(), ensure_ascii=False), o)
+            emit(encode(o.as_json()), o)
         elif o.status != Result.FAILED and not quiet:
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""

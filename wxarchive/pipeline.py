@@ -266,6 +266,7 @@ class Archiver:
     def __init__(self, opts: Options, *, fetcher: Fetcher | None = None) -> None:
         self.opts = opts
         self.site = Site.open(opts.out)
+        self._root = os.fspath(self.site.root)
         try:
             if any(p.name == "wxarchive.toml" for p in self.site.init()):
                 self.site = Site.open(opts.out)  # the settings file just laid down is this run's settings
@@ -321,9 +322,10 @@ class Archiver:
             url = normalize_article_url(source)
             key = article_key(url)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
-            if rec and rec.status == Status.ARCHIVED and rec.post_path and \
-                    os.path.isfile(os.path.join(self.site.root, rec.post_path)):  # (no Path per URL: re-runs)
-                return self._skipped(source, rec)
+            if rec and rec.status == Status.ARCHIVED and rec.post_path:
+                post = os.path.join(self._root, rec.post_path)  # (strings, no Path per URL: re-runs)
+                if os.path.isfile(post):
+                    return self._skipped(source, rec, post)
             if rec and not self.opts.retry_failed:  # noqa: SIM102 (one case of several to come)
                 if rec.status == Status.GAVE_UP and (rec.permanent or rec.attempts >= self.opts.max_attempts):
                     why = rec.error_msg or rec.error_code or "failed"
@@ -387,10 +389,11 @@ class Archiver:
         article = self._clean(article)
         return article, page
 
-    def _skipped(self, source: str, rec: ArticleRow) -> Outcome:
+    def _skipped(self, source: str, rec: ArticleRow, post: str | None = None) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""
         found, saved = int(rec.images_found or 0), int(rec.images_saved or 0)
-        post = os.path.join(self.site.root, rec.post_path) if rec.post_path else None  # no Path per URL
+        if post is None and rec.post_path:
+            post = os.path.join(self._root, rec.post_path)  # no Path per URL
         return Outcome(source, Result.SKIPPED, post=post, title=rec.title, key=rec.key,
                        url=rec.canonical_url or rec.url or None, account=rec.account or None,
                        published=rec.published or None,

@@ -199,8 +199,15 @@ def _migrate_2(db: sqlite3.Connection) -> None:
         db.execute(st)
 
 
+def _migrate_3(db: sqlite3.Connection) -> None:
+    """`status` counts the images still missing: a partial index holds just the posts missing some,
+    where the count read every archived row (~55 ms at 100,000 articles, the rest of `status` ~15 ms)."""
+    db.execute("CREATE INDEX IF NOT EXISTS articles_images_missing ON articles(status) "
+               "WHERE images_saved < images_found")
+
+
 # version -> the step that brings an archive at the version before it to this one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -5,6 +5,7 @@ Short ``/s/TOKEN`` links are keyed ``s:TOKEN`` until fetched, then aliased.
 """
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
@@ -99,8 +100,10 @@ def is_article_url(url: str) -> bool:
     return path == "/s" or path.startswith("/s/") or path == "/mp/appmsg/show" or path.startswith("/mp/rumor")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_article_url(url: str) -> str:
-    """The canonical https form: entity-decoded, tracking parameters and fragment dropped."""
+    """The canonical https form: entity-decoded, tracking parameters and fragment dropped.
+    (Cached: a batch reads each link once from its list and once more to archive or skip it.)"""
     if _CANONICAL.fullmatch(url):
         return url
     m = _RAW_LONG.fullmatch(url)
@@ -145,8 +148,9 @@ def url_ids(url: str) -> dict[str, str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def article_key(url: str) -> str | None:
-    """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None."""
+    """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None (cached, as above)."""
     m = _CANONICAL.fullmatch(url)
     if m:  # what url_ids reads: parse_qsl's unquote (``+`` is a space), then biz's own unquote
         return f"{unquote(unquote(m.group(1).replace('+', ' ')))}:{m.group(2)}:{m.group(3)}"
