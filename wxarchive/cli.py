@@ -15,7 +15,8 @@ from .errors import ArchiveError, RateLimited, UsageError, WxError
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
     from pathlib import Path
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from .harvest import HarvestResult
     from .lock import ArchiveLock
@@ -68,14 +69,41 @@ def _examples(text: str) -> str:
     return "examples:\n" + text.strip("\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unused:
+    """Stands in for the parser of a command that is not being run: takes any call, builds nothing."""
+
+    def __getattr__(self, name: str) -> Callable[..., _Unused]:
+        return lambda *a, **k: self
+
+
+class _OneCommand:
+    """The subcommands action, registering only the command being run: building all eight parsers
+    cost every run ~8 ms of start-up, for help text it never shows."""
+
+    def __init__(self, sub: argparse._SubParsersAction, command: str) -> None:
+        self.sub, self.command = sub, command
+
+    def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser | _Unused:
+        return self.sub.add_parser(name, **kw) if name == self.command else _Unused()
+
+
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command an argument list runs (its first word), or None (help, a typo, no command)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``only``, the top level and that command's parser alone."""
     ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.")
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
     ap.add_argument("--config", metavar="FILE",
                     help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
     ap.add_argument("--ignore-config", action="store_true",
                     help="read no config file (neither yours nor the archive's [options])")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub: Any = ap.add_subparsers(dest="command", metavar="COMMAND")
+    if only is not None:
+        sub = _OneCommand(sub, only)
     _add_get(sub)
     _add_site_commands(sub)
     _add_batch_commands(sub)
@@ -690,7 +718,6 @@ COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         from .config import split_config_flags
@@ -699,6 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"wxarchive: {e.message}", file=sys.stderr)
         return 2
+    ap = build_parser(only=command_of(argv))
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help(sys.stderr)
@@ -706,7 +734,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .config import apply_config
 
-        args = apply_config(ap, argv, args, config_file, ignore_config)
+        args = apply_config(ap, argv, args, config_file, ignore_config, everything=build_parser)
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
         return COMMANDS[args.command](args)
     except UsageError as e:

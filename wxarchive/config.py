@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from collections.abc import Callable
 
 from .errors import UsageError
 
@@ -96,10 +97,16 @@ def _read(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not valid TOML ({e})") from None
 
 
-def _values(data: dict[str, Any], where: str, command: str, subs: dict[str, argparse.ArgumentParser],
+def _values(data: dict[str, Any], where: str, command: str, sub: argparse.ArgumentParser,
+            commands: Callable[[], dict[str, argparse.ArgumentParser]],
             skip: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+    """The values ``data`` sets for ``command`` (whose parser is ``sub``), every key checked against
+    all the commands (``commands()``, built only when there is a key to check)."""
+    if not data:
+        return {}
+    subs = commands()
     known = {d for p in subs.values() for d in _actions(p)}
-    mine = _actions(subs[command])
+    mine = _actions(sub)
     out: dict[str, Any] = {}
     tables = [(k, v) for k, v in data.items() if not isinstance(v, dict)]
     tables += [(k, v) for k, v in (data.get(command) or {}).items()] if isinstance(data.get(command), dict) else []
@@ -115,21 +122,34 @@ def _values(data: dict[str, Any], where: str, command: str, subs: dict[str, argp
     return out
 
 
+def _subcommands(ap: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    return next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
+
+
 def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace, path: str | None,
-                 ignore: bool) -> argparse.Namespace:
-    """``args`` parsed again with the files' values as defaults (the command line still wins)."""
-    subs = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
-    sub = subs[args.command]
+                 ignore: bool, everything: Callable[[], argparse.ArgumentParser] | None = None) -> argparse.Namespace:
+    """``args`` parsed again with the files' values as defaults (the command line still wins).
+
+    ``ap`` may hold only the command being run; ``everything()`` builds the whole parser, to check
+    a file's keys against every command (only when a file sets something)."""
+    sub = _subcommands(ap)[args.command]
+    full: list[dict[str, argparse.ArgumentParser]] = []
+
+    def subs() -> dict[str, argparse.ArgumentParser]:
+        if not full:
+            full.append(_subcommands(everything() if everything is not None else ap))
+        return full[0]
+
     values: dict[str, Any] = {}
     if path is not None:
         file = Path(path).expanduser()
         if not file.is_file():
             raise UsageError(f"--config {path}: no such file")
-        values.update(_values(_read(file), str(file), args.command, subs))
+        values.update(_values(_read(file), str(file), args.command, sub, subs))
     elif not ignore:
         file = user_config_path()
         if file.is_file():
-            values.update(_values(_read(file), str(file), args.command, subs))
+            values.update(_values(_read(file), str(file), args.command, sub, subs))
     if not ignore and "out" in _actions(sub):
         out = args.out if _given(argv, ("--out", "-o")) else values.get("out", args.out)
         archive = Path(str(out)).expanduser() / "wxarchive.toml"
@@ -137,7 +157,7 @@ def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Na
             opts = _read(archive).get("options", {})
             if not isinstance(opts, dict):
                 raise UsageError(f"{archive}: [options] must be a table")
-            values.update(_values(opts, f"{archive} [options]", args.command, subs, skip={"out"}))
+            values.update(_values(opts, f"{archive} [options]", args.command, sub, subs, skip={"out"}))
     if not values:
         return args
     sub.set_defaults(**values)
