@@ -274,20 +274,17 @@ class Site:
         """
         made = []
         existing = (self.root / "_config.yml").exists()
-        files = {CONFIG_NAME: _default_toml(own_site=not existing)}
-        if not existing:
-            files["_config.yml"] = _CONFIG_YML
-        if not (existing and _has_theme(self.root / "_config.yml")):
-            # a theme's layouts and home page are the site's own: ours would shadow them
-            files.update({"_layouts/default.html": _LAYOUT_DEFAULT, "_layouts/post.html": _LAYOUT_POST,
-                          "index.html": _INDEX, GONE_PAGE: _GONE})
+        files = {CONFIG_NAME: "", "_config.yml": _CONFIG_YML} if not existing else {CONFIG_NAME: ""}
+        ours = {rel: text for rel, text in (("_layouts/default.html", _LAYOUT_DEFAULT), ("_layouts/post.html", _LAYOUT_POST),
+                                            ("index.html", _INDEX), (GONE_PAGE, _GONE)) if self._lacks(rel)}
+        # a theme's layouts and home page are the site's own: ours would shadow them (the site's
+        # _config.yml is read only when one of ours is missing: not on every run)
+        if ours and not (existing and _has_theme(self.root / "_config.yml")):
+            files.update(ours)
         for rel, text in files.items():
             p = self.root / rel
-            if rel == "index.html" and any((self.root / n).exists() for n in ("index.md", "index.markdown")):
-                continue
-            if rel == GONE_PAGE and any((self.root / n).exists() for n in ("gone.md", "gone.markdown")):
-                continue
             if not p.exists():
+                text = text or _default_toml(own_site=not existing)
                 atomic_write(p, text.encode("utf-8"))
                 made.append(p)
         for d in (self.posts_dir, self.image_dir, self.state_dir):
@@ -300,6 +297,12 @@ class Site:
             if advice:
                 log.warning("%s", advice)
         return made
+
+    def _lacks(self, rel: str) -> bool:
+        """The site has no such page, under this name or as Markdown (``index.md``, ``gone.md``)."""
+        names = (rel, "index.md", "index.markdown") if rel == "index.html" else \
+            (rel, "gone.md", "gone.markdown") if rel == GONE_PAGE else (rel,)
+        return not any((self.root / n).exists() for n in names)
 
     def post_path(self, article: Article, taken: Callable[[Path], bool] | None = None) -> Path:
         """``_posts/YYYY-MM-DD-slug.md``; a different article never gets the same name."""
