@@ -100,7 +100,7 @@ def is_article_url(url: str) -> bool:
     return path == "/s" or path.startswith("/s/") or path == "/mp/appmsg/show" or path.startswith("/mp/rumor")
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def normalize_article_url(url: str) -> str:
     """The canonical https form: entity-decoded, tracking parameters and fragment dropped.
     (Cached: a batch reads each link once from its list and once more to archive or skip it.)"""
@@ -148,7 +148,7 @@ def url_ids(url: str) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=65536)
 def article_key(url: str) -> str | None:
     """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None (cached, as above)."""
     m = _CANONICAL.fullmatch(url)
