@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import lxml.html
 from lxml import etree
 
+from .htmltree import drop_tree, fragment
 from .models import Article
 from .urls import IMAGE_HOSTS, is_image_host
 
@@ -25,12 +25,12 @@ def drop_foreign_images(article: Article, hosts: tuple[str, ...] = IMAGE_HOSTS) 
     if not foreign:
         return article
     try:
-        root = lxml.html.fragment_fromstring(article.body_html, create_parent="div")
+        root = fragment(article.body_html)
     except (etree.ParserError, ValueError):
         return article
     for img in list(root.iter("img")):
         if img.get("src") in foreign:
-            img.drop_tree()  # keeps its tail text
+            drop_tree(img)  # keeps its tail text
     body = (root.text or "") + "".join(etree.tostring(c, encoding="unicode", method="html") for c in root)
     images = tuple(dataclasses.replace(i, local=None, error=REFUSED) if i.url in foreign else i
                    for i in article.images)

@@ -11,6 +11,8 @@ import re
 
 from lxml import etree
 
+from .htmltree import drop_tree, text_content
+
 __all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_texts"]
 
 # A block that starts a trailing list of links: it and everything after it goes.
@@ -139,7 +141,7 @@ def _is_image_block(el: etree._Element, text: str) -> bool:
 
 def tail_texts(root: etree._Element, n: int = 8) -> tuple[str, ...]:
     """The texts of the last ``n`` short blocks: candidates for an account's learned footer."""
-    texts = [_key(el.text_content()) for el in _leaves(root)[-n:]]
+    texts = [_key(text_content(el)) for el in _leaves(root)[-n:]]
     return tuple(t for t in texts if 0 < len(t) <= _MAX_FOOTER_CHARS)
 
 
@@ -167,7 +169,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     leaves = _leaves(root)
     if not leaves:
         return ()
-    texts = [_key(el.text_content()) for el in leaves]
+    texts = [_key(text_content(el)) for el in leaves]
     total = sum(len(t) for t in texts) or 1
     doomed: dict[int, str] = {}
     _ui_blocks(texts, doomed)
@@ -186,7 +188,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
         if doomed[k] == MASTHEAD and el.find(".//img") is not None:
             _keep_images_only(el)  # a masthead's banner picture may be the article's cover
         else:
-            el.drop_tree()
+            drop_tree(el)
         removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
     return tuple(removed)
 
@@ -201,7 +203,7 @@ EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN))
 def _keep_images_only(el: etree._Element) -> None:
     imgs = list(el.iter("img"))
     for ch in list(el):
-        ch.drop_tree() if ch.tag != "img" else None
+        drop_tree(ch) if ch.tag != "img" else None
     el.text = None
     for img in imgs:
         img.tail = None

@@ -14,10 +14,10 @@ import re
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-import lxml.html
 from lxml import etree
 
 from . import boilerplate
+from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
 
@@ -82,7 +82,7 @@ def image_name(url: str) -> str:
 def _drop(el: etree._Element) -> None:
     """Remove an element but keep its tail text."""
     if el.getparent() is not None:
-        el.drop_tree()
+        drop_tree(el)
 
 
 def _unwrap_all(root: etree._Element, match: Callable[[str], bool]) -> None:
@@ -119,7 +119,7 @@ def _unwrap_all(root: etree._Element, match: Callable[[str], bool]) -> None:
 
 def _unwrap(el: etree._Element) -> None:
     if el.getparent() is not None:
-        el.drop_tag()
+        drop_tag(el)
 
 
 def _norm_src(el: etree._Element) -> str:
@@ -201,7 +201,7 @@ _SMALL = re.compile(r"(?:^|;)\s*(?:height|max-height)\s*:\s*(\d+(?:\.\d+)?)px|ba
 
 def _decoration(el: etree._Element, style: str) -> bool:
     """A CSS background on an empty, low element: a code window's title bar, a divider, a bullet."""
-    if (el.text_content() or "").strip():
+    if (text_content(el) or "").strip():
         return False
     sizes = [float(a or b) for a, b in _SMALL.findall(style)]
     return bool(sizes) and min(sizes) <= 40
@@ -210,7 +210,7 @@ def _decoration(el: etree._Element, style: str) -> bool:
 def _code_text(pre: etree._Element) -> str:
     """The text of a code block, one line per ``<code>`` line or ``<br>``."""
     for sp in pre.xpath('.//*[contains(@style,"mmbiz_svg") or contains(@style,"background: url")]'):
-        if not (sp.text_content() or "").strip():
+        if not (text_content(sp) or "").strip():
             _drop(sp)
     for ln in pre.xpath('.//ul[contains(@class,"code-snippet__line-index")]'):
         _drop(ln)
@@ -218,9 +218,9 @@ def _code_text(pre: etree._Element) -> str:
     for br in pre.iter("br"):
         br.tail = "\n" + (br.tail or "")
     if len(codes) > 1 and all(not (c.tail or "").strip() for c in codes):
-        text = "\n".join(c.text_content() for c in codes)
+        text = "\n".join(text_content(c) for c in codes)
     else:
-        text = pre.text_content()
+        text = text_content(pre)
     return text.replace("\xa0", " ").replace("\r", "").strip("\n")
 
 
@@ -244,7 +244,7 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
     for el in list(root.iter("mpvoice", "mp-common-mpaudio")):
         fid = el.get("voice_encode_fileid") or el.get("data-voice_encode_fileid") or ""
         name = html.unescape(el.get("name") or el.get("data-name") or "音频")
-        p = lxml.html.Element("p")
+        p = Element("p")
         if fid:
             url = f"https://res.wx.qq.com/voice/getvoice?mediaid={fid}"
             media.append(Media(kind="audio", url=url, title=name, direct_url=url, ident=fid))
@@ -268,7 +268,7 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
             url = src
         poster = known[vid].poster if vid in known and known[vid].poster else \
             unquote(html.unescape(el.get("data-cover") or el.get("poster") or ""))  # WeChat %-encodes it
-        p = lxml.html.Element("p")
+        p = Element("p")
         if poster.startswith("http") and image_url_ok(poster):
             etree.SubElement(p, "img", src=poster, alt="视频封面")
             etree.SubElement(p, "br")
@@ -296,14 +296,14 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
         tag = el.tag if isinstance(el.tag, str) else ""
         music = " — ".join(x for x in (el.get("music_name") or el.get("data-music_name"), el.get("singer")) if x)
         title = (el.get("data-miniprogram-title") or el.get("data-title") or el.get("data-product_name") or music
-                 or el.get("data-nickname") or el.get("data-desc") or " ".join(el.text_content().split()))[:80]
+                 or el.get("data-nickname") or el.get("data-desc") or " ".join(text_content(el).split()))[:80]
         label = ("投票" if "vote" in tag else "商品卡片" if ("cps" in tag or "product" in tag) else
                  "音乐" if "music" in tag else "视频号" if "videosnap" in tag else "小程序")
         href = el.get("data-miniprogram-path") or el.get("data-url") or el.get("href") or ""
         if not title and not href.startswith("http"):
             _drop(el)  # a card with neither a title nor a link says nothing to a reader
             continue
-        p = lxml.html.Element("p")
+        p = Element("p")
         p.text = f"〔{label}：{title or '（无标题）'}〕"
         if href.startswith("http"):
             a = etree.SubElement(p, "a", href=href)
@@ -327,7 +327,7 @@ def _written_text(root: etree._Element) -> None:
         m = _DOC_WRITE.search(s.text or "")
         if m:
             text = js_unescape(m.group(1)[1:-1])
-            p = lxml.html.Element("p")
+            p = Element("p")
             parts = text.replace("\r", "").split("\n")
             p.text = parts[0]
             for part in parts[1:]:
@@ -355,7 +355,7 @@ def _rebuild_code(root: etree._Element) -> None:
     for pre in list(root.iter("pre")):
         text = _code_text(pre)
         lang = _lang(pre)
-        new = lxml.html.Element("pre")
+        new = Element("pre")
         if lang:
             new.set("data-lang", lang)
         code = etree.SubElement(new, "code")
@@ -379,10 +379,10 @@ def _background_images(root: etree._Element) -> None:
         if u.startswith("//"):
             u = "https:" + u
         if image_url_ok(u) and "mmbiz_svg" not in u and not _decoration(el, style):
-            img = lxml.html.Element("img", src=u)
+            img = Element("img", src=u)
             el.insert(0, img)
             if (el.text or "").strip() or len(el) > 1:
-                br = lxml.html.Element("br")
+                br = Element("br")
                 br.tail = el.text
                 img.addnext(br)
             el.text = None
@@ -452,7 +452,7 @@ def _simplify_structure(root: etree._Element) -> None:
     for el in list(root.iter("strong", "em", "b", "i", "del", "s", "strike")):
         if el.getparent() is None:
             continue
-        if not (el.text_content() or "").strip() and el.find(".//img") is None:
+        if not (text_content(el) or "").strip() and el.find(".//img") is None:
             _drop_keep_breaks(el)
         elif el.find(".//img") is not None or el.xpath(".//*[self::p or self::div or self::br]"):
             _unwrap(el)
@@ -468,7 +468,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     if not body_html.strip():
         return Cleaned("")
     try:
-        root = lxml.html.fragment_fromstring(body_html, create_parent="div")
+        root = fragment(body_html)
     except (etree.ParserError, ValueError):
         return Cleaned("")
     _written_text(root)
@@ -532,7 +532,7 @@ def _drop_keep_breaks(el: etree._Element) -> None:
     if brs and parent is not None:
         i = parent.index(el)
         for n in range(len(brs)):
-            parent.insert(i + n, lxml.html.Element("br"))
+            parent.insert(i + n, Element("br"))
         tail = el.tail
         parent.remove(el)
         last = parent[i + len(brs) - 1]

@@ -9,10 +9,10 @@ import re
 from typing import Any
 from collections.abc import Mapping
 
-import lxml.html
 import yaml
 
 from .fate import Fate, mark_source
+from .htmltree import fragment
 from .markdown import escape_text, escape_url, to_markdown
 from .models import Article
 from .settings import Settings
@@ -36,7 +36,7 @@ def render_body(article: Article, *, image_prefix: str = "{{ site.baseurl }}/pos
     media = {m.url: image_prefix + m.local for m in article.media if m.local}
     if not (article.body_html or "").strip():
         return "\n"
-    root = lxml.html.fragment_fromstring(article.body_html, create_parent="div")
+    root = fragment(article.body_html)
     md = to_markdown(root, local_images=local, local_links=media,
                      text_filter=_escape_liquid if liquid else _no_liquid)
     return md or "\n"
