@@ -241,6 +241,13 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
     ``known`` maps a WeChat video id to what the page's scripts say about it
     (poster, direct file), so an in-article video keeps its poster and link.
     """
+    _audio_placeholders(root, media)
+    _video_placeholders(root, media, known)
+    _card_placeholders(root)
+
+
+def _audio_placeholders(root: etree._Element, media: list[Media]) -> None:
+    """``mpvoice`` / ``mp-common-mpaudio``: a line with the audio's name, linked when it has a file id."""
     for el in list(root.iter("mpvoice", "mp-common-mpaudio")):
         fid = el.get("voice_encode_fileid") or el.get("data-voice_encode_fileid") or ""
         name = html.unescape(el.get("name") or el.get("data-name") or "音频")
@@ -255,19 +262,29 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
             p.text = f"🔊 音频：{name}"
         p.tail = el.tail
         el.getparent().replace(el, p)
+
+
+def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str, str]:
+    """(link, poster, WeChat video id) of a video element; the link is empty when it has none."""
+    src = html.unescape(el.get("data-src") or el.get("src") or "")
+    vid = el.get("data-mpvid") or ""
+    m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
+    url = ""
+    if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
+        url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
+    elif m and "qq.com" in src:  # a Tencent Video embed
+        url = f"https://v.qq.com/x/page/{m.group(1)}.html"
+    elif src.startswith(("http://", "https://")):
+        url = src
+    poster = known[vid].poster if vid in known and known[vid].poster else \
+        unquote(html.unescape(el.get("data-cover") or el.get("poster") or ""))  # WeChat %-encodes it
+    return url, poster, vid
+
+
+def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
+    """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes."""
     for el in list(root.iter("iframe", "mpvideo", "mp-video", "video")):
-        src = html.unescape(el.get("data-src") or el.get("src") or "")
-        vid = el.get("data-mpvid") or ""
-        m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
-        url = ""
-        if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
-            url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
-        elif m and "qq.com" in src:  # a Tencent Video embed
-            url = f"https://v.qq.com/x/page/{m.group(1)}.html"
-        elif src.startswith(("http://", "https://")):
-            url = src
-        poster = known[vid].poster if vid in known and known[vid].poster else \
-            unquote(html.unescape(el.get("data-cover") or el.get("poster") or ""))  # WeChat %-encodes it
+        url, poster, vid = _video_source(el, known)
         p = Element("p")
         if poster.startswith("http") and image_url_ok(poster):
             etree.SubElement(p, "img", src=poster, alt="视频封面")
@@ -276,21 +293,25 @@ def _media_placeholders(root: etree._Element, media: list[Media], known: dict[st
             media.append(known[vid] if vid in known else Media(kind="video", url=url, poster=poster, ident=vid))
             a = etree.SubElement(p, "a", href=url)
             a.text = "▶ 视频"
-        elif len(p) == 0:
-            p = None
         parent = el.getparent()
         if parent is None:
             continue
-        if p is None:
+        if len(p) == 0:  # no poster, no link: nothing to show
             _drop(el)
         else:
             p.tail = el.tail
             parent.replace(el, p)
-    cards = root.xpath('//*[self::mp-miniprogram or self::mp-common-miniprogram or self::mpcps or self::mp-common-cpsad'
-                       ' or self::mp-common-product or self::mp-common-poi or self::mp-common-vote or self::mpvote'
-                       ' or self::qqmusic or self::mp-common-qqmusic or self::mp-common-videosnap'
-                       ' or contains(@class,"weapp_display_element") or contains(@class,"js_weapp_entry")]')
-    for el in cards:
+
+
+_CARDS = etree.XPath('//*[self::mp-miniprogram or self::mp-common-miniprogram or self::mpcps or self::mp-common-cpsad'
+                     ' or self::mp-common-product or self::mp-common-poi or self::mp-common-vote or self::mpvote'
+                     ' or self::qqmusic or self::mp-common-qqmusic or self::mp-common-videosnap'
+                     ' or contains(@class,"weapp_display_element") or contains(@class,"js_weapp_entry")]')
+
+
+def _card_placeholders(root: etree._Element) -> None:
+    """Mini-programs, product, vote, music and channel cards: 〔kind：title〕 and a link when there is one."""
+    for el in _CARDS(root):
         if el.getparent() is None:
             continue
         tag = el.tag if isinstance(el.tag, str) else ""
