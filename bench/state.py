@@ -115,8 +115,15 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
         run_cpu(big_cmd), run_cpu(small_cmd)  # warm the page cache
         ratios, bigs = [], []
         for _ in range(3 if quick else ROUNDS):
-            cb, _, r = run_cpu(big_cmd)
-            cs, _, _ = run_cpu(small_cmd)
+            # a round is the median of 3 runs of each, interleaved: one ~0.2 s process is at the
+            # mercy of the scheduler (single runs gave rounds of 0.75x and 1.60x around a 0.97x median)
+            big, small = [], []
+            for _ in range(3):
+                cb, _, r = run_cpu(big_cmd)
+                cs, _, _ = run_cpu(small_cmd)
+                big.append(cb)
+                small.append(cs)
+            cb, cs = statistics.median(big), statistics.median(small)
             ratios.append(cb / cs)
             bigs.append(cb)
         s = Spread(ratios)

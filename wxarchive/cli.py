@@ -76,15 +76,44 @@ class _Unused:
         return lambda *a, **k: self
 
 
-class _OneCommand:
-    """The subcommands action, registering only the command being run: building all eight parsers
-    cost every run ~8 ms of start-up, for help text it never shows."""
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, which argparse asks for, without importing shutil (and its
+    bz2 and lzma, ~4 ms) into every run."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
 
-    def __init__(self, sub: argparse._SubParsersAction, command: str) -> None:
-        self.sub, self.command = sub, command
+
+class _Help(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class _Commands:
+    """The subcommands action, registering only the command being run (``only``; None: all of them):
+    building all eight parsers cost every run ~8 ms of start-up, for help text it never shows."""
+
+    def __init__(self, sub: argparse._SubParsersAction, only: str | None) -> None:
+        self.sub, self.only = sub, only
 
     def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser | _Unused:
-        return self.sub.add_parser(name, **kw) if name == self.command else _Unused()
+        if self.only is not None and name != self.only:
+            return _Unused()
+        raw = kw.get("formatter_class") is argparse.RawDescriptionHelpFormatter
+        kw["formatter_class"] = _RawHelp if raw else kw.get("formatter_class", _Help)
+        return self.sub.add_parser(name, **kw)
 
 
 def command_of(argv: Sequence[str]) -> str | None:
@@ -95,25 +124,26 @@ def command_of(argv: Sequence[str]) -> str | None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, the top level and that command's parser alone."""
-    ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.")
+    ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.",
+                                 formatter_class=_Help)
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
     ap.add_argument("--config", metavar="FILE",
                     help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
     ap.add_argument("--ignore-config", action="store_true",
                     help="read no config file (neither yours nor the archive's [options])")
-    sub: Any = ap.add_subparsers(dest="command", metavar="COMMAND")
-    if only is not None:
-        sub = _OneCommand(sub, only)
+    sub: Any = _Commands(ap.add_subparsers(dest="command", metavar="COMMAND"), only)
     _add_get(sub)
     _add_site_commands(sub)
     _add_batch_commands(sub)
-    from .checkcmd import add_parser as add_check
+    if only in (None, "check"):
+        from .checkcmd import add_parser as add_check
 
-    add_check(sub)
+        add_check(sub)
     _add_status(sub)
-    from .listing import add_parser as add_ls
+    if only in (None, "ls"):
+        from .listing import add_parser as add_ls
 
-    add_ls(sub)
+        add_ls(sub)
     return ap
 
 
