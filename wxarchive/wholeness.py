@@ -52,11 +52,29 @@ def read_tree(text: str | None, raw: bytes | None, url: str) -> lxml.html.HtmlEl
 def check_whole(doc: lxml.html.HtmlElement, raw: bytes, content: list, url: str) -> None:
     """Raise :class:`Truncated` unless the page visibly ends: ``</html>`` after the body, and
     ``#js_content`` closed with a script after it."""
-    m = _CONTENT_ID.search(raw)
-    if not _DOC_END.search(raw, m.end() if m else 0):
+    if not _ends_after(raw, _content_end(raw)):
         raise Truncated(f"{url}: the page ends before its </html> (truncated); nothing written", url=url)
     if content and not content[0].xpath("following::script"):
         raise Truncated(f"{url}: the article body (#js_content) is cut off; nothing written", url=url)
+
+
+def _content_end(raw: bytes) -> int:
+    """Where the first ``id="js_content"`` ends (0: none). The regex starts its scan at the first
+    ``js_content`` (bytes.find is ~10x faster than the regex over the megabytes before it)."""
+    first = raw.find(b"js_content")
+    if first < 0:
+        return 0
+    m = _CONTENT_ID.search(raw, max(0, first - 4096))
+    return m.end() if m else 0
+
+
+def _ends_after(raw: bytes, start: int) -> bool:
+    """A ``</html>`` at or after ``start``: the last lower-case one is looked at first (a page ends
+    with it); the case-blind scan of the rest of the page runs only when that one does not do."""
+    last = raw.rfind(b"</html")
+    if last >= start and _DOC_END.match(raw, last):
+        return True
+    return _DOC_END.search(raw, start) is not None
 
 
 def _flat_copy(el: etree._Element) -> list[etree._Element]:
