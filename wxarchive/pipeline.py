@@ -22,7 +22,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable
 
 from . import clean as clean_mod
@@ -43,6 +43,8 @@ if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a re
     from .images import ImageSaver
 
 __all__ = ["Archiver", "Options", "Outcome", "Result", "check_source", "said"]
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 _STOP_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
@@ -572,14 +574,7 @@ class Archiver:
 
     def _start(self, source: str, finisher: cf.Executor) -> cf.Future[Outcome] | Outcome:
         """Stage 1 here (paced), stage 2 handed to ``finisher``; what fails before that is the outcome."""
-        try:
-            prepared = self._prepare(source)
-        except WxError as e:
-            return self._fail(source, e)
-        except (OSError, sqlite3.Error) as e:
-            return self._io_failure(source, e)
-        except Exception as e:  # last resort: one article fails, never the run
-            return self._fail(source, self._crashed(source, None, e, "fetching"))
+        prepared = self._guarded(source, "fetching", lambda: self._prepare(source))
         if isinstance(prepared, Outcome):
             return prepared
         article, page = prepared
@@ -590,14 +585,19 @@ class Archiver:
 
     def _settled(self, source: str, done: cf.Future[Outcome]) -> Outcome:
         """The outcome of a finished stage 2; whatever it raised fails that one article."""
+        return self._guarded(source, "archiving", done.result)
+
+    def _guarded(self, source: str, stage: str, step: Callable[[], T]) -> T | Outcome:
+        """``step()``, or the failed outcome of ``source``: a typed error as itself, a disk or state
+        error as ``io``, anything else as a bug met while ``stage`` (one article fails, never the run)."""
         try:
-            return done.result()
+            return step()
         except WxError as e:
             return self._fail(source, e)
         except (OSError, sqlite3.Error) as e:
             return self._io_failure(source, e)
-        except Exception as e:  # last resort: one article fails, never the run
-            return self._fail(source, self._crashed(source, None, e, "archiving"))
+        except Exception as e:  # last resort
+            return self._fail(source, self._crashed(source, None, e, stage))
 
     def archive_one(self, source: str) -> Outcome:
         return self.archive_many([source])[0]
