@@ -198,3 +198,53 @@ def test_saver_lists_the_folder_once_and_trusts_no_stale_name(tmp_path: Path) ->
         assert saver.existing("aaa") is None
     finally:
         saver.close()
+
+
+def test_downloads_keep_to_their_slots(tmp_path: Path) -> None:
+    """``concurrency`` requests at once, never more, though twice as many workers run (the others make
+    or rename their files meanwhile); every image is saved, no temp file is left behind."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from wxarchive.fetch import Fetcher
+    from wxarchive.images import ImageSaver
+    from wxarchive.models import Image
+
+    lock, seen = threading.Lock(), {"now": 0, "most": 0, "served": 0}
+
+    class Slow(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            with lock:
+                seen["now"] += 1
+                seen["most"] = max(seen["most"], seen["now"])
+            time.sleep(0.05)
+            with lock:
+                seen["now"] -= 1
+                seen["served"] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG)
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    folder = tmp_path / "postimg"
+    fetcher = Fetcher(connect_to={"mmbiz.qpic.cn": f"http://127.0.0.1:{srv.server_address[1]}"}, delay=(0, 0))
+    saver = ImageSaver(fetcher, folder, concurrency=3)
+    try:
+        imgs = [Image(url=f"https://mmbiz.qpic.cn/mmbiz_png/slot{i}/640", name=f"slot{i}") for i in range(15)]
+        done = [f.result() for f in [saver.pool.submit(saver.save_one, i) for i in imgs]]
+    finally:
+        saver.close()
+        fetcher.close()
+        srv.shutdown()
+    assert [d.local for d in done] == [f"slot{i}.png" for i in range(15)]
+    assert seen["served"] == 15 and seen["most"] == 3
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"slot{i}.png" for i in range(15))

@@ -213,12 +213,18 @@ def test_sigkill_mid_import_then_rerun(tmp_path: Path, server) -> None:  # type:
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         assert stalled.wait(60), "the import never reached the stalled image"
-        # the image of article 5 is half-written into a .part file; later pages may be fetched meanwhile
-        # (the stalled body may still sit in the HTTP client's buffer rather than in a .part file: the kill
-        # lands mid-download either way, which is what this test is about)
-        deadline = time.monotonic() + 5
-        while not partial_files(root) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        # the image of article 5 stalls half-sent (its .part file is made before the request); the other
+        # articles go on. The kill waits until nothing else changes, so it lands mid-download, not in the
+        # instant between another article's post reaching the disk and the state recording it (a post
+        # the state has not recorded is fetched again, rightly, and would blur what this test counts)
+        deadline, last, since = time.monotonic() + 15, None, time.monotonic()
+        while time.monotonic() < deadline:
+            now = (len(posts(root)), len(partial_files(root)))
+            if now != last:
+                last, since = now, time.monotonic()
+            elif now[1] and time.monotonic() - since > 0.5:
+                break
+            time.sleep(0.05)
         p.send_signal(signal.SIGKILL)
         assert p.wait(30) == -signal.SIGKILL
     finally:

@@ -228,3 +228,21 @@ def test_a_file_that_is_not_cookies_txt(run_cli, tmp_path: Path) -> None:
     bad.write_text("this is not\ta cookies file\n")
     r = run_cli("get", "https://mp.weixin.qq.com/s/abc", "--out", tmp_path / "a", "--cookies", bad)
     assert r.code == 2 and "cookies.txt" in r.err and "Traceback" not in r.err
+
+
+def test_image_requests_carry_the_browser_headers_and_no_cookies(run_cli, tmp_path: Path, tls_wechat,
+                                                                 proxy) -> None:  # type: ignore[no-untyped-def]
+    """Images go straight to the transport (no client machinery per image): the same User-Agent and
+    language as the page, as-is bytes asked for, and WeChat's login cookies kept to WeChat's pages."""
+    srv, fake, headers = tls_wechat
+    r = run_cli("get", fake.articles[0].url(), "--out", tmp_path / "arch", "--delay", "0", "--proxy", proxy.url,
+                "--cookies", cookies_txt(tmp_path / "cookies.txt"), "--user-agent", UA, "--json")
+    assert r.code == 0 and r.json["images"] == {"found": 1, "saved": 1, "failed": 0}, r.err
+    page = headers[-1]
+    image = [dict(req.headers) for req, _ in srv.log if req.path.startswith("/mmbiz_png/")]
+    assert len(image) == 1
+    assert f"wxuin={SESSION}" in page["Cookie"] and "Cookie" not in image[0]
+    assert image[0]["User-Agent"] == page["User-Agent"] == UA
+    assert image[0]["Accept-Language"] == page["Accept-Language"]
+    assert image[0]["Accept-Encoding"] == "identity" and page["Accept-Encoding"] != "identity"
+    assert image[0]["Host"] == "mmbiz.qpic.cn"
