@@ -13,7 +13,7 @@ import html
 import re
 from typing import Any
 
-__all__ = ["SCRIPT_END", "UNKNOWN", "js_unescape", "parse_object_at", "script_vars"]
+__all__ = ["SCRIPT_END", "UNKNOWN", "js_unescape", "parse_object_at", "script_vars", "script_vars_each"]
 
 SCRIPT_END = b"\n</script>\n"  # joins a page's scripts (parse._scripts): cannot occur inside one
 
@@ -344,19 +344,96 @@ def script_vars(text: str | bytes, names: frozenset[str] | set[str],
     Values are listed in page order; Unknown values are left out, so the
     caller can take the first non-empty one.
     """
-    if not names:
-        return {}
-    binary = isinstance(text, bytes)
-    patterns = _patterns(frozenset(names), prefixes, binary)
-    hits = sorted(((m.start(), m) for p in patterns for m in p.finditer(text)
-                   if m.start() == 0 or not _ident_char(text[m.start() - 1])), key=lambda h: h[0])
     out: dict[str, list[Any]] = {}
-    for _, m in hits:
+    for name, value in _hits(text, frozenset(names), prefixes):
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def script_vars_each(scripts: list[bytes], names: frozenset[str], prefixes: tuple[str, ...]) -> dict[str, list[Any]]:
+    """:func:`script_vars` of the scripts joined by ``SCRIPT_END``, read one script at a time (a match
+    never spans two, and a value is read only up to its script's end), the big ones remembered.
+
+    A batch of one account's articles carries WeChat's same bundles (1.4 MB and more of script, ~70-85 %
+    of a page's) in every page; what they assign is read once per run. A remembered script is
+    compared byte for byte before its values are used again (no hash to trust).
+    """
+    out: dict[str, list[Any]] = {}
+    for text in scripts:
+        hits = _BUNDLES.get(text, names, prefixes)
+        if hits is None:
+            hits = _hits(text, names, prefixes)
+            _BUNDLES.put(text, names, prefixes, hits)
+        for name, value in hits:
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def _hits(text: str | bytes, names: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """(name, value) of each known assignment, in text order."""
+    if not names:
+        return []
+    binary = isinstance(text, bytes)
+    patterns = _patterns(names, prefixes, binary)
+    found = sorted(((m.start(), m) for p in patterns for m in p.finditer(text)
+                    if m.start() == 0 or not _ident_char(text[m.start() - 1])), key=lambda h: h[0])
+    out: list[tuple[str, Any]] = []
+    for _, m in found:
         try:
             value = _eval_at(text, m.end())
         except _TooDeep:
             continue
         if value is not UNKNOWN:
             name = m.group(1)
-            out.setdefault(name.decode() if binary else name, []).append(value)
+            out.append((name.decode() if binary else name, value))
     return out
+
+
+class _Bundles:
+    """The values found in big scripts seen earlier in this run, at most ``budget`` bytes of script
+    (a few templates' bundles), least recently used dropped first. Only scripts whose values are all
+    plain (str, number, bool, None) are kept: a caller may change a list or dict it was given."""
+
+    MIN = 64 * 1024
+
+    def __init__(self, budget: int = 12 * 1024 * 1024) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.budget = budget
+        self.size = 0
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[tuple[Any, ...], tuple[bytes, tuple[tuple[str, Any], ...]]] = OrderedDict()
+
+    @staticmethod
+    def _key(text: bytes, names: frozenset[str], prefixes: tuple[str, ...]) -> tuple[Any, ...]:
+        return (names, prefixes, len(text), text[:64], text[-64:])
+
+    def get(self, text: bytes, names: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[str, Any]] | None:
+        if len(text) < self.MIN:
+            return None
+        key = self._key(text, names, prefixes)
+        with self._lock:
+            hit = self._seen.get(key)
+            if hit is None or hit[0] != text:  # the whole script, compared (a memcmp: ~0.2 ms for 1.4 MB)
+                return None
+            self._seen.move_to_end(key)
+            return list(hit[1])
+
+    def put(self, text: bytes, names: frozenset[str], prefixes: tuple[str, ...], hits: list[tuple[str, Any]]) -> None:
+        if len(text) < self.MIN or len(text) > self.budget or not all(isinstance(v, _PLAIN) for _, v in hits):
+            return
+        key = self._key(text, names, prefixes)
+        with self._lock:
+            old = self._seen.pop(key, None)
+            if old is not None:
+                self.size -= len(old[0])
+            self._seen[key] = (text, tuple(hits))
+            self.size += len(text)
+            while self.size > self.budget:
+                _, (dropped, _) = self._seen.popitem(last=False)
+                self.size -= len(dropped)
+
+
+_PLAIN = (str, int, float, bool, type(None))
+_BUNDLES = _Bundles()

@@ -22,7 +22,7 @@ import lxml.html
 from lxml import etree
 
 from .errors import FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
-from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars
+from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars, script_vars_each
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 from .wholeness import check_whole, flatten_deep, read_tree
@@ -146,10 +146,15 @@ def _first(*values: Any) -> str:
     return ""
 
 
-def _scripts(doc: lxml.html.HtmlElement) -> bytes:
+def _script_list(doc: lxml.html.HtmlElement) -> list[bytes]:
     """The inline scripts as UTF-8 bytes: lxml hands them over without a 3 MB decode."""
-    return SCRIPT_END.join(etree.tostring(s, method="text", encoding="utf-8", with_tail=False)
-                           for s in doc.iter("script") if not s.get("src"))
+    return [etree.tostring(s, method="text", encoding="utf-8", with_tail=False)
+            for s in doc.iter("script") if not s.get("src")]
+
+
+def _scripts(doc: lxml.html.HtmlElement) -> bytes:
+    """The inline scripts, joined by ``SCRIPT_END`` (which cannot occur inside one)."""
+    return SCRIPT_END.join(_script_list(doc))
 
 
 # ``id()`` is a lookup in the ID table libxml2 keeps (the first element with that id, as ``[0]`` of
@@ -348,8 +353,9 @@ class Sources:
     def __init__(self, doc: lxml.html.HtmlElement, url: str) -> None:
         self.doc = doc
         self.url = url
-        self.scripts = _scripts(doc)
-        self.vars: dict[str, list[Any]] = script_vars(self.scripts, _VARS, GLOBALS)
+        parts = _script_list(doc)
+        self.scripts = SCRIPT_END.join(parts)
+        self.vars: dict[str, list[Any]] = script_vars_each(parts, _VARS, GLOBALS)
         if not self.complete():
             for name, values in script_vars(self.scripts, _VARS, LEGACY).items():
                 self.vars.setdefault(name, []).extend(values)
