@@ -117,8 +117,10 @@ def test_unexpected_exception_fails_one_article(run_cli, tmp_path: Path, monkeyp
 
     if stage == "clean":
         monkeypatch.setattr(pl.clean_mod, "clean", _boom_on("重试风暴", pl.clean_mod.clean))
-    else:
-        monkeypatch.setattr(pl, "render", _boom_on("重试风暴", pl.render))
+    else:  # (the pipeline imports render when it first writes a post)
+        import wxarchive.render as rd
+
+        monkeypatch.setattr(rd, "render", _boom_on("重试风暴", rd.render))
     root = tmp_path / "a"
     r = run_cli("get", OTHER, PAGE, "--out", root, "--no-images", "--json")
     assert r.code == 1

@@ -26,14 +26,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable
 
 from . import clean as clean_mod
-from . import rawpage
 from .allowlist import drop_foreign_images
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Image, Page
 from .parse import parse
-from .render import render
 from .site import Site, atomic_write
 from .store import ArticleRow, Status, Store, is_damage
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
@@ -428,6 +426,11 @@ class Archiver:
 
     def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
                           redo: _Redo | None = None, key: str | None = None) -> Outcome:
+        # (imported here, in the finisher, while the first article's images download: yaml, the Markdown
+        # writer and zstd are ~30 ms of start-up no page request needs to wait for)
+        from . import rawpage
+        from .render import render
+
         no_images = redo.no_images if redo else self.opts.no_images
         keep_footers = redo.keep_footers if redo else self.opts.keep_footers
         if futures:
@@ -664,6 +667,8 @@ class Archiver:
         return outs
 
     def _heal_one(self, rec: ArticleRow, keep_footers: bool) -> Outcome | None:
+        from . import rawpage
+
         raw_path = self.site.root / rec.raw_path if rec.raw_path else None
         if raw_path is None or not raw_path.is_file():
             return None
@@ -711,6 +716,8 @@ class Archiver:
         return outs
 
     def _rebuild_one(self, rec: ArticleRow) -> Outcome:
+        from . import rawpage
+
         src = rec.url
         raw_path = self.site.root / rec.raw_path if rec.raw_path else None
         post = self.site.root / rec.post_path if rec.post_path else None
