@@ -113,11 +113,12 @@ def _boom_on(title_part: str, real):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("stage", ["clean", "render"])
 def test_unexpected_exception_fails_one_article(run_cli, tmp_path: Path, monkeypatch, stage: str) -> None:
-    import wxarchive.pipeline as pl
-
+    # (the pipeline imports the cleaner and the renderer when it first needs them: patched at the source)
     if stage == "clean":
-        monkeypatch.setattr(pl.clean_mod, "clean", _boom_on("重试风暴", pl.clean_mod.clean))
-    else:  # (the pipeline imports render when it first writes a post)
+        import wxarchive.clean as cl
+
+        monkeypatch.setattr(cl, "clean", _boom_on("重试风暴", cl.clean))
+    else:
         import wxarchive.render as rd
 
         monkeypatch.setattr(rd, "render", _boom_on("重试风暴", rd.render))
@@ -139,19 +140,19 @@ def test_unexpected_exception_fails_one_article(run_cli, tmp_path: Path, monkeyp
 
 def test_unexpected_exception_in_parse_fails_one_of_an_import(tmp_path: Path, server, monkeypatch,  # type: ignore[no-untyped-def]
                                                               run_cli) -> None:
-    import wxarchive.pipeline as pl
+    import wxarchive.parse as pa
     from batch_fake import FakeWeChat, connect_args, make_articles
 
     arts = make_articles(3)
     FakeWeChat(server, arts).install()
-    real = pl.parse
+    real = pa.parse
 
     def parse(page):  # type: ignore[no-untyped-def]
         if f"mid={arts[1].mid}" in page.url:
             raise AttributeError("'NoneType' object has no attribute 'text'")
         return real(page)
 
-    monkeypatch.setattr(pl, "parse", parse)
+    monkeypatch.setattr(pa, "parse", parse)
     lst = tmp_path / "links.txt"
     lst.write_text("\n".join(a.url() for a in arts), encoding="utf-8")
     root = tmp_path / "a"

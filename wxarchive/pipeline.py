@@ -19,19 +19,17 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable
 
-from . import clean as clean_mod
-from .allowlist import drop_foreign_images
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Image, Page
-from .parse import parse
 from .site import Site, atomic_write
 from .store import ArticleRow, Status, Store, is_damage
 from .urls import article_key, decode_amp, is_article_url, normalize_article_url
@@ -136,6 +134,11 @@ def _aliases(source: str, article: Article) -> list[str]:
     keys = {article_key(source) if "://" in source else None, article_key(article.url),
             article.canonical_url, article_key(article.canonical_url)}
     return sorted(k for k in keys if k)
+
+
+def _import_reading() -> None:
+    """The modules that read a page: lxml, the parser, the cleaner (~45 ms to import)."""
+    from . import allowlist, clean, parse  # noqa: F401
 
 
 def check_source(source: str) -> str:
@@ -283,6 +286,7 @@ class Archiver:
         self.offline: FetchError | None = None  # set when the network looks down: the run stops, nothing counted
         self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
         self._network_ok = False
+        self._reading_warmed = False
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
 
     @functools.cached_property
@@ -336,6 +340,9 @@ class Archiver:
                                    message=msg)
             if self.blocked is not None:
                 raise self.blocked
+            if not self._reading_warmed:  # imported in a thread while the first page is on its way
+                self._reading_warmed = True
+                threading.Thread(target=_import_reading, name="import", daemon=True).start()
             try:
                 page = self.fetcher.page(url)
             except FetchError as e:
@@ -367,6 +374,8 @@ class Archiver:
 
     def _understand(self, source: str, page: Page) -> tuple[Article, Page] | Outcome:
         """parse -> (follow a migration) -> skip if known -> clean."""
+        from .parse import parse
+
         try:
             article = parse(page)
         except Unavailable as e:
@@ -400,6 +409,9 @@ class Archiver:
                        images={"found": found, "saved": saved, "failed": max(0, found - saved)})
 
     def _clean(self, article: Article, keep_footers: bool | None = None) -> Article:
+        from . import clean as clean_mod
+        from .allowlist import drop_foreign_images
+
         keep = self.opts.keep_footers if keep_footers is None else keep_footers
         learned = frozenset() if keep else self.store.footer_blocks(article.account)
         return drop_foreign_images(clean_mod.clean(article, learned=learned, keep_footers=keep))
@@ -668,6 +680,7 @@ class Archiver:
 
     def _heal_one(self, rec: ArticleRow, keep_footers: bool) -> Outcome | None:
         from . import rawpage
+        from .parse import parse
 
         raw_path = self.site.root / rec.raw_path if rec.raw_path else None
         if raw_path is None or not raw_path.is_file():
@@ -717,6 +730,7 @@ class Archiver:
 
     def _rebuild_one(self, rec: ArticleRow) -> Outcome:
         from . import rawpage
+        from .parse import parse
 
         src = rec.url
         raw_path = self.site.root / rec.raw_path if rec.raw_path else None
