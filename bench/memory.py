@@ -18,7 +18,7 @@ SECTION = "memory"
 
 
 _WRAPPER = r"""
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 out = sys.argv[1]
 def report():
     with open("/proc/self/status") as f:
@@ -26,6 +26,11 @@ def report():
     with open(out, "w") as f:
         f.write(hwm)
 atexit.register(report)
+_exit = os._exit
+def leave(code):  # the CLI leaves with os._exit (no teardown): read the peak first
+    report()
+    _exit(code)
+os._exit = leave
 sys.argv = ["wxarchive", *sys.argv[2:]]
 runpy.run_module("wxarchive", run_name="__main__")
 """
