@@ -115,3 +115,26 @@ def test_missing_images_are_counted_from_their_own_index(tmp_path: Path) -> None
             "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM articles WHERE status='archived' "
             f"AND images_saved < images_found AND NOT ({_NO_IMAGES})"))
         assert "articles_images_missing" in plan, plan
+
+
+def test_archived_records_read_many_as_get_reads_one(tmp_path: Path) -> None:
+    """What a re-run reads 256 links per query is what ``get`` gives for each link: keys and aliases
+    resolved the same way, archived records only, every chunk (600 links), unknown links absent."""
+    with Store(tmp_path / "state.sqlite3") as st:
+        for i in range(300):
+            st.record_archived(f"b:{i}:1", [f"https://mp.weixin.qq.com/s/T{i}"], url=f"u{i}", title=f"t{i}",
+                               post_path=f"_posts/p{i}.md")
+        for i in range(300, 310):
+            st.record_failure(f"b:{i}:1", f"u{i}", "network", "timed out", permanent=False, max_attempts=3)
+        st.add_aliases("b:5:1", ["b:999:1"])  # an alias that looks like another key: the alias wins, as in get
+        asked = ([f"b:{i}:1" for i in range(0, 320)] + [f"https://mp.weixin.qq.com/s/T{i}" for i in range(0, 300, 7)]
+                 + ["b:999:1", "nobody", "https://mp.weixin.qq.com/s/none"])
+        want = {}
+        for k in asked:
+            rec = st.get(k)
+            if rec is not None and rec.status == Status.ARCHIVED:
+                want[k] = rec
+        got = st.archived_records(asked)
+        assert got == want
+        assert len(got) == 300 + len(range(0, 300, 7)) + 1 and got["b:999:1"].key == "b:5:1"
+        assert st.archived_records([]) == {}

@@ -14,6 +14,7 @@ import datetime as dt
 import errno
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
@@ -287,6 +288,7 @@ class Archiver:
         self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
         self._network_ok = False
         self._reading_warmed = False
+        self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
 
     @functools.cached_property
@@ -325,6 +327,11 @@ class Archiver:
         else:
             url = normalize_article_url(source)
             key = article_key(url)
+            ahead = self._ahead.pop(key, None) if key else None  # archived, read with its neighbours
+            if ahead is not None and ahead.post_path:
+                post = os.path.join(self._root, ahead.post_path)
+                if os.path.isfile(post):
+                    return self._skipped(source, ahead, post)
             rec = self.store.get(key) if key and not self.opts.force else None  # one lookup, no request
             if rec and rec.status == Status.ARCHIVED and rec.post_path:
                 post = os.path.join(self._root, rec.post_path)  # (strings, no Path per URL: re-runs)
@@ -575,7 +582,7 @@ class Archiver:
         queue = _InOrder(self.opts.in_flight, self._settled, on_outcome)
         finisher = cf.ThreadPoolExecutor(max_workers=max(2, self.opts.in_flight), thread_name_prefix="finish")
         try:
-            for source in sources:
+            for source in self._looking_ahead(sources):
                 if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
                 queue.add(source, self._start(source, finisher))
@@ -586,6 +593,18 @@ class Archiver:
         if self.stopped is not None:
             raise self.stopped  # one line from the CLI; what was finished is already reported
         return queue.outcomes
+
+    def _looking_ahead(self, sources: Iterable[str]) -> Iterator[str]:
+        """The sources, with the archived records of each next 256 read in one query (``_ahead``): a
+        re-run of a long list skips most of its links, and one query per link cost more than the rest
+        of a skip. Only the skip uses such a record; anything else asks the state again."""
+        it = iter(sources)
+        while chunk := list(itertools.islice(it, 256)):
+            keys = [] if self.opts.force else [k for s in chunk if s.startswith(("http://", "https://"))
+                                               and is_article_url(s) and (k := article_key(normalize_article_url(s)))]
+            self._ahead = self.store.archived_records(keys) if keys else {}
+            yield from chunk
+        self._ahead = {}
 
     def _start(self, source: str, finisher: cf.Executor) -> cf.Future[Outcome] | Outcome:
         """Stage 1 here (paced), stage 2 handed to ``finisher``; what fails before that is the outcome."""

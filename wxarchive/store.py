@@ -376,6 +376,21 @@ class Store:
             row: ArticleRow | None = cur.execute(_GET, (key_or_alias, key_or_alias)).fetchone()
             return row
 
+    def archived_records(self, keys: list[str]) -> dict[str, ArticleRow]:
+        """The records of those of ``keys`` (keys or aliases, each resolved as :meth:`get` does) that are
+        archived, by the string asked for: 256 links per query (one query per link was ~25 µs of a
+        re-run's ~130 per link)."""
+        out: dict[str, ArticleRow] = {}
+        with self._lock:
+            for i in range(0, len(keys), 256):
+                part = keys[i:i + 256]
+                sql = (f"WITH q(k) AS (VALUES {','.join('(?)' for _ in part)}) SELECT q.k, {_A_ARTICLE} FROM q "
+                       "JOIN articles a ON a.key = COALESCE((SELECT key FROM aliases WHERE alias = q.k), q.k) "
+                       "WHERE a.status = ?")
+                for k, *cols in self.db.execute(sql, (*part, Status.ARCHIVED.value)):
+                    out[k] = ArticleRow._make(cols)
+        return out
+
     def is_archived(self, key_or_alias: str, root: Path | None = None) -> bool:
         """Archived, and (when ``root`` is given) its post still on disk."""
         rec = self.get(key_or_alias)
