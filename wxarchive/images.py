@@ -24,7 +24,7 @@ from .errors import FetchError, ImageError, RateLimited
 from .fetch import Fetcher
 from .clean import image_name
 from .models import Article, Image, Media
-from .site import file_mode, temp_file
+from .site import discard, file_mode, temp_file
 
 __all__ = ["MAX_IMAGE_BYTES", "MAX_MEDIA_BYTES", "ImageSaver", "sniff", "sniff_media"]
 
@@ -177,10 +177,7 @@ class ImageSaver:
             self.saved(name)
             return name
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            discard(tmp)
             raise
 
     def _receive(self, img: Image, f: BinaryIO, limit: int) -> bytes:

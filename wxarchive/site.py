@@ -18,7 +18,7 @@ from .errors import UsageError
 from .models import Article
 from .settings import Settings
 
-__all__ = ["Site", "atomic_write", "file_mode", "slugify"]
+__all__ = ["Site", "atomic_write", "discard", "file_mode", "slugify"]
 
 log = logging.getLogger(__name__)
 
@@ -196,11 +196,16 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.chmod(tmp, file_mode())  # made 0600; a web server must be able to read the site
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        discard(tmp)
         raise
+
+
+def discard(tmp: str) -> None:
+    """Remove the temp file of a write that failed (already gone: nothing to do)."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
