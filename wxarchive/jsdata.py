@@ -394,7 +394,7 @@ class _Bundles:
     (a few templates' bundles), least recently used dropped first. Only scripts whose values are all
     plain (str, number, bool, None) are kept: a caller may change a list or dict it was given."""
 
-    MIN = 64 * 1024
+    MIN = 4 * 1024
 
     def __init__(self, budget: int = 12 * 1024 * 1024) -> None:
         import threading

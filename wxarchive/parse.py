@@ -11,12 +11,13 @@ filled by JavaScript and is never used.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import lxml.html
 from lxml import etree
@@ -24,6 +25,7 @@ from lxml import etree
 from .errors import FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars, script_vars_each
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
+from .pagescripts import Lifted, lift
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 from .wholeness import check_whole, flatten_deep, read_tree
 
@@ -103,19 +105,31 @@ def _declared_charset(content_type: str, raw: bytes) -> str:
     return found.group(1).decode("ascii").lower().replace("_", "-") if found else ""
 
 
-def _read_page(page: Page, raw: bytes) -> lxml.html.HtmlElement:
+def _read_page(page: Page, raw: bytes) -> tuple[lxml.html.HtmlElement, Lifted | None]:
     """The page's tree. Bytes that are valid UTF-8 are UTF-8 (WeChat's own pages; a saved page
     re-encoded but keeping its old ``<meta>``); others are decoded by the charset the HTTP header
     declares, else the ``<meta>``, else as GB18030 (the superset of GBK and GB2312)."""
     declared = _declared_charset(page.content_type, raw)
     if b"\x00" in raw:  # lxml stops at a NUL: decode, drop them, parse the text
-        return read_tree(_decode(raw, declared), None, page.url)
+        return read_tree(_decode(raw, declared), None, page.url), None
     if declared not in _UTF8_NAMES:  # a UTF-8 label is trusted as is: no 3 MB check on WeChat's pages
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            return read_tree(_decode(raw, declared), None, page.url)
-    return read_tree(None, raw, page.url)
+            return read_tree(_decode(raw, declared), None, page.url), None
+    return _read_lifted(raw, page.url)
+
+
+def _read_lifted(raw: bytes, url: str) -> tuple[lxml.html.HtmlElement, Lifted | None]:
+    """The tree of a UTF-8 page, its big scripts lifted out first (``pagescripts``); read whole when
+    the tree lxml makes of the lifted page does not hold each mark as one script's whole text."""
+    lifted = lift(raw)
+    if lifted is not None:
+        doc = read_tree(None, lifted.raw, url)
+        if lifted.check([s.text for s in doc.iter("script")]):
+            return doc, lifted
+        log.debug("%s: the lifted scripts did not come back as scripts; the page is read whole", url)
+    return read_tree(None, raw, url), None
 
 
 def _decode(raw: bytes, declared: str) -> str:
@@ -146,15 +160,16 @@ def _first(*values: Any) -> str:
     return ""
 
 
-def _script_list(doc: lxml.html.HtmlElement) -> list[bytes]:
-    """The inline scripts as UTF-8 bytes: lxml hands them over without a 3 MB decode."""
-    return [etree.tostring(s, method="text", encoding="utf-8", with_tail=False)
-            for s in doc.iter("script") if not s.get("src")]
-
-
-def _scripts(doc: lxml.html.HtmlElement) -> bytes:
-    """The inline scripts, joined by ``SCRIPT_END`` (which cannot occur inside one)."""
-    return SCRIPT_END.join(_script_list(doc))
+def _script_list(doc: lxml.html.HtmlElement, lifted: Lifted | None = None) -> list[bytes]:
+    """The inline scripts as UTF-8 bytes: lxml hands them over without a 3 MB decode, and the
+    lifted ones never went into the tree."""
+    out = []
+    for s in doc.iter("script"):
+        if s.get("src"):
+            continue
+        text = lifted.text_of(s.text) if lifted is not None else None
+        out.append(text if text is not None else etree.tostring(s, method="text", encoding="utf-8", with_tail=False))
+    return out
 
 
 # ``id()`` is a lookup in the ID table libxml2 keeps (the first element with that id, as ``[0]`` of
@@ -168,8 +183,11 @@ def _marks(doc: lxml.html.HtmlElement) -> str:
     return "\x00".join(_MARK_CLASSES(doc))  # NUL cannot occur in an attribute: no match across two values
 
 
-def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None:
-    """Raise the typed error for a page that is not an article (verify, deleted, ...)."""
+def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts: list[bytes] | None = None) -> None:
+    """Raise the typed error for a page that is not an article (verify, deleted, ...). ``scripts``:
+    the page's inline scripts (``_script_list``), when some were lifted out of the tree."""
+    if scripts is None:
+        scripts = _script_list(doc)
     path = final_url.split("?")[0]
     if "captcha" in path or path.rstrip("/").endswith("/mp/verify") or "antispider" in final_url:
         raise RateLimited(f"WeChat asks for verification (环境异常) at {url}", url=url)
@@ -188,7 +206,7 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None
     title_el = doc.find(".//title")
     said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
     if not has_body and not boxes:
-        said_parts.append(_written_text(doc))  # the message may exist only in a document.write() string
+        said_parts.append(_written_text(scripts))  # the message may exist only in a document.write() string
     said = " ".join(p for p in said_parts if p).strip()
     if not said:
         return
@@ -200,7 +218,7 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None
                 raise RateLimited(f"WeChat asks for verification at {url}: {detail}", url=url)
             target = ""
             if code == "migrated":
-                found = script_vars(_scripts(doc), {"transferTargetLink"}).get("transferTargetLink", [])
+                found = script_vars(SCRIPT_END.join(scripts), {"transferTargetLink"}).get("transferTargetLink", [])
                 target = _first(*found)
                 if target:
                     target = html.unescape(target)
@@ -212,11 +230,11 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str) -> None
 _DOC_WRITE = re.compile(r"""document\.write\(\s*(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')""")
 
 
-def _written_text(doc: lxml.html.HtmlElement) -> str:
+def _written_text(scripts: list[bytes]) -> str:
     """The visible text that the page's scripts write with ``document.write``."""
     out = []
-    for s in doc.iter("script"):
-        for m in _DOC_WRITE.finditer(s.text or ""):
+    for script in scripts:
+        for m in _DOC_WRITE.finditer(script.decode("utf-8", "replace")):
             frag = js_unescape(m.group(1) or m.group(2) or "")
             out.append(" ".join(re.sub(r"<[^<>]*>", " ", html.unescape(frag)).split()))
     return " ".join(t for t in out if t)[:400]
@@ -331,13 +349,24 @@ def _list_of(value: Any) -> list[Any]:
 
 # ---- loading --------------------------------------------------------------------------------------
 
-def load(page: Page) -> tuple[lxml.html.HtmlElement, bytes]:
-    """The page's tree and its bytes (BOM dropped): the size cap and the declared charset are honoured."""
+class Loaded(NamedTuple):
+    """A page read: its tree, its bytes (BOM dropped), its inline scripts as bytes, and what was
+    lifted out of the tree (``pagescripts``)."""
+
+    doc: lxml.html.HtmlElement
+    raw: bytes
+    scripts: list[bytes]
+    lifted: Lifted | None
+
+
+def load(page: Page) -> Loaded:
+    """The page read; the size cap and the declared charset are honoured."""
     if len(page.content) > MAX_PAGE_BYTES:
         raise NotAnArticle(f"page is {len(page.content) // 2**20} MB, over the {MAX_PAGE_BYTES // 2**20} MB cap")
     raw = page.content[3:] if page.content.startswith(b"\xef\xbb\xbf") else page.content
     raw = unwrap_string_page(raw)
-    return _read_page(page, raw), raw
+    doc, lifted = _read_page(page, raw)
+    return Loaded(doc, raw, _script_list(doc, lifted), lifted)
 
 
 # ---- where metadata comes from --------------------------------------------------------------------
@@ -350,11 +379,11 @@ class Sources:
     the DOM and ``og:`` meta. The costly ones (legacy forms, the big cgiDataNew literal) are read only
     when the globals lack something, or for picture/text posts, whose body lives in cgiDataNew."""
 
-    def __init__(self, doc: lxml.html.HtmlElement, url: str) -> None:
+    def __init__(self, doc: lxml.html.HtmlElement, url: str, scripts: list[bytes] | None = None) -> None:
         self.doc = doc
         self.url = url
-        parts = _script_list(doc)
-        self.scripts = SCRIPT_END.join(parts)
+        parts = _script_list(doc) if scripts is None else scripts
+        self._parts = parts
         self.vars: dict[str, list[Any]] = script_vars_each(parts, _VARS, GLOBALS)
         if not self.complete():
             for name, values in script_vars(self.scripts, _VARS, LEGACY).items():
@@ -364,6 +393,11 @@ class Sources:
         self.link_ids: dict[str, str] = {}
         self.url_ids: dict[str, str] = url_ids(url)
         self._marks: str | None = None
+
+    @functools.cached_property
+    def scripts(self) -> bytes:
+        """The inline scripts joined by ``SCRIPT_END``: 3 MB, made only when a reader needs it."""
+        return SCRIPT_END.join(self._parts)
 
     @property
     def marks(self) -> str:
@@ -695,14 +729,16 @@ def parse(page: Page) -> Article:
 
 
 def _parse(page: Page) -> Article:
-    doc, raw = load(page)
+    doc, raw, scripts, lifted = load(page)
     url = page.url
-    classify_error(doc, url, page.final_url or url)
-    s = Sources(doc, url)
+    classify_error(doc, url, page.final_url or url, scripts)
+    s = Sources(doc, url, scripts)
     if not (s.vars or s.cgi) and b"mp.weixin.qq.com" not in raw and b"res.wx.qq.com" not in raw:
         raise NotAnArticle(f"{url}: not a WeChat article page")
     content = _JS_CONTENT(doc)
     check_whole(doc, raw, content, url)  # a page cut short never becomes a post
+    if content and lifted is not None:
+        lifted.put_back(content[0])  # the body's own scripts (document.write) are read by clean
     if content:
         flatten_deep(content[0])  # past ~120 levels the later stages' parsers would drop text
     try:
