@@ -1,11 +1,17 @@
 """Generated WeChat article pages of real size and shape: 2-4 MB, about 95 % inline script.
 
 A page WeChat serves today is ~3 MB: a 20-80 KB article body inside ~56 inline
-scripts (a 1.4 MB bundle, a few 100-250 KB ones, many small), CSS-in-JS
-strings, the ``var`` globals and ``window.cgiDataNew``. The script text is
-built from formatted-JS templates with varied identifiers and numbers, so it
-compresses like the real thing (gzip -6 to ~18 %) and holds many ``var ``
-hits for the metadata scan to wade through. Deterministic for a given seed.
+scripts (a 1.4 MB bundle, a few 100-250 KB ones, a dozen of 16-64 KB, many
+small), CSS-in-JS strings, the ``var`` globals and ``window.cgiDataNew``. The
+script text is built from formatted-JS templates with varied identifiers and
+numbers, so it compresses like the real thing (gzip -6 to ~18 %) and holds many
+``var `` hits for the metadata scan to wade through. Deterministic for a given seed.
+
+What is shared and what is each page's own is shaped on real pages fetched the
+same day (corpus pages 16-25): ~80 % of the script bytes are bundles the same
+in every page; each page has its own copy of a ~7 % bundle that differs by the
+server time written into it, and its own 100-450 KB data script
+(``JsDecode(...)`` fields) -- ~15-30 % of the script bytes are the page's own.
 """
 from __future__ import annotations
 
@@ -107,19 +113,36 @@ def _tag(s: str, n: int) -> str:
     return f'<script type="text/javascript" nonce="{n}">\n{s}</script>\n'
 
 
-@functools.lru_cache(maxsize=16)
-def _script_bytes(variant: int, seed: int, size: int) -> tuple[bytes, bytes, bytes]:
-    """The page's scripts, encoded once per variant, in three runs (the globals and cgiDataNew go between).
+_SHARES = ([0.48, 0.08, 0.055, 0.035, 0.03, 0.025]  # bundles of 64 KB and more
+           + [0.0105] * 12 + [0.0025] * 8 + [0.0004] * 25)  # 16-64 KB, 4-16 KB, small
+_OWN_BUNDLE = 0.075  # each page's copy differs by its server time
+_DATA = (0.09, 0.27)  # each page's data script, a share of the script bytes
 
-    Sizes shaped like a 2025 page: one big bundle, a few large, many small.
-    """
+
+@functools.lru_cache(maxsize=16)
+def _script_bytes(variant: int, seed: int, size: int) -> tuple[bytes, bytes, bytes, bytes, bytes, tuple[str, ...]]:
+    """The shared scripts, encoded once per variant, in runs that each page's own scripts and its
+    globals go between: (before, own bundle's head, its tail, middle, after, the chunk pool)."""
     rnd = random.Random(seed * 7919 + variant)
-    budget = max(0, size - 80_000)  # the rest: head, body, globals
-    shares = [0.48, 0.08, 0.075, 0.055, 0.035, 0.03, 0.025] + [0.2 / 45] * 45
+    budget = int(max(0, size - 80_000) * 0.88)  # the rest: head, body, globals, the page's data script
     pool = [_chunk(rnd) for _ in range(POOL)]
-    tags = [_tag(_js(rnd, int(budget * s), pool), rnd.randrange(10**9)) for s in shares]
+    tags = [_tag(_js(rnd, int(budget * s), pool), rnd.randrange(10**9)) for s in _SHARES]
+    own = _js(rnd, int(budget * _OWN_BUNDLE), pool)
+    cut = own.rfind("\n", 0, len(own) - 2000) + 1
+    head = f'<script type="text/javascript" nonce="{rnd.randrange(10**9)}">\n{own[:cut]}'
     a, b = len(tags) // 2, len(tags) - 3
-    return tuple("".join(part).encode("utf-8") for part in (tags[:a], tags[a:b], tags[b:]))  # type: ignore[return-value]
+    return (*(("".join(part)).encode("utf-8") for part in (tags[:a],)), head.encode(), (own[cut:] + "</script>\n").encode(),
+            *(("".join(part)).encode("utf-8") for part in (tags[a:b], tags[b:])), tuple(pool))  # type: ignore[return-value]
+
+
+def _own_scripts(rnd: random.Random, i: int, size: int, variant: tuple[bytes, ...]) -> tuple[bytes, bytes]:
+    """The page's own: the server time written into its bundle copy, and its data script."""
+    pool = list(variant[5])
+    ct = 1700000000 + i * 3600
+    svr = f"            var svrDate = '{ct + 86400 + rnd.randrange(10**5)}';\n            var oriCreateTime = '{ct}';\n"
+    data = _js(rnd, int(max(0, size - 80_000) * rnd.uniform(*_DATA)), pool)
+    return svr.encode(), _tag(f"    window.__appmsg_data = {{ sessionid: JsDecode('svr_{sn(i)[:11]}') }};\n{data}",
+                              rnd.randrange(10**9)).encode()
 
 
 def real_page(i: int, size: int = 3 * 1024 * 1024, images: int = 20, seed: int = 13) -> bytes:
@@ -147,10 +170,12 @@ def real_page(i: int, size: int = 3 * 1024 * 1024, images: int = 20, seed: int =
             ' id="profileBt"><a id="js_name">基准测试号</a></span><em id="publish_time"></em></div>\n'
             f'<div class="rich_media_content js_underline_content" id="js_content" style="visibility: hidden;">\n'
             f"{body}\n</div>\n</div>\n")
-    pre, mid, post = _script_bytes(i % VARIANTS, seed, size)
+    variant = _script_bytes(i % VARIANTS, seed, size)
+    pre, own_head, own_tail, mid, post, _ = variant
+    svr, data = _own_scripts(rnd, i, size, variant)
     n = rnd.randrange(10**9)
-    return b"".join((head.encode(), pre, _tag(globals_js, n).encode(), mid, _tag(cgi, n + 1).encode(), post,
-                     b"</body></html>\n"))
+    return b"".join((head.encode(), pre, own_head, svr, own_tail, _tag(globals_js, n).encode(), data, mid,
+                     _tag(cgi, n + 1).encode(), post, b"</body></html>\n"))
 
 
 def article_url(i: int) -> str:

@@ -26,8 +26,10 @@ import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lxml import etree
+if TYPE_CHECKING:
+    from lxml import etree
 
 __all__ = ["Lifted", "MIN_LIFT", "lift", "spans"]
 
@@ -43,6 +45,7 @@ class _Known:
     """Big script texts met earlier in this run (their ends already proven), by their first 64 bytes."""
 
     MIN = MIN_LIFT
+    PER_HEAD = 4  # texts kept that start with the same 64 bytes, most recent first
 
     def __init__(self, budget: int = 16 * 1024 * 1024) -> None:
         self.budget = budget
@@ -70,8 +73,10 @@ class _Known:
             same = self._by_head.setdefault(text[:64], [])
             if text in same:
                 return
-            same.append(text)
+            same.insert(0, text)
             self.size += len(text)
+            if len(same) > self.PER_HEAD:  # a page's own copy of a bundle (its server time written in)
+                self.size -= len(same.pop())  # starts as the others do: each would be compared in vain
             while self.size > self.budget:
                 _, dropped = self._by_head.popitem(last=False)
                 self.size -= sum(len(t) for t in dropped)
