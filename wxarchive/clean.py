@@ -430,9 +430,11 @@ def _background_images(root: etree._Element) -> None:
             el.text = None
 
 
-def _collect_images(root: etree._Element) -> dict[str, Image]:
-    """Real URLs from ``data-src``; avatars, icons and emoji go (an emoji keeps its text)."""
-    _background_images(root)
+def _collect_images(root: etree._Element, backgrounds: bool = True) -> dict[str, Image]:
+    """Real URLs from ``data-src``; avatars, icons and emoji go (an emoji keeps its text).
+    ``backgrounds``: whether any style may hold a ``url(`` (a walk of every element, ~0.6 ms)."""
+    if backgrounds:
+        _background_images(root)
     images: dict[str, Image] = {}
     for img in list(root.iter("img")):
         url = _norm_src(img)
@@ -519,7 +521,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
     _drop_noise(root)
     _rebuild_code(root)
-    images = _collect_images(root)
+    images = _collect_images(root, backgrounds="url(" in body_html)
     _clean_links(root)
     _simplify_structure(root)
     _collapse_editor_whitespace(root)
