@@ -246,3 +246,17 @@ def test_image_requests_carry_the_browser_headers_and_no_cookies(run_cli, tmp_pa
     assert image[0]["Accept-Language"] == page["Accept-Language"]
     assert image[0]["Accept-Encoding"] == "identity" and page["Accept-Encoding"] != "identity"
     assert image[0]["Host"] == "mmbiz.qpic.cn"
+
+
+def test_an_https_route_still_checks_the_certificate(run_cli, tmp_path: Path, tls_wechat) -> None:  # type: ignore[no-untyped-def]
+    """A plain ``http://`` route has no certificate store to load (no TLS); an ``https://`` one is verified
+    as ever: this server's certificate does not name 127.0.0.1, so nothing may be archived from it."""
+    srv, fake, _ = tls_wechat
+    root = tmp_path / "arch"
+    r = run_cli("get", fake.articles[0].url(), "--out", root, "--delay", "0",
+                "--connect-to", f"mp.weixin.qq.com=https://127.0.0.1:{srv.port}")
+    assert r.code != 0 and not posts(root)
+    assert "certificate" in r.err.lower(), r.err
+    r = run_cli("get", fake.articles[0].url(), "--out", root, "--delay", "0", "--no-images",
+                "--connect-to", f"mp.weixin.qq.com=http://127.0.0.1:{srv.port}")
+    assert r.code != 0  # (a plain request to a TLS port: refused, never an archived page)

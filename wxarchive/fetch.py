@@ -58,9 +58,22 @@ class _Routing(httpx.BaseTransport):
     def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None) -> None:
         self.routes = {h: httpx.URL(str(u)) for h, u in routes.items()}
         self.proxy = proxy  # None: from the environment; "": never
-        self.direct = httpx.HTTPTransport(retries=0)
+        self._direct: dict[str, httpx.HTTPTransport] = {}  # by scheme, made on first use (see _straight)
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
+
+    def _straight(self, scheme: str) -> httpx.HTTPTransport:
+        """The direct transport for ``scheme``. Loading the certificate store for TLS costs ~50 ms of
+        CPU, before the first request: a plain ``http://`` route (a local mirror, ``--connect-to``)
+        never does TLS, so its transport has no certificate store; the verifying one is made on the
+        first ``https://`` request."""
+        plain = scheme == "http"
+        with self._lock:
+            t = self._direct.get("http" if plain else "https")
+            if t is None:
+                t = self._direct["http" if plain else "https"] = (
+                    httpx.HTTPTransport(retries=0, verify=False) if plain else httpx.HTTPTransport(retries=0))
+            return t
 
     def proxy_for(self, url: httpx.URL) -> str | None:
         if self.proxy is not None:
@@ -86,13 +99,12 @@ class _Routing(httpx.BaseTransport):
                                         path=prefix + request.url.path)
             request = httpx.Request(request.method, url, headers=request.headers, stream=request.stream,
                                     extensions=request.extensions)
-            return self.direct.handle_request(request)
+            return self._straight(url.scheme).handle_request(request)
         proxy = self.proxy_for(request.url)
-        return (self._via(proxy) if proxy else self.direct).handle_request(request)
+        return (self._via(proxy) if proxy else self._straight(request.url.scheme)).handle_request(request)
 
     def close(self) -> None:
-        self.direct.close()
-        for t in self._proxied.values():
+        for t in [*self._direct.values(), *self._proxied.values()]:
             t.close()
 
 

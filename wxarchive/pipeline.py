@@ -347,11 +347,12 @@ class Archiver:
                                    message=msg)
             if self.blocked is not None:
                 raise self.blocked
+            fetcher = self.fetcher  # (made before the thread below starts: they would share one GIL)
             if not self._reading_warmed:  # imported in a thread while the first page is on its way
                 self._reading_warmed = True
                 threading.Thread(target=_import_reading, name="import", daemon=True).start()
             try:
-                page = self.fetcher.page(url)
+                page = fetcher.page(url)
             except FetchError as e:
                 if not _is_transport(e):
                     self._answered()
