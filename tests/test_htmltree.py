@@ -62,3 +62,13 @@ def test_drop_tag_and_drop_tree_as_lxml_html(html: str, pick: int, tag_only: boo
 def test_a_blank_or_empty_fragment() -> None:
     assert _ser(fragment("   ")) == _ser(lxml.html.fragment_fromstring("   ", create_parent="div"))
     assert text_content(fragment("<p>一</p>二<b>三</b>")) == "一二三"
+
+
+def test_fragment_read_as_utf8_bytes_is_the_tree_lxml_html_makes_of_the_text() -> None:
+    """fragment() hands libxml2 UTF-8 bytes (faster than a str): a charset named inside the body, emoji,
+    entities and a byte-order mark must read as lxml.html reads the text; a lone surrogate still reads."""
+    for html in ['<meta charset="gbk"><p>中文，标题</p>', '<p><meta http-equiv="Content-Type" content="text/html; '
+                 'charset=gb2312">正文 😀 &amp; &#x1F600; &nbsp;</p>', "\ufeff<p>bom</p>", "文字<p>x</p>尾",
+                 "<p>\u2028\u0085\u00a0</p>"]:
+        assert _ser(fragment(html)) == _ser(lxml.html.fragment_fromstring(html, create_parent="div")), html
+    assert text_content(fragment("<p>a\ud800b</p>")).startswith("a")

@@ -16,6 +16,7 @@ from lxml import etree
 __all__ = ["Element", "drop_tag", "drop_tree", "fragment", "text_content"]
 
 _PARSER = etree.HTMLParser()  # lxml.html's parser, less its element classes
+_PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")  # (a <meta charset> inside the fragment is not obeyed)
 _STRING = etree.XPath("string()", smart_strings=False)
 _FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I)
 
@@ -25,7 +26,10 @@ def fragment(html: str) -> etree._Element:
     create_parent="div")`` makes it: leading text kept unless blank; ParserError on an empty document."""
     if not _FULL_PAGE.match(html):
         html = f"<html><body>{html}</body></html>"
-    doc = etree.fromstring(html, _PARSER)
+    try:  # as UTF-8 bytes: libxml2 reads those ~40 % faster than a str (same tree)
+        doc = etree.fromstring(html.encode("utf-8"), _PARSER_UTF8)
+    except UnicodeEncodeError:  # a lone surrogate: the str as it is
+        doc = etree.fromstring(html, _PARSER)
     if doc is None:
         raise etree.ParserError("Document is empty")
     bodies = [e for e in doc if e.tag == "body"]
