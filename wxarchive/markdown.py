@@ -391,8 +391,11 @@ class Writer:
     # -- one line of inline content --
 
     def _line(self, toks: list[Tok], in_table: bool = False) -> str:
-        pieces = self._pieces(_trim(toks))
-        text = self._join(pieces)
+        toks = _trim(toks)
+        if all(t.kind == "text" and not t.marks for t in toks):  # plain text (most lines): what
+            text = "".join(self._lit(escape_text(t.text)) for t in toks)  # _pieces and _join make of it
+        else:
+            text = self._join(self._pieces(toks))
         if not in_table:
             text = escape_line_start(text)
         return text
