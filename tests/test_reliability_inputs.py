@@ -320,3 +320,34 @@ def test_garbled_script_deep_brackets(patho_runs: dict) -> None:
 @pytest.mark.slow
 def test_garbled_cgidata_deep_objects(patho_runs: dict) -> None:
     _check(patho_runs["cgi_nested"], linear=True)
+
+
+@pytest.mark.parametrize("mark", ["\ufffe", "\uffff", "&#xFFFE;", "&#65535;"])
+def test_a_non_character_in_the_body_is_read_around(mark: str) -> None:
+    """libxml2 keeps U+FFFE/U+FFFF in a text it parses, but lxml refuses them in a text set later: a clean
+    pass raised on them (found by the fuzz test above in CI). The text on both sides reaches the reader."""
+    from markdown_it import MarkdownIt
+
+    body = f"<p>前文{mark}\n  后文</p><section>甲{mark}<br>乙</section>"
+    article = clean(parse(Page(url=URL, final_url=URL, status=200, content=wxpages.page(body=body), fetched_at=NOW)))
+    shown = MarkdownIt("commonmark").render(render(article).split("\n---\n", 1)[1])
+    for words in ("前文", "后文", "甲", "乙", "结尾段落"):
+        assert words in shown
+    assert "\ufffe" not in shown and "\uffff" not in shown
+
+
+def test_a_non_character_in_the_reprint_note_and_in_a_deep_body() -> None:
+    """Two reads of the page's own tree that build new text: the re-publisher's note, and the flat copy
+    of a body nested deeper than a reader shows."""
+    from lxml import etree
+
+    from wxarchive.wholeness import flatten_deep
+
+    page = (Path(__file__).parents[1] / "fixtures" / "reprint-2025-banner" / "page.html").read_bytes()
+    page = page.replace("老城区的菜市场，".encode(), "老城区的\ufffe菜市场，".encode())
+    short = "https://mp.weixin.qq.com/s/TestToken123"
+    note = dict(parse(Page(url=short, final_url=short, status=200, content=page, fetched_at=NOW)).reprint_of)["note"]
+    assert note.startswith("老城区的") and "菜市场" in note and note.endswith("\n这篇文章值得一读。")
+    root = etree.fromstring("<div>" + "<div>" * 8 + "深\ufffe处<b>文</b>" + "</div>" * 9, etree.HTMLParser())
+    flatten_deep(root, max_depth=3)
+    assert "深" in "".join(root.itertext()) and "处文" in "".join(root.itertext())

@@ -662,13 +662,15 @@ def _banner_source(s: Sources) -> list[tuple[str, str]]:
     return [(k, val) for k, val in (("account", oacct), ("author", oauthor), ("url", olink), ("note", note)) if val]
 
 
+_TEXT_AND_BREAKS = etree.XPath(".//text() | .//br", smart_strings=False)
+
+
 def _editor_note(s: Sources) -> str:
     """The re-publisher's 编者荐语, kept beside the reprint banner, outside ``#js_content``."""
     for el in s.doc.xpath('//*[contains(@class,"original_primary_tips")]'
                           '[not(ancestor::*[contains(@class,"original_primary_tips")])]'):
-        for br in el.iter("br"):
-            br.tail = "\n" + (br.tail or "")
-        text = "\n".join(" ".join(line.split()) for line in el.text_content().split("\n"))
+        seen = "".join(n if isinstance(n, str) else "\n" for n in _TEXT_AND_BREAKS(el))  # (the page's tree is not changed)
+        text = "\n".join(" ".join(line.split()) for line in seen.split("\n"))
         text = re.sub(r"^\s*编者荐语\s*[:：]?\s*", "", text).strip()
         if text:
             return text

@@ -19,6 +19,7 @@ import re
 import lxml.html
 from lxml import etree
 
+from . import htmltree
 from .errors import LayoutChanged, NotAnArticle, Truncated
 
 __all__ = ["MAX_BODY_DEPTH", "check_whole", "flatten_deep", "read_tree"]
@@ -85,6 +86,7 @@ def _flat_copy(el: etree._Element) -> list[etree._Element]:
     def add_text(t: str | None) -> None:
         if not t:
             return
+        t = htmltree.xml_text(t)  # (the page's tree may hold what lxml refuses in a set text)
         last = cur[-1] if len(cur) else None
         if last is None:
             cur.text = (cur.text or "") + t
