@@ -85,7 +85,8 @@ def test_the_fixtures_generated_pages_and_corpus_read_the_same(monkeypatch: pyte
     if CORPUS.is_dir():
         pages += [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.html"))]
     lifted = sum(same_as_whole(raw, URL, monkeypatch) for _, raw in pages)
-    assert len(pages) >= 20 and lifted >= 3
+    assert len(pages) >= 20
+    assert lifted >= 3 or not CORPUS.is_dir()  # (the fixtures' scripts are small: none is lifted)
 
 
 @pytest.mark.parametrize("scripts, lifted", [
