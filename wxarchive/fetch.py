@@ -50,6 +50,9 @@ USER_AGENT = (
 MAX_REDIRECTS = 10
 
 
+_UNSET = object()
+
+
 class _Routing(httpx.BaseTransport):
     """Where each request goes: a ``--connect-to`` route first (direct, the real URL kept for the
     record), then the proxy (``--proxy``, else ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` minus
@@ -61,6 +64,8 @@ class _Routing(httpx.BaseTransport):
         self._direct: dict[str, httpx.HTTPTransport] = {}  # by scheme, made on first use (see _straight)
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
+        self._env_proxies: dict[str, str] | None = None  # *_PROXY / NO_PROXY, read on first use
+        self._env_choice: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy or None
 
     def _straight(self, scheme: str) -> httpx.HTTPTransport:
         """The direct transport for ``scheme``. Loading the certificate store for TLS costs ~50 ms of
@@ -78,11 +83,17 @@ class _Routing(httpx.BaseTransport):
     def proxy_for(self, url: httpx.URL) -> str | None:
         if self.proxy is not None:
             return self.proxy or None
-        proxies = urllib.request.getproxies_environment()
-        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if not proxies or bypass(url.host, proxies):
-            return None
-        return proxies.get(url.scheme) or proxies.get("all") or None
+        key = (url.scheme, url.host)
+        got = self._env_choice.get(key, _UNSET)
+        if got is _UNSET:  # the environment is read once per host (~0.1 ms each time: every variable is scanned)
+            if self._env_proxies is None:
+                self._env_proxies = urllib.request.getproxies_environment()
+            proxies = self._env_proxies
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            got = None if not proxies or bypass(url.host, proxies) else (
+                proxies.get(url.scheme) or proxies.get("all") or None)
+            self._env_choice[key] = got
+        return got  # type: ignore[return-value]
 
     def _via(self, proxy: str) -> httpx.HTTPTransport:
         with self._lock:
