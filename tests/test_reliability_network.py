@@ -148,6 +148,24 @@ def test_image_redirect_to_internal_address_is_refused(tmp_path: Path, httpserve
     check_archive(tmp_path)
 
 
+def test_image_redirect_within_wechat_is_followed_and_counted(tmp_path: Path, httpserver: HTTPServer) -> None:
+    """An image's request is made ready before its download slot; a redirect's target (another WeChat
+    image URL) is checked and made ready in turn, and the image is saved from there."""
+    img = wxpages.img_url("MOVEDIMGAAAAAAAAAAAAA")
+    httpserver.expect_request("/s").respond_with_data(wxpages.page(mid=GOOD1, images=(img,)))
+    httpserver.expect_request("/mmbiz_png/MOVEDIMGAAAAAAAAAAAAA/640").respond_with_response(
+        Response(status=302, headers={"Location": "https://mmbiz.qpic.cn/mmbiz_png/NEWHOMEAAAAAAAAAAAAA/0"}))
+    httpserver.expect_request("/mmbiz_png/NEWHOMEAAAAAAAAAAAAA/0").respond_with_data(wxpages.PNG,
+                                                                                    content_type="image/png")
+    with Archiver(opts(tmp_path, httpserver.url_for("/"))) as arch:
+        out = arch.archive_many([wxpages.article_url(GOOD1)])[0]
+        assert arch.fetcher.requests == 3  # the page, the image, its new home
+    assert out.status == "archived" and out.images == {"found": 1, "saved": 1, "failed": 0}
+    saved = list((tmp_path / "postimg").rglob("*.png"))
+    assert len(saved) == 1 and saved[0].read_bytes() == wxpages.PNG
+    check_archive(tmp_path)
+
+
 # ---------------------------------------------------------------- HTTP status handling
 
 def _count_bad(server: HTTPServer) -> int:

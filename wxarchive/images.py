@@ -21,7 +21,7 @@ import httpx
 
 from .allowlist import REFUSED
 from .errors import FetchError, ImageError, RateLimited
-from .fetch import Fetcher
+from .fetch import Fetcher, ImageRequest
 from .clean import image_name
 from .models import Article, Image, Media
 from .site import discard, file_mode, temp_file
@@ -165,10 +165,11 @@ class ImageSaver:
         limit = MAX_IMAGE_BYTES if cap is None else cap
         if not self._names:  # (listed empty or not yet: the folder may not exist)
             self.folder.mkdir(parents=True, exist_ok=True)
+        ready = self.fetcher.prepare_image(img.url)  # before the slot: only the bytes go out inside it
         fd, tmp = temp_file(self.folder, file_mode())  # readable by the web server once renamed
         try:
             with os.fdopen(fd, "wb") as f, self._slots:
-                head = self._receive(img, f, limit)
+                head = self._receive(img, f, limit, ready)
             ext = sniffer(head)
             if ext is None:
                 raise ImageError("body is not an image (magic bytes)", url=img.url)
@@ -180,9 +181,9 @@ class ImageSaver:
             discard(tmp)
             raise
 
-    def _receive(self, img: Image, f: BinaryIO, limit: int) -> bytes:
+    def _receive(self, img: Image, f: BinaryIO, limit: int, ready: ImageRequest) -> bytes:
         """One request (in a slot): the body into ``f``; its first bytes, for the sniffer."""
-        with self.fetcher.stream_image(img.url) as resp:
+        with self.fetcher.stream_image(ready) as resp:
             if resp.status_code != 200:
                 raise ImageError(f"HTTP {resp.status_code}", url=img.url)
             encoding = resp.headers.get("content-encoding", "identity").strip().lower()
