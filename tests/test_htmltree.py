@@ -72,3 +72,12 @@ def test_fragment_read_as_utf8_bytes_is_the_tree_lxml_html_makes_of_the_text() -
                  "<p>\u2028\u0085\u00a0</p>"]:
         assert _ser(fragment(html)) == _ser(lxml.html.fragment_fromstring(html, create_parent="div")), html
     assert text_content(fragment("<p>a\ud800b</p>")) == "a\ufffdb"  # (the text after it was lost once)
+
+
+def test_non_characters_become_replacement_characters_and_nothing_else_does() -> None:
+    """U+FFFE/U+FFFF (which lxml refuses in a text set later) become U+FFFD, written or as a reference;
+    a reference that only starts like one (a longer number: another character) reads as libxml2 reads it."""
+    assert text_content(fragment("<p>a\ufffeb\uffffc&#xFFFE;d&#65535e&#x0fffF;f</p>")) == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf"
+    for html, text in [("<p>a&#xFFFEA;b</p>", "a\U000fffeab"), ("<p>a&#655350;b</p>", "a\U0009fff6b"),
+                       ("<p>&#x41;&#65;&amp;#xFFFE;</p>", "AA&#xFFFE;")]:
+        assert text_content(fragment(html)) == text == lxml.html.fragment_fromstring(html).text_content(), html

@@ -20,7 +20,7 @@ _STRING = etree.XPath("string()", smart_strings=False)
 _FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I)
 # What libxml2 keeps in a parsed text but lxml refuses in a text set later (a clean pass would raise):
 # the non-characters U+FFFE/U+FFFF, written or as a character reference, and lone surrogates.
-_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]|&#(?:[xX]0*[fF]{3}[eEfF]|0*6553[45]);?")
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]|&#(?:[xX]0*[fF]{3}[eEfF](?![0-9a-fA-F])|0*6553[45](?![0-9]));?")
 _NOT_XML_SET = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
