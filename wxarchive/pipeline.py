@@ -290,6 +290,7 @@ class Archiver:
         self._reading_warmed = False
         self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
+        self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -463,6 +464,8 @@ class Archiver:
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         key = key or article.key
+        if futures and redo is None:
+            self._images_asked.add(key)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
         text = render(article, self.site.settings, fate)
         suffix, raw_packed = rawpage.pack(page.content)
@@ -673,14 +676,17 @@ class Archiver:
     def heal_images(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Fetch the images archived posts are missing and write those posts with local paths again.
 
-        Each image is tried at most ``MAX_IMAGE_TRIES`` times over all runs; a post is
-        rewritten only when an image it lacked is now on disk."""
+        Each image is tried at most ``MAX_IMAGE_TRIES`` times over all runs, once a run: a post this run
+        archived has just asked for its images (asking again at once would spend a second try and say
+        the same warning twice). A post is rewritten only when an image it lacked is now on disk."""
         outs: list[Outcome] = []
         if self.opts.no_images:
             return outs
         for rec in self.store.missing_images():
             if self.blocked is not None or self.offline is not None:
                 break
+            if rec.key in self._images_asked:
+                continue
             choices = self.store.get_kv(f"choices:{rec.key}") or {}
             if choices.get("no_images"):
                 continue
