@@ -279,16 +279,16 @@ class Fetcher:
         for _ in range(MAX_REDIRECTS + 1):
             if image is not None and image.url != current:
                 image = self.prepare_image(current, url)  # a redirect's target
-            if image is None and not self._allowed(current, hosts):
-                raise FetchError(f"refusing to fetch {current} (not an allowed WeChat host)", url=url)
-            self.requests += 1
-            if self.on_request:
-                self.on_request(current)
             if image is None:
+                if not self._allowed(current, hosts):
+                    raise FetchError(f"refusing to fetch {current} (not an allowed WeChat host)", url=url)
                 try:
                     req = self.client.build_request("GET", current, headers=headers)
                 except (httpx.InvalidURL, ValueError) as e:  # a port that is not a number, a broken IPv6 host
                     raise FetchError(f"malformed URL {current}: {e}", url=url) from None
+            self.requests += 1  # (a request is counted once it is built: a malformed URL never goes out)
+            if self.on_request:
+                self.on_request(current)
             t0 = time.monotonic()
             try:
                 if image is not None:

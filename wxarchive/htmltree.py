@@ -18,16 +18,37 @@ __all__ = ["Element", "drop_tag", "drop_tree", "fragment", "text_content", "xml_
 _PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")  # (a <meta charset> inside the fragment is not obeyed)
 _STRING = etree.XPath("string()", smart_strings=False)
 _FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I)
-# What libxml2 keeps in a parsed text but lxml refuses in a text set later (a clean pass would raise):
-# the non-characters U+FFFE/U+FFFF, written or as a character reference, and lone surrogates.
-_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]|&#(?:[xX]0*[fF]{3}[eEfF](?![0-9a-fA-F])|0*6553[45](?![0-9]));?")
+# What libxml2 keeps in a text it parses but lxml refuses in a text set later (a clean pass would raise):
+# C0 controls other than tab and line ends, lone surrogates and the non-characters U+FFFE/U+FFFF.
 _NOT_XML_SET = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
 
 def xml_text(text: str) -> str:
-    """``text`` as lxml will take it in ``.text``/``.tail``: what it refuses becomes U+FFFD, as libxml2
-    makes of a control character it parses."""
+    """``text`` as lxml will take it in ``.text``/``.tail`` or an attribute: what it refuses becomes U+FFFD."""
     return _NOT_XML_SET.sub("\ufffd", text)
+
+
+def _safe_ref(m: re.Match[str]) -> str:
+    """A character reference to what lxml refuses, as U+FFFD; any other left for libxml2 to read."""
+    hexa, dec = m.groups()
+    try:
+        ch = chr(int(hexa, 16) if hexa else int(dec))
+    except (ValueError, OverflowError):  # beyond Unicode: libxml2's own reading of it stands
+        return m.group(0)
+    return "\ufffd" if _NOT_XML_SET.match(ch) else m.group(0)
+
+
+def _xml_safe(html: str) -> str:
+    """``html`` with what lxml would refuse later made U+FFFD: written U+FFFE/U+FFFF, references to
+    those and to C0 controls (a written control is the cleaner's to drop: ``clean._CTRL``), and lone
+    surrogates (a pair held as two halves becomes its one character). A reference inside a script,
+    a style or a comment is changed too: the cleaner keeps none of them."""
+    if "&#" in html:
+        html = _CHAR_REF.sub(_safe_ref, html)
+    if "\ufffe" in html or "\uffff" in html:
+        html = html.replace("\ufffe", "\ufffd").replace("\uffff", "\ufffd")
+    return html
 
 
 def fragment(html: str) -> etree._Element:
@@ -35,12 +56,11 @@ def fragment(html: str) -> etree._Element:
     create_parent="div")`` makes it: leading text kept unless blank; ParserError on an empty document."""
     if not _FULL_PAGE.match(html):
         html = f"<html><body>{html}</body></html>"
-    if "\ufffe" in html or "\uffff" in html or ("&#" in html and _NOT_XML.search(html)):
-        html = _NOT_XML.sub("\ufffd", html)
+    html = _xml_safe(html)
     try:  # as UTF-8 bytes: libxml2 reads those ~40 % faster than a str (same tree)
         data = html.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        data = _NOT_XML.sub("\ufffd", html).encode("utf-8")
+    except UnicodeEncodeError:  # a surrogate: a pair held as two halves is one character, a lone one U+FFFD
+        data = html.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode("utf-8")
     doc = etree.fromstring(data, _PARSER_UTF8)
     if doc is None:
         raise etree.ParserError("Document is empty")

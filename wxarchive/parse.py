@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import lxml.html
 from lxml import etree
 
+from . import htmltree
 from .errors import FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars, script_vars_each
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
@@ -673,7 +674,7 @@ def _editor_note(s: Sources) -> str:
         text = "\n".join(" ".join(line.split()) for line in seen.split("\n"))
         text = re.sub(r"^\s*编者荐语\s*[:：]?\s*", "", text).strip()
         if text:
-            return text
+            return htmltree.xml_text(text)  # (as the body reads the same characters)
     return ""
 
 

@@ -105,7 +105,7 @@ def _flat_copy(el: etree._Element) -> list[etree._Element]:
             if tag in _BLOCKS:
                 flush()
             if tag == "img":
-                cur.append(lxml.html.Element("img", {k: v for k, v in node.attrib.items()
+                cur.append(lxml.html.Element("img", {k: htmltree.xml_text(v) for k, v in node.attrib.items()
                                                       if k in ("src", "data-src", "alt")}))
             elif tag and tag not in ("script", "style"):
                 add_text(node.text)
