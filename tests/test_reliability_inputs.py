@@ -54,18 +54,20 @@ def htmltree_text(html: str) -> str:
     return text_content(fragment(html))
 
 
-def run_pipeline(content: bytes, *, tolerate_known: bool = True) -> None:
-    """parse -> clean -> render, the pure half of the pipeline; only WxError may escape."""
+def run_pipeline(content: bytes, *, tolerate_known: bool = True, url: str = URL) -> str | None:
+    """parse -> clean -> render, the pure half of the pipeline; only WxError may escape. The post, or
+    None for a typed error."""
     try:
-        article = parse(Page(url=URL, final_url=URL, status=200, content=content, fetched_at=NOW))
+        article = parse(Page(url=url, final_url=url, status=200, content=content, fetched_at=NOW))
         article = clean(article)
         text = render(article)
         text.encode("utf-8")  # the post must be writable as UTF-8
+        return text
     except WxError:
-        pass
+        return None
     except Exception as e:
         if tolerate_known and any(isinstance(e, t) and msg in str(e) for t, msg in KNOWN_BUGS):
-            return
+            return None
         raise
 
 
@@ -368,3 +370,35 @@ def test_a_reference_to_a_control_character_in_a_picture_post() -> None:
 
     cleaned = clean_fragment('<p><a href="https://mp.weixin.qq.com/s/x">蓝花楹</a>&#1;  开了&#x0B;。</p>')
     assert htmltree_text(cleaned.html) == "蓝花楹\ufffd  开了\ufffd。"
+
+
+def _js_escaped(text: str) -> str:
+    """``text`` inside a JS single-quoted string as WeChat writes one: ``\\uXXXX`` for anything outside
+    printable ASCII (an emoji as its two surrogate halves)."""
+    out = []
+    for ch in text:
+        if ch in "'\\" or not " " <= ch <= "~":
+            units = ch.encode("utf-16-be", "surrogatepass")
+            out += [f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2)]
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_SCRIPT_HTML = st.lists(st.one_of(st.text(max_size=40), st.sampled_from(
+    ["<a ", "<a href='x'>", "</a>", "<p>", "</p>", "<br>", "&#1;", "&#xFFFE;", "&#65535;", "&amp;", "&#x0B;",
+     "\U0001F600", "\ud83d", "<script>", "<!--", "\x00", "\x0b"])), max_size=12).map("".join)
+
+
+@FUZZ
+@given(_SCRIPT_HTML, st.sampled_from(["picture-2025", "text-2025-titled"]))
+def test_arbitrary_text_in_a_script_held_post(text: str, case: str) -> None:
+    """Picture and text posts carry their words in a script, as HTML that is read as it is: any text
+    there (controls, character references, emoji as surrogate halves, stray tags) only ever gives a post
+    or a typed error."""
+    page = (Path(__file__).parents[1] / "fixtures" / case / "page.html").read_text(encoding="utf-8")
+    marker = "content_noencode: JsDecode('"
+    assert marker in page
+    post = run_pipeline(page.replace(marker, marker + _js_escaped(text)).encode("utf-8"),
+                        url="https://mp.weixin.qq.com/s/TestToken123")
+    assert post is not None  # the post is still made, whatever its words hold
