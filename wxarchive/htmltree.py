@@ -13,20 +13,20 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["Element", "drop_tag", "drop_tree", "fragment", "text_content", "xml_text"]
+__all__ = ["NOT_XML", "Element", "drop_tag", "drop_tree", "fragment", "text_content", "xml_text"]
 
 _PARSER_UTF8 = etree.HTMLParser(encoding="utf-8")  # (a <meta charset> inside the fragment is not obeyed)
 _STRING = etree.XPath("string()", smart_strings=False)
 _FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I)
 # What libxml2 keeps in a text it parses but lxml refuses in a text set later (a clean pass would raise):
 # C0 controls other than tab and line ends, lone surrogates and the non-characters U+FFFE/U+FFFF.
-_NOT_XML_SET = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
 
 
 def xml_text(text: str) -> str:
     """``text`` as lxml will take it in ``.text``/``.tail`` or an attribute: what it refuses becomes U+FFFD."""
-    return _NOT_XML_SET.sub("\ufffd", text)
+    return NOT_XML.sub("\ufffd", text)
 
 
 def _safe_ref(m: re.Match[str]) -> str:
@@ -36,7 +36,7 @@ def _safe_ref(m: re.Match[str]) -> str:
         ch = chr(int(hexa, 16) if hexa else int(dec))
     except (ValueError, OverflowError):  # beyond Unicode: libxml2's own reading of it stands
         return m.group(0)
-    return "\ufffd" if _NOT_XML_SET.match(ch) else m.group(0)
+    return "\ufffd" if NOT_XML.match(ch) else m.group(0)
 
 
 def _xml_safe(html: str) -> str:

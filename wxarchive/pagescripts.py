@@ -28,6 +28,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .htmltree import NOT_XML
+
 if TYPE_CHECKING:
     from lxml import etree
 
@@ -37,7 +39,6 @@ MIN_LIFT = 4096  # smaller scripts stay in the page: lifting them saves less tha
 _OPEN_TAG = re.compile(rb"<script\b[^>]*>")  # lower-case tags only; others stay for lxml to read
 _ENDERS = frozenset(b"\t\n\x0c\r />")
 _WATCH = re.compile(rb"</[sS]|<!--")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MARK = b"/*wxarchive-lifted-" + secrets.token_hex(8).encode() + b"-"  # unguessable: a page cannot forge one
 
 
@@ -167,7 +168,7 @@ class Lifted:
                 try:
                     s.text = decoded
                 except ValueError:  # a control character lxml keeps in a parsed text but refuses in a set one
-                    s.text = _NOT_XML.sub("", decoded)
+                    s.text = NOT_XML.sub("", decoded)
 
 
 _MARK_STR = _MARK.decode()
