@@ -162,7 +162,7 @@ class StateDamaged(ArchiveError):
         why = f" ({detail})" if detail else ""
         super().__init__(
             f"state database damaged: {path}{why}. The posts in _posts/ are intact; "
-            "rebuild the state from them with `wxarchive rebuild --from-posts` (see README, \"Recovery\")")
+            "rebuild the state from them with `wxarchive rebuild --from-posts` (see docs/guide.md, \"Recovery\")")
         self.path = path
 
 

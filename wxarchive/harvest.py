@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def load_specs(sources: list[Any]) -> list[SourceSpec]:
     if not sources:
-        raise UsageError("no [[sources]] in wxarchive.toml; add album, feed or list entries (see the README, `wxarchive harvest`)")
+        raise UsageError("no [[sources]] in wxarchive.toml; add album, feed or list entries (see docs/guide.md, `wxarchive harvest`)")
     return [SourceSpec.from_config(e, n + 1) for n, e in enumerate(sources)]
 
 
