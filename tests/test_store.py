@@ -138,3 +138,15 @@ def test_archived_records_read_many_as_get_reads_one(tmp_path: Path) -> None:
         assert got == want
         assert len(got) == 300 + len(range(0, 300, 7)) + 1 and got["b:999:1"].key == "b:5:1"
         assert st.archived_records([]) == {}
+
+
+@pytest.mark.parametrize("wild", ["%", "_", "\\"])
+def test_versions_are_matched_by_their_literal_key(tmp_path: Path, wild: str) -> None:
+    """A key holding a LIKE wildcard finds its own kept versions and none of another article's."""
+    with Store(tmp_path / "state.sqlite3") as st:
+        mine, other = f"a{wild}b:1:1", "aXb:1:1"
+        st.record_archived(mine, [], url="u1", title="t1", post_path="_posts/1.md")
+        st.record_archived(f"{mine}#v2", [], url="u1", title="t1 edited", post_path="_posts/1v2.md")
+        st.record_archived(f"{other}#v2", [], url="u2", title="other", post_path="_posts/2v2.md")
+        assert [v[0] for v in st.versions_of(mine)] == [f"{mine}#v2"]
+        assert [v[0] for v in st.versions_of(other)] == [f"{other}#v2"]

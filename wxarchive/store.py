@@ -10,6 +10,7 @@ upgrades in place. A schema change is a new entry there, never an edit of an old
 from __future__ import annotations
 
 import json
+import re
 import os
 import sqlite3
 import threading
@@ -411,6 +412,17 @@ class Store:
         with self._lock:
             row = self.db.execute("SELECT key FROM articles WHERE post_path=?", (post_path,)).fetchone()
             return row[0] if row else None
+
+    def versions_of(self, key: str) -> list[tuple[str, str, str]]:
+        """(key, title, post_path) of the kept later versions (``<key>#v<n>``) of an article, oldest first.
+
+        The key is matched as a literal prefix: ``%`` and ``_`` in it are LIKE wildcards otherwise, and a
+        key holding one would take another article's versions for its own."""
+        pattern = re.sub(r"([\\%_])", r"\\\1", key) + "#v%"
+        with self._lock:
+            cur = self.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? ESCAPE '\\' "
+                                  "AND status='archived' ORDER BY archived_at", (pattern,))
+            return [tuple(r) for r in cur.fetchall()]
 
     def record_archived(self, key: str, aliases: list[str], **fields: Any) -> None:
         now = time.time()

@@ -20,10 +20,7 @@ log = logging.getLogger(__name__)
 
 def versions_of(arch: Archiver, key: str) -> list[dict[str, Any]]:
     """The kept later versions of an article, oldest first."""
-    with arch.store._lock:
-        cur = arch.store.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? AND status='archived' "
-                                    "ORDER BY archived_at", (key.replace("%", "\\%") + "#v%",))
-        return [dict(zip(("key", "title", "post_path"), r, strict=False)) for r in cur.fetchall()]
+    return [dict(zip(("key", "title", "post_path"), r, strict=True)) for r in arch.store.versions_of(key)]
 
 
 def archive_version(arch: Archiver, rec: ArticleRow, page: Page) -> str | None:
