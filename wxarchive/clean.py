@@ -137,10 +137,6 @@ def _norm_src(el: etree._Element) -> str:
     return ""
 
 
-def _classes(el: etree._Element) -> set[str]:
-    return set((el.get("class") or "").split())
-
-
 def _has_block_child(el: etree._Element) -> bool:
     return any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el.iterdescendants())
 

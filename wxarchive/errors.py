@@ -107,7 +107,6 @@ class Unavailable(WxError):
     """The article is gone or cannot be shown; ``reason`` is the error code."""
 
     permanent = True
-    REASONS = ("deleted", "removed", "unavailable", "expired", "migrated", "account_closed", "invalid")
 
     def __init__(self, reason: str, message: str, *, url: str = "", target: str = "") -> None:
         super().__init__(message, url=url)

@@ -46,7 +46,6 @@ class SourceRun:
     found: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
     error: WxError | None = None
-    skipped_gave_up: int = 0
     not_tried: int = 0
 
     @property
@@ -147,8 +146,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             rec = store.get(article_key(url) or url)
             if (rec and rec.status == Status.GAVE_UP and not opts.retry_failed and not opts.force
                     and (rec.permanent or rec.attempts >= opts.max_attempts)):
-                run.skipped_gave_up += 1  # reported once, when it was given up
-                continue
+                continue  # reported once, when it was given up
             todo.append(url)
         log.info("source %s (%s): %d listed, %d to check", spec.name, run.kind, len(listed), len(todo))
         run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)

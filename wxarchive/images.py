@@ -87,8 +87,7 @@ def sniff(head: bytes) -> str | None:
 class ImageSaver:
     """Saves the images of articles into one folder, several at a time, each URL once."""
 
-    def __init__(self, fetcher: Fetcher, folder: Path, *, concurrency: int = 4,
-                 known: Callable[[str], str | None] | None = None) -> None:
+    def __init__(self, fetcher: Fetcher, folder: Path, *, concurrency: int = 4) -> None:
         self.fetcher = fetcher
         self.folder = folder
         # ``concurrency`` requests at once (the slots); twice as many workers, so one worker's file
@@ -97,7 +96,6 @@ class ImageSaver:
         n = max(1, concurrency)
         self._slots = threading.BoundedSemaphore(n)
         self.pool = cf.ThreadPoolExecutor(max_workers=2 * n, thread_name_prefix="img")
-        self.known = known
         # a wall-clock limit for one download, however slowly the bytes trickle in
         self.deadline = max(fetcher.deadline, 60.0)
         # the folder's file names, listed once: ten stats per image (one per extension), each a

@@ -30,7 +30,7 @@ from .pagescripts import Lifted, lift
 from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
 from .wholeness import check_whole, flatten_deep, read_tree
 
-__all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "decode_html", "load", "load_tree", "parse"]
+__all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "load", "parse"]
 
 log = logging.getLogger(__name__)
 
@@ -66,31 +66,6 @@ def unwrap_string_page(raw: bytes) -> bytes:
     except (UnicodeDecodeError, ValueError):
         return raw
     return text.encode("utf-8", "surrogatepass") if isinstance(text, str) else raw
-
-
-def decode_html(content: bytes) -> str:
-    """Page bytes as text: UTF-8 (WeChat's), else the declared charset, else GB18030."""
-    if content.startswith(b"\xef\xbb\xbf"):
-        content = content[3:]
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    m = re.search(rb"""charset=["']?([A-Za-z0-9_-]+)""", content[:4096])
-    for enc in ([m.group(1).decode("ascii")] if m else []) + ["gb18030"]:
-        try:
-            return content.decode(enc)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return content.decode("utf-8", "replace")
-
-
-def load_tree(text: str | None, raw: bytes | None = None) -> lxml.html.HtmlElement:
-    """Parse a whole page; a page lxml cannot read at all is not an article (see ``wholeness``)."""
-    if raw is not None and b"\x00" in raw:
-        text = raw.decode("utf-8", "replace")
-        raw = None
-    return read_tree(text, raw, "")
 
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.I)
