@@ -150,3 +150,12 @@ def test_versions_are_matched_by_their_literal_key(tmp_path: Path, wild: str) ->
         st.record_archived(f"{other}#v2", [], url="u2", title="other", post_path="_posts/2v2.md")
         assert [v[0] for v in st.versions_of(mine)] == [f"{mine}#v2"]
         assert [v[0] for v in st.versions_of(other)] == [f"{other}#v2"]
+
+
+def test_a_failure_never_demotes_an_archived_article(tmp_path: Path) -> None:
+    """`get --force` of an archived article whose original is now deleted keeps the archive's copy archived."""
+    with Store(tmp_path / "state.sqlite3") as st:
+        st.record_archived("a:1:1", [], url="u", title="t", post_path="_posts/a.md")
+        st.record_failure("a:1:1", "u", "deleted", "该内容已被发布者删除", permanent=True)
+        rec = st.get("a:1:1")
+        assert rec is not None and rec.status == Status.ARCHIVED and rec.post_path == "_posts/a.md"

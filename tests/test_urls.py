@@ -155,3 +155,15 @@ def test_raw_long_form_fast_path_agrees_with_the_full_route(biz, mid, idx, sn, e
     assert normalize_article_url(url) == _normalize(url)
     canon = _normalize(url)
     assert normalize_article_url(canon) == _normalize(canon)
+
+
+def test_a_double_encoded_biz_names_the_same_article() -> None:
+    """A link whose ``__biz`` was %-encoded twice (``%253D``) is the article the page names, not a mismatch."""
+    from wxarchive.parse import _check_ids
+
+    biz = "MzA5NjQ0MjY2Mw=="
+    for link in (f"https://mp.weixin.qq.com/s?__biz={biz}&mid=2650&idx=1",
+                 "https://mp.weixin.qq.com/s?__biz=MzA5NjQ0MjY2Mw%3D%3D&mid=2650&idx=1",
+                 "https://mp.weixin.qq.com/s?__biz=MzA5NjQ0MjY2Mw%253D%253D&mid=2650&idx=1"):
+        assert url_ids(link)["biz"] == biz, link
+        _check_ids(link, biz, "2650", "1")   # raises IdMismatch if the ids disagree
