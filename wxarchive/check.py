@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 
 from . import rawpage
 from .errors import (
+    ErrorCode,
     FetchError,
     LayoutChanged,
     NotAnArticle,
@@ -230,7 +231,7 @@ class Checker:
                 break
             out = self.check_one(rec)
             outs.append(out)
-            silent = silent + 1 if out.seen == "network" else 0
+            silent = silent + 1 if out.seen == ErrorCode.NETWORK else 0
             if silent >= self.offline_after:
                 self.offline = out.message
             if on_outcome:
@@ -259,7 +260,7 @@ class Checker:
         self.store.record_check(key, at=now, seen=obs.seen, http_status=obs.http_status,
                                 detail=obs.reason or obs.title or obs.target or obs.message,
                                 fate=fate if obs.status is not None else None, changed=changed,
-                                previous=before.value if changed else None, tried=obs.seen != "verify")
+                                previous=before.value if changed else None, tried=obs.seen != ErrorCode.VERIFY)
         out = CheckOutcome(key=key, source=url, post=rec.post_path, title=rec.title,
                            previous=(old.status if old else SourceStatus.ALIVE).value,
                            state=fate.status.value if fate and obs.status else None, seen=obs.seen, changed=changed,

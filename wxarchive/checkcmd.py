@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from .errors import UsageError
+from .errors import ErrorCode, UsageError
 
 if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a check runs
     from .check import CheckOutcome
@@ -73,7 +73,7 @@ def summary(outs: list[CheckOutcome]) -> str:
     import collections
 
     changed = collections.Counter(o.state for o in outs if o.changed)
-    failed = collections.Counter(o.seen for o in outs if o.state is None and o.seen != "verify")
+    failed = collections.Counter(o.seen for o in outs if o.state is None and o.seen != ErrorCode.VERIFY)
     parts = [f"{sum(1 for o in outs if o.state)} checked"]
     parts.append(f"{sum(changed.values())} changed" + (f" ({', '.join(f'{k} {v}' for k, v in changed.items())})"
                                                        if changed else ""))

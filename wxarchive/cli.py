@@ -10,7 +10,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import ArchiveError, RateLimited, UsageError, WxError
+from .errors import ErrorCode, ArchiveError, RateLimited, UsageError, WxError
 
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
@@ -308,9 +308,9 @@ def _printer(as_json: bool, quiet: bool):
 def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
     from .pipeline import Result  # loaded already: these outcomes came from it
 
-    if blocked or any(o.error == "verify" for o in outcomes):
+    if blocked or any(o.error == ErrorCode.VERIFY for o in outcomes):
         return 3
-    if any(o.error == "usage" for o in outcomes):
+    if any(o.error == ErrorCode.USAGE for o in outcomes):
         return 2
     if any(o.status == Result.FAILED for o in outcomes):
         return 1

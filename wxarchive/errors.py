@@ -21,8 +21,11 @@ deleted, a network error or a verification page may pass.
 """
 from __future__ import annotations
 
+from enum import StrEnum
+
 __all__ = [
     "ArchiveError",
+    "ErrorCode",
     "FetchError",
     "IdMismatch",
     "ImageError",
@@ -39,10 +42,37 @@ __all__ = [
 ]
 
 
+class ErrorCode(StrEnum):
+    """The ``error`` of a ``--json`` line and of the state: one member per code in the tree above.
+
+    A ``StrEnum``, so a code read back from the state or a JSON line compares equal to its member."""
+
+    ERROR = "error"
+    USAGE = "usage"
+    NETWORK = "network"
+    HTTP = "http"
+    TRUNCATED = "truncated"
+    MISMATCH = "mismatch"
+    VERIFY = "verify"
+    DELETED = "deleted"
+    REMOVED = "removed"
+    UNAVAILABLE = "unavailable"
+    EXPIRED = "expired"
+    MIGRATED = "migrated"
+    ACCOUNT_CLOSED = "account_closed"
+    INVALID = "invalid"
+    NOT_ARTICLE = "not_article"
+    LAYOUT = "layout"
+    IMAGE = "image"
+    IO = "io"
+    INTERNAL = "internal"
+    LOCKED = "locked"
+
+
 class WxError(Exception):
     """Base of every error the tool reports to the user."""
 
-    code = "error"
+    code: str = ErrorCode.ERROR
     exit_code = 1
     permanent = False
 
@@ -58,7 +88,7 @@ class WxError(Exception):
 class UsageError(WxError):
     """Bad flags, not a WeChat URL, a missing file: the user must change the command."""
 
-    code = "usage"
+    code = ErrorCode.USAGE
     exit_code = 2
     permanent = True
 
@@ -66,14 +96,14 @@ class UsageError(WxError):
 class FetchError(WxError):
     """Network trouble or an HTTP status that retries did not cure."""
 
-    code = "network"
+    code = ErrorCode.NETWORK
 
     def __init__(self, message: str, *, url: str = "", status: int | None = None, transport: bool = False) -> None:
         super().__init__(message, url=url)
         self.status = status
         self.transport = transport  # no answer at all (refused, reset, DNS, timeout): says nothing about the article
         if status is not None:
-            self.code = "http"
+            self.code = ErrorCode.HTTP
             # 404/410 will not change; other statuses may
             self.permanent = status in (404, 410)
 
@@ -82,20 +112,20 @@ class Truncated(FetchError):
     """The page arrived incomplete (connection closed early, a compressed stream cut short,
     the document or the article body not closed): nothing is written, a later run tries again."""
 
-    code = "truncated"
+    code = ErrorCode.TRUNCATED
 
 
 class IdMismatch(FetchError):
     """A long URL's ``__biz/mid/idx`` and the ids of the page it answered with disagree:
     the answer belongs to another article, so nothing is written or aliased."""
 
-    code = "mismatch"
+    code = ErrorCode.MISMATCH
 
 
 class RateLimited(WxError):
     """WeChat asks for verification or says slow down: stop asking for pages."""
 
-    code = "verify"
+    code = ErrorCode.VERIFY
     exit_code = 3
 
     def __init__(self, message: str, *, url: str = "", retry_after: float | None = None) -> None:
@@ -119,14 +149,14 @@ class Unavailable(WxError):
 class NotAnArticle(WxError):
     """An HTML file or page that is not a WeChat article at all."""
 
-    code = "not_article"
+    code = ErrorCode.NOT_ARTICLE
     permanent = True
 
 
 class LayoutChanged(WxError):
     """Looks like WeChat but matches no known page: the raw page is kept for a report."""
 
-    code = "layout"
+    code = ErrorCode.LAYOUT
 
     def __init__(self, message: str, *, url: str = "", saved_to: str = "") -> None:
         super().__init__(message, url=url)
@@ -136,20 +166,20 @@ class LayoutChanged(WxError):
 class ImageError(WxError):
     """One image could not be saved; the post keeps its remote URL."""
 
-    code = "image"
+    code = ErrorCode.IMAGE
 
 
 class ArchiveError(WxError):
     """The archive folder or its state cannot be written."""
 
-    code = "io"
+    code = ErrorCode.IO
 
 
 class InternalError(WxError):
     """An unexpected exception while parsing, cleaning or rendering one article (a new WeChat layout,
     a bug): that article fails, the run goes on, the raw page is kept for a report."""
 
-    code = "internal"
+    code = ErrorCode.INTERNAL
 
     def __init__(self, message: str, *, url: str = "", saved_to: str = "") -> None:
         super().__init__(message, url=url)
@@ -168,5 +198,5 @@ class StateDamaged(ArchiveError):
 class LockedError(WxError):
     """Another run holds the archive's lock."""
 
-    code = "locked"
+    code = ErrorCode.LOCKED
     exit_code = 3

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from .backoff import Backoff
-from .errors import FetchError, RateLimited, UsageError, WxError
+from .errors import ErrorCode, FetchError, RateLimited, UsageError, WxError
 from .pipeline import Archiver, Outcome, Result
 from .sources import (SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url,
                       parse_feed, read_list)
@@ -155,7 +155,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         pending = [u for u in todo if u not in done]
         pending += [o.source for o in run.outcomes
                     if o.status == Result.FAILED and not o.gave_up and o.error not in ("usage", "verify")]
-        pending += [o.source for o in run.outcomes if o.error == "verify"]
+        pending += [o.source for o in run.outcomes if o.error == ErrorCode.VERIFY]
         store.set_kv(skey, {"pending": dedupe(pending), "complete": complete, "kind": run.kind})
         store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)
         if arch.blocked is not None:

@@ -23,7 +23,7 @@ import lxml.html
 from lxml import etree
 
 from . import htmltree
-from .errors import FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
+from .errors import ErrorCode, FetchError, IdMismatch, LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars, script_vars_each
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
 from .pagescripts import Lifted, lift
@@ -190,10 +190,10 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
     for code, needles in _ERROR_TEXTS:
         if any(n.lower() in lower for n in needles):
             detail = said[:200]
-            if code == "verify":
+            if code == ErrorCode.VERIFY:
                 raise RateLimited(f"WeChat asks for verification at {url}: {detail}", url=url)
             target = ""
-            if code == "migrated":
+            if code == ErrorCode.MIGRATED:
                 found = script_vars(SCRIPT_END.join(scripts), {"transferTargetLink"}).get("transferTargetLink", [])
                 target = _first(*found)
                 if target:

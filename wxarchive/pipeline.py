@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 
-from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
+from .errors import (ErrorCode, ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
 from .models import SHANGHAI, Article, Image, Page
@@ -388,7 +388,7 @@ class Archiver:
         try:
             article = parse(page)
         except Unavailable as e:
-            if e.code == "migrated" and e.target and is_article_url(e.target) and page.url.startswith("http"):
+            if e.code == ErrorCode.MIGRATED and e.target and is_article_url(e.target) and page.url.startswith("http"):
                 log.info("%s migrated; following to %s", page.url, e.target)
                 page = self.fetcher.page(normalize_article_url(e.target))
                 article = parse(page)

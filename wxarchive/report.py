@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from collections.abc import Callable
 
 from .pipeline import Outcome, Result
+from .errors import ErrorCode
 
 __all__ = ["Progress", "Tally", "chain", "log_outcome"]
 
@@ -45,7 +46,7 @@ class Tally:
             self.archived += 1
         elif o.status == Result.SKIPPED:
             self.skipped += 1
-        elif o.status == Result.FAILED and o.error == "verify":
+        elif o.status == Result.FAILED and o.error == ErrorCode.VERIFY:
             self.not_tried += 1  # the block itself: reported once as such, tried again on resume
         elif o.status == Result.FAILED:
             self.failed[o.error or "error"] += 1
