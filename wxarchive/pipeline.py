@@ -291,6 +291,7 @@ class Archiver:
         self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
         self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
+        self._learned_now: set[str] = set()  # accounts whose footer this run learned more of (see _clean_again)
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -498,7 +499,7 @@ class Archiver:
                 (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
                 self.store.mark_written(key, fate.checked_at)
-        self.store.count_tail_blocks(article.account, key, article.tail_blocks)
+        self._count_tail(article.account, key, article.tail_blocks, learning=redo is None)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})
         return Outcome(source, Result.ARCHIVED, post=str(post), title=article.title, key=key,
@@ -506,6 +507,33 @@ class Archiver:
                        published=article.published.isoformat() if article.published else None,
                        images={"found": len(article.images), "saved": saved,
                                "failed": 0 if no_images else len(failed)})
+
+    def _count_tail(self, account: str, key: str, blocks: tuple[str, ...], learning: bool) -> None:
+        """Count a post's tail toward its account's learned footer; note the account when that grew."""
+        before = self.store.footer_blocks(account) if learning and account else None
+        self.store.count_tail_blocks(account, key, blocks)
+        if before is not None and self.store.footer_blocks(account) - before:
+            self._learned_now.add(account)
+
+    def _clean_again(self) -> None:
+        """The account footers this run learned reach the account's earlier posts now, from their raw pages.
+
+        Without this, the posts that taught a footer (and any archived before it) kept it until the user
+        thought of ``rebuild``; now the run that learns it cleans them, offline, as ``rebuild`` would (each
+        with the choices it was made with: a ``--keep-footers`` post keeps its footer)."""
+        accounts, self._learned_now = sorted(self._learned_now), set()
+        for account in accounts:
+            changed = 0
+            for rec in self.store.archived_of(account):
+                before = _read_or_none(self.site.root / rec.post_path) if rec.post_path else None
+                try:
+                    out = self._rebuild_one(rec)
+                except (OSError, WxError) as e:
+                    log.warning("%s: not cleaned again with its account's learned footer: %s", rec.url, e)
+                    continue
+                changed += out.status == Result.REBUILT and _read_or_none(Path(out.post or "")) != before
+            log.info("learned more of %s's footer; its archived posts were cleaned again (%d changed)",
+                     account, changed)
 
     def _taken(self, article: Article, key: str) -> Callable[[Path], bool]:
         """Whether a post file name is another article's (for ``Site.post_path`` to pick another)."""
@@ -593,6 +621,8 @@ class Archiver:
             queue.emit(block=True)
         finally:
             finisher.shutdown(wait=True)
+        if self._learned_now and self.stopped is None:
+            self._clean_again()
         self.settle()
         if self.stopped is not None:
             raise self.stopped  # one line from the CLI; what was finished is already reported
@@ -779,3 +809,9 @@ class Archiver:
         return out
 
 
+def _read_or_none(path: Path) -> bytes | None:
+    """A file's bytes, or None when it is not there (to tell a rewritten post from an unchanged one)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None

@@ -574,6 +574,11 @@ class Store:
                 "SELECT block FROM footer_seen WHERE account=? GROUP BY block HAVING COUNT(*)>=?",
                 (account, min_posts)))
 
+    def archived_of(self, account: str) -> list[ArticleRow]:
+        """The archived articles of one account (not kept versions of edited ones), oldest first."""
+        return list(self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status=? AND account=? "
+                                   "AND key NOT LIKE '%#v%' ORDER BY published", (Status.ARCHIVED.value, account)))
+
     def count_tail_blocks(self, account: str, key: str, blocks: Iterable[str]) -> None:
         if not account:
             return
