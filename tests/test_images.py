@@ -148,7 +148,7 @@ def test_failed_image_keeps_remote_url_and_is_recorded(wx, archive, run_cli, sta
 
 def test_no_images_downloads_nothing(wx, archive, run_cli):
     serve_article(wx)
-    res = get(run_cli, wx, archive, URL, extra=["--no-images"])
+    res = get(run_cli, wx, archive, URL, extra=["--no-images", "--no-learn"])
     assert res.code == 0
     assert [r.path for r in wx.requests()] == [SHORT]
     assert not [p for p in (archive / "postimg").iterdir() if not p.name.startswith(".")]

@@ -32,7 +32,9 @@ def opts(out: Path, base: str, **kw) -> Options:
 
 
 def long_page(mid: int, **kw) -> bytes:
-    body = "\n".join(f"<p>第 {i} 段：正文内容 text {i}。</p>" for i in range(1, 201)) + f"\n<p>{LAST}</p>"
+    # each page's own words (three posts of one account ending alike would teach the archive that ending
+    # as the account's footer, and the run that learns it cleans the earlier posts too)
+    body = "\n".join(f"<p>第 {i} 段：{mid} 的正文内容 text {i}。</p>" for i in range(1, 201)) + f"\n<p>{LAST}（{mid}）</p>"
     return wxpages.page(f"长文 {mid}", mid=mid, body=body, **kw)
 
 

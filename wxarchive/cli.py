@@ -54,6 +54,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
     p.add_argument("--media", action="store_true", help="also save audio and video files where the page exposes them")
     p.add_argument("--keep-footers", action="store_true", help="keep account footers and boilerplate")
+    p.add_argument("--no-learn", dest="learn", action="store_false",
+                   help="on first meeting an account, do not read two of its linked articles to learn its footer")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="give up an article after N failures")
     p.add_argument("--retry-failed", action="store_true", help="try given-up articles again")
     p.add_argument("--attempt-gap", type=float, default=3600.0, metavar="SECONDS",
@@ -265,7 +267,8 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.concurrency < 1 or args.max_attempts < 1:
         raise UsageError("--concurrency and --max-attempts must be at least 1")
     return Options(out=archive_dir(args.out), no_images=args.no_images, force=args.force, media=args.media,
-                   keep_footers=args.keep_footers, max_attempts=args.max_attempts, retry_failed=args.retry_failed,
+                   keep_footers=args.keep_footers, learn=getattr(args, "learn", True), max_attempts=args.max_attempts,
+                   retry_failed=args.retry_failed,
                    concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
                    attempt_gap=max(0.0, args.attempt_gap), proxy=args.proxy, cookies=args.cookies,
                    user_agent=args.user_agent)

@@ -72,6 +72,7 @@ class Options:
     proxy: str | None = None  # None: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY; "": none
     cookies: str | None = None  # a Netscape cookies.txt
     user_agent: str | None = None
+    learn: bool = False  # on first meeting an account, read up to two of its linked articles to learn its footer (the CLI: on)
 
 
 class Result(StrEnum):
@@ -405,8 +406,32 @@ class Archiver:
             if rec is not None:  # (is_archived has just read it)
                 self._add_aliases(article, source)
                 return self._skipped(source, rec)
+        if self.opts.learn and page.url.startswith("http") and not self.opts.keep_footers:
+            self._learn_first(article)
         article = self._clean(article)
         return article, page
+
+    def _learn_first(self, article: Article) -> None:
+        """First meeting with an account: read up to two of its articles the page links to (paced, as any
+        page) and count their tails with this one's, so a footer the three share is known before this
+        post is written rather than after the account's third post. Only links naming the same ``__biz``
+        are read; a link that fails teaches nothing and fails nothing (a block still stops the run)."""
+        from .clean import clean as clean_article
+        from .parse import parse
+
+        if not (article.account and article.biz) or self.store.knows_account(article.account):
+            return
+        self.store.count_tail_blocks(article.account, article.key, clean_article(article).tail_blocks)
+        for url in _siblings(article, limit=2):
+            try:
+                other = parse(self.fetcher.page(url))
+            except RateLimited:
+                raise
+            except WxError as e:
+                log.info("learning %s's footer: %s taught nothing (%s)", article.account, url, e.code)
+                continue
+            if other.account == article.account and other.key != article.key:
+                self.store.count_tail_blocks(article.account, other.key, clean_article(other).tail_blocks)
 
     def _skipped(self, source: str, rec: ArticleRow, post: str | None = None) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""
@@ -815,3 +840,16 @@ def _read_or_none(path: Path) -> bytes | None:
         return path.read_bytes()
     except OSError:
         return None
+
+
+def _siblings(article: Article, limit: int) -> list[str]:
+    """Up to ``limit`` other articles of the same account that the body links to (long links naming its biz)."""
+    from .urls import find_article_urls, url_ids
+
+    out = []
+    for url in find_article_urls(article.body_html):
+        if url_ids(url).get("biz") == article.biz and article_key(url) not in (article.key, None) and url not in out:
+            out.append(url)
+            if len(out) == limit:
+                break
+    return out

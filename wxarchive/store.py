@@ -574,6 +574,11 @@ class Store:
                 "SELECT block FROM footer_seen WHERE account=? GROUP BY block HAVING COUNT(*)>=?",
                 (account, min_posts)))
 
+    def knows_account(self, account: str) -> bool:
+        """Whether any post of this account has been read here (its tail counted toward a learned footer)."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM footer_seen WHERE account=? LIMIT 1", (account,)).fetchone() is not None
+
     def archived_of(self, account: str) -> list[ArticleRow]:
         """The archived articles of one account (not kept versions of edited ones), oldest first."""
         return list(self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status=? AND account=? "
