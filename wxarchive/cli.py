@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from . import __version__
+from . import __version__, showcmd
 from .errors import ErrorCode, ArchiveError, RateLimited, UsageError, WxError
 
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
@@ -143,6 +143,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         add_check(sub)
     _add_status(sub)
+    showcmd.add_parser(sub, _examples)
     if only in (None, "ls"):
         from .listing import add_parser as add_ls
 
@@ -174,8 +175,11 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
   wxarchive rebuild --out ~/blog             # every post again from its kept raw page
-  wxarchive rebuild --out ~/blog --no-images # offline: do not fetch missing images"""),
+  wxarchive rebuild --out ~/blog --no-images # offline: do not fetch missing images
+  wxarchive rebuild KEY --keep-footers       # one post again, with what cleaning removed put back"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("keys", nargs="*", metavar="KEY|URL",
+                   help="only these articles (key or any URL of each); default: every post")
     _common(p)
     p.add_argument("--from-posts", action="store_true",
                    help="rebuild the state database from the posts' front matter (after it was damaged or lost)")
@@ -478,7 +482,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     show = _printer(args.json, args.quiet)
     lock, arch = _locked_archiver(opts, "rebuild")
     try:
-        outs = arch.rebuild(on_outcome=show)
+        outs = arch.rebuild(on_outcome=show, keys=args.keys or None, keep_footers=opts.keep_footers)
         if not opts.no_images:
             arch.heal_images(on_outcome=show)  # the one step of a rebuild that asks the network
     finally:
@@ -748,7 +752,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
-            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check}
+            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check,
+            "show": showcmd.cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

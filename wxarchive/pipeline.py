@@ -788,13 +788,20 @@ class Archiver:
         return out
 
     # ---- rebuild: re-render every post from its kept raw page, offline
-    def rebuild(self, on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-        """Every post again from its raw page, with the choices it was made with; an unchanged post
-        is not rewritten, so running it twice changes no byte."""
+    def rebuild(self, on_outcome: Callable[[Outcome], None] | None = None, keys: Iterable[str] | None = None,
+                keep_footers: bool = False) -> list[Outcome]:
+        """Every post (or those of ``keys``: keys or any URL of each) again from its raw page, with the
+        choices it was made with; an unchanged post is not rewritten, so running it twice changes no byte.
+
+        ``keep_footers`` makes the posts again with what cleaning removed, and records that choice, so a
+        later rebuild keeps it (the way back from a footer wrongly removed)."""
         outs = []
-        for rec in list(self.store.archived()):
+        for rec in self._records(keys):
             src = rec.url
             try:
+                if keep_footers:
+                    self.store.set_kv(f"choices:{rec.key}", {**(self.store.get_kv(f"choices:{rec.key}") or {}),
+                                                             "keep_footers": True})
                 out = self._rebuild_one(rec)
             except (OSError, WxError) as e:
                 out = Outcome(src, Result.FAILED, error=getattr(e, "code", "io"), message=_said(src, str(e)),
@@ -808,6 +815,19 @@ class Archiver:
             if on_outcome:
                 on_outcome(out)
         return outs
+
+    def _records(self, keys: Iterable[str] | None) -> list[ArticleRow]:
+        """The archived records to rebuild: every one, or those named (a name the state lacks is a usage error)."""
+        if keys is None:
+            return list(self.store.archived())
+        found = []
+        for name in keys:
+            url = normalize_article_url(name) if is_article_url(name) else name
+            rec = self.store.get(article_key(url) or url) if is_article_url(name) else self.store.get(name)
+            if rec is None or rec.status != Status.ARCHIVED:
+                raise UsageError(f"{name}: no archived article with this key or URL")
+            found.append(rec)
+        return found
 
     def _rebuild_one(self, rec: ArticleRow) -> Outcome:
         from . import rawpage
