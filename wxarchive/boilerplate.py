@@ -50,13 +50,14 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
      r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
     (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail)\s*[:：]|[(（]\s*ID\s*[:：]", "account ID/contact line"),
     (r"感谢(你|您|大家)?的?(看到这里|阅读|关注|点赞|分享|支持|转发)|谢谢(你|您|大家)?的?(阅读|关注|支持)", "thank-you plea"),
-    (r"^\W{0,4}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),
+    (r"^\W{0,8}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),  # (an emoji before it may be 5 code points)
     (r"付费|购买.{0,8}课程|课程.{0,6}(上线|报名|购买)|报名|优惠|原价|限时|私信我|备注「|\d+\s*元\s*/\s*人|训练营|"
      r"(正式)?上线(啦|了)", "paid product/course promo"),
     (r"^[▼▲↓⬇👇︾⇩]+$", "pointer ornament"),
     (r"^(还有一个)?好消息[！!]?$|^(广告|推广|福利)[:：]?$", "promo lead"),
     (r"^[(（]?\s*(本篇)?(作者|文|图|图源|图片|主编|执行主编|统筹|策划|出品|视觉|设计|摄影|排版|编辑|责任编辑|美编|校对|审核)"
      r"\s*[:：|丨｜/]\s*\S{1,20}\s*[|丨｜/]", "staff credits"),
+    (r"(后台|公众号|对话框|聊天窗口|私信).{0,6}回复", "reply-keyword plea"),
 )
 
 # Tail blocks that are boilerplate wherever they stand in the tail zone, not only in an unbroken run
@@ -220,7 +221,10 @@ MASTHEAD = "account masthead (slogan, name and ID at the head)"
 BETWEEN = "between footer blocks"
 SIGNATURE = "account signature"
 SLOGAN = "account slogan beside the QR code"
-EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN))
+HEAD_SLOGAN = "account slogan under the follow prompt at the head"
+ACCOUNT_PROMPT = "follow prompt naming the account"
+ARTICLE_LINK = "link to another article of the account"
+EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN, HEAD_SLOGAN, ACCOUNT_PROMPT, ARTICLE_LINK))
 
 
 def _keep_images_only(el: etree._Element) -> None:
@@ -255,12 +259,17 @@ def _section(texts: list[str], total: int, doomed: dict[int, str]) -> None:
 
 def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: frozenset[str],
           doomed: dict[int, str], account: str = "") -> None:
-    """Walk back from the end over boilerplate blocks.
+    """Walk back from the end over boilerplate blocks, then remove the run only if the evidence holds.
 
     A few short unmatched blocks between two footer blocks are footer too (a
-    promo's own lines, an account slogan); images go when they sit below or
-    between footer blocks, or right after a follow/QR prompt.
+    promo's own lines, an account slogan), and so are one or two below a
+    clear footer block (a closing motto); images go when they sit below or
+    between footer blocks, or right after a follow/QR prompt. A date line ends
+    the walk: it signs the author's text. A run backed only by one phrase
+    inside the author's own sentence ("感谢大家的关注，我会继续…") is kept
+    (see :func:`_backed`): losing the author's words is worse than leaving a plea.
     """
+    run: dict[int, str] = {}
     pending_images: list[int] = []
     tentative: list[int] = []
     found_any = False
@@ -277,36 +286,103 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
             i -= 1
             continue
         if not t:
-            doomed[i] = EMPTY
+            run[i] = EMPTY
             i -= 1
             continue
         scanned += len(t)
-        why = LEARNED if t in learned else _reason(t, _TAIL)
-        if why == "follow prompt" and len(t) > 20:
-            why = None  # "欢迎关注我们的后续报道，…" is a sentence of the article
-        if why and len(t) > 80 and why not in _LONG_OK:
-            why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text
-        if why is None and account and len(t) <= 40 and t.startswith(account):
-            why = SIGNATURE
+        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or _DATE_LINE.match(t):
+            break
+        why = _tail_reason(leaves[i], t, learned, account, found_any)
         if why is None and qr_seen and len(t) <= 20 and not _SENTENCE.search(t):
             why = SLOGAN
-        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS:
-            break
         if why is None:
-            if not found_any or len(t) > 25 or t.endswith("。") or len(tentative) >= 8:
+            if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) \
+                    or not found_any and len(tentative) >= 2:
                 break
             tentative.append(i)
             i -= 1
             continue
-        doomed.update({k: BETWEEN for k in tentative})
+        if not found_any and tentative and not _clear(why, t):
+            break  # a closing line below a mere phrase match: the author's ending, keep it all
+        run.update({k: BETWEEN for k in tentative})
         tentative = []
-        doomed[i] = why
+        run[i] = why
         if found_any or _QR.search(t):
-            doomed.update({k: FOOTER_IMAGE for k in pending_images})
+            run.update({k: FOOTER_IMAGE for k in pending_images})
         pending_images = []
         found_any = True
-        qr_seen = qr_seen or bool(_QR.search(t))
+        qr_seen = qr_seen or bool(_QR_STRONG.search(t)) or why == _CONTACT
         i -= 1
+    if _backed(run, texts):
+        doomed.update(run)
+
+
+_CONTACT = "account ID/contact line"
+# Rules whose phrase also falls in an author's own closing sentence: such a block alone is no evidence
+# unless the phrase is most of it (see _clear).
+_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea"))
+_QR_STRONG = _rule(r"二维码|扫码|长按|识别")
+_DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
+                        r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
+_SELF_PROMPT = _rule(r"关注|公众号|星标|置顶|订阅")
+_ARTICLE_HREF = re.compile(r"https?://mp\.weixin\.qq\.com/(s[/?]|mp/(appmsgalbum|homepage|profile_ext))", re.I)
+
+
+def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: str, below: bool) -> str | None:
+    """Why a tail block is footer, or None: a rule, the learned footer, the account naming itself,
+    a block that is only a link to another WeChat article. ``below``: a footer block lies below it."""
+    why = LEARNED if t in learned else _reason(t, _TAIL)
+    if why == "follow prompt" and len(t) > 20:
+        why = None  # "欢迎关注我们的后续报道，…" is a sentence of the article
+    if why and len(t) > 80 and why not in _LONG_OK and not (below and len(_reasons(t)) >= 2):
+        why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text (unless it is a promo
+        # of several kinds, right above the footer: "推荐一下我的知识星球…添加我的好友，报名学习")
+    if why is None and account and len(t) <= 40 and t.startswith(account):
+        why = SIGNATURE
+    if (why is None or why in _WEAK) and len(account) >= 2 and account in t and len(t) <= 80 \
+            and _SELF_PROMPT.search(t):
+        why = ACCOUNT_PROMPT
+    if why is None and _article_links_only(el, t):
+        why = ARTICLE_LINK
+    return why
+
+
+def _reasons(t: str) -> set[str]:
+    return {why for r, why in _TAIL if r.search(t)}
+
+
+def _article_links_only(el: etree._Element, t: str) -> bool:
+    """The block's words are all link text, and every link goes to a WeChat article or the account's page."""
+    links = list(el.iter("a"))
+    if not links or not all(_ARTICLE_HREF.match(a.get("href") or "") for a in links):
+        return False
+    linked = "".join(text_content(a) for a in links)
+    return sum(ch.isalnum() for ch in linked) >= 0.9 * sum(ch.isalnum() for ch in t)
+
+
+def _coverage(t: str) -> float:
+    """The share of the block's letters that the tail rules' phrases cover: near 1 for a bare plea
+    ("感谢阅读！"), low for the author's sentence that holds one ("感谢大家的关注，我会继续写下去")."""
+    hit = [False] * len(t)
+    for r, _ in _TAIL:
+        for m in r.finditer(t):
+            hit[m.start():m.end()] = [True] * (m.end() - m.start())
+    letters = [k for k, ch in enumerate(t) if ch.isalnum()]
+    return sum(hit[k] for k in letters) / len(letters) if letters else 1.0
+
+
+def _clear(why: str, t: str) -> bool:
+    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it."""
+    return why not in _WEAK or _coverage(t) >= 0.5
+
+
+def _backed(run: dict[int, str], texts: list[str]) -> bool:
+    """Enough evidence that the run is the account's footer, not the author's ending: a clear footer
+    block, two footer blocks, or a footer image (a QR code below a follow prompt)."""
+    found = [(k, why) for k, why in run.items() if why not in (EMPTY, BETWEEN, FOOTER_IMAGE)]
+    if len(found) >= 2 or FOOTER_IMAGE in run.values():
+        return True
+    return any(_clear(why, texts[k]) for k, why in found)
 
 
 def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
@@ -329,10 +405,29 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
             if all(len(x) <= 30 for x in window[:j]):
                 doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k]})
             break
+    last = ""
     for j, t in enumerate(window):
         if not t or doomed.get(j) == MASTHEAD:
             continue
         why = _reason(t, _HEAD) if len(t) <= 60 else None
+        if why is None and last in _HEAD_FOLLOW and len(texts) > j + 3 and _slogan_line(leaves[j], t):
+            why = HEAD_SLOGAN
         if why is None:
             break
-        doomed[j] = why
+        doomed[j] = last = why
+    for j, t in enumerate(window):
+        if j not in doomed and t and len(t) <= 40 and _HEAD_CREDIT.search(t):
+            doomed[j] = _HEAD_CREDIT_WHY  # an editor's credit under the lead paragraph
+
+
+_HEAD_FOLLOW = frozenset(why for _, why in HEAD_RULES if "prompt" in why)
+_HEAD_CREDIT_WHY = "editor credit at the head"
+_HEAD_CREDIT = _rule(next(p for p, why in HEAD_RULES if why == _HEAD_CREDIT_WHY))
+_BYLINE = _rule(r"^[(（]?\s*(文|作者|图|撰文|来源|编译|译|译者|作|口述|整理|摄影|记者|通讯员|出品|主播)\s*[|丨｜/:：\s]")
+_NOT_SLOGAN = re.compile(r"[。！？!?，,；;：:、]")
+
+
+def _slogan_line(el: etree._Element, t: str) -> bool:
+    """A short motto line ("分享实用的工具 | 探索简单的方法"): no sentence, no byline, no heading, no link."""
+    return (len(t) <= 30 and sum(ch.isalnum() for ch in t) >= 4 and not _NOT_SLOGAN.search(t) and not _BYLINE.search(t)
+            and el.tag not in ("h1", "h2", "h3", "h4", "h5", "h6") and el.find(".//a") is None)
