@@ -320,7 +320,7 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
 _CONTACT = "account ID/contact line"
 # Rules whose phrase also falls in an author's own closing sentence: such a block alone is no evidence
 # unless the phrase is most of it (see _clear).
-_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea"))
+_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK))
 _QR_STRONG = _rule(r"二维码|扫码|长按|识别")
 _DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
                         r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
@@ -373,7 +373,7 @@ def _coverage(t: str) -> float:
 
 def _clear(why: str, t: str) -> bool:
     """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it."""
-    return why not in _WEAK or _coverage(t) >= 0.5
+    return why not in _WEAK or _coverage(t) > 0.6
 
 
 def _backed(run: dict[int, str], texts: list[str]) -> bool:

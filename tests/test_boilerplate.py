@@ -1,0 +1,132 @@
+"""The footer decision (wxarchive.boilerplate): what goes at the head and tail of a body, and what stays.
+
+Precision first: a block goes only on evidence (a clear footer block, two of them, a QR image below a
+follow prompt); a phrase inside the author's own sentence is not enough. Each test builds a small body
+of its own words; the reasons asserted are the ones ``--json`` shows as ``removed``.
+"""
+from __future__ import annotations
+
+from wxarchive import boilerplate
+from wxarchive.clean import clean_fragment
+
+QR = '<p><img data-src="https://mmbiz.qpic.cn/mmbiz_jpg/QrCodeAaBbCcDdEeFfGgHhIiJj/640?wx_fmt=jpeg"></p>'
+
+
+def _body(*paragraphs: str, lead: int = 8) -> str:
+    """A body of ``lead`` plain paragraphs, then the given blocks (HTML, or text put in a <p>)."""
+    text = "".join(f"<p>正文第{i}段，讲社区食堂每天中午的热饭，十二块钱两荤一素，老人们都说好。</p>" for i in range(lead))
+    return "<div>" + text + "".join(p if p.startswith("<") else f"<p>{p}</p>" for p in paragraphs) + "</div>"
+
+
+def _reasons(body: str, **kw: str) -> list[str]:
+    return [why for why, _ in clean_fragment(body, **kw).stripped if why != boilerplate.EMPTY]
+
+
+# ---- the author's closing words stay ---------------------------------------------------------------
+
+CLOSING_LIKE = ("最后想说，这一年写下来，收到了很多读者的来信，有人说看了文章以后去社区食堂做了志愿者，"
+                "有人把文章转给了父母。你们的每一个点赞和留言我都认真看过，它们让我相信这些平凡的故事值得被记下来，"
+                "明年我还会继续走访更多的社区。")
+
+
+def test_a_long_closing_paragraph_that_mentions_likes_stays() -> None:
+    """An 81-160 character closing paragraph with 点赞 in it is the author's text (a mutant of issue 21)."""
+    assert 80 < len(CLOSING_LIKE) <= 160
+    c = clean_fragment(_body(CLOSING_LIKE))
+    assert "每一个点赞和留言" in c.html
+    assert c.stripped == ()
+
+
+def test_a_long_closing_paragraph_with_one_plea_stays_above_a_footer() -> None:
+    """Above a real footer block it stays too: one phrase in a long paragraph is not evidence."""
+    c = clean_fragment(_body(CLOSING_LIKE, "长按识别二维码关注", QR))
+    assert "每一个点赞和留言" in c.html
+    assert "长按识别二维码" not in c.html
+
+
+def test_a_thank_you_inside_the_authors_last_sentence_stays() -> None:
+    c = clean_fragment(_body("感谢大家的关注，我会继续努力，把更多社区里的故事写出来。"))
+    assert "我会继续努力" in c.html and c.stripped == ()
+
+
+def test_a_bare_thank_you_plea_goes() -> None:
+    assert _reasons(_body("感谢阅读！")) == ["thank-you plea"]
+
+
+def test_a_thank_you_sentence_backed_by_a_follow_prompt_and_qr_goes() -> None:
+    c = clean_fragment(_body("感谢大家的关注，我会继续努力写下去。", "长按识别二维码关注", QR))
+    assert "继续努力" not in c.html and "二维码" not in c.html and "<img" not in c.html
+
+
+def test_a_signed_statement_keeps_its_signature_above_the_follow_prompt() -> None:
+    """A role, a name and a date under the last paragraph sign the author's text: never an account slogan."""
+    c = clean_fragment(_body("以上意见，请予采纳。", "受托代理人", "周明远律师", "二〇二三年三月二日", "关注我们：", QR))
+    for kept in ("受托代理人", "周明远律师", "二〇二三年三月二日"):
+        assert kept in c.html
+    assert "关注我们" not in c.html and "<img" not in c.html
+    assert _reasons(_body("受托代理人", "周明远律师", "关注我们：", QR)) == ["follow prompt", boilerplate.FOOTER_IMAGE]
+
+
+def test_a_date_line_ends_the_tail_walk() -> None:
+    c = clean_fragment(_body("长按识别二维码关注", "2023年3月2日", "编辑：林夏", lead=8))
+    assert "2023年3月2日" in c.html and "长按识别二维码" in c.html and "编辑" not in c.html
+
+
+def test_slogan_lines_go_beside_a_real_qr_prompt() -> None:
+    c = clean_fragment(_body("正文最后一句，明年还会再开两家。", QR, "简单 好玩 有温度", "长按二维码关注"))
+    assert "简单 好玩 有温度" not in c.html
+    assert boilerplate.SLOGAN in _reasons(_body(QR, "简单 好玩 有温度", "长按二维码关注"))
+
+
+# ---- footers of accounts never seen go ------------------------------------------------------------
+
+def test_a_follow_prompt_after_an_emoji_goes_with_its_qr() -> None:
+    assert _reasons(_body("🙋\u200d♀️ 关注我们", QR)) == ["follow prompt", boilerplate.FOOTER_IMAGE]
+
+
+def test_a_follow_prompt_naming_the_account_goes() -> None:
+    body = _body("源码获取方式：请关注社区观察公众号，在后台回复 0314", "<hr>", "感谢关注/点赞/分享",
+                 "Small steps, every day!")
+    c = clean_fragment(body, account="社区观察")
+    assert "后台回复" not in c.html and "感谢关注" not in c.html and "Small steps" not in c.html
+    assert "正文第7段" in c.html
+    assert boilerplate.ACCOUNT_PROMPT in _reasons(body, account="社区观察")
+
+
+def test_a_closing_motto_stays_below_a_mere_phrase() -> None:
+    """Short unmatched lines at the very end go only below a clear footer block."""
+    c = clean_fragment(_body("感谢大家的关注，我们下个月再见。", "社区的故事", "未完待续"))
+    assert "未完待续" in c.html and "下个月再见" in c.html
+
+
+def test_links_to_other_articles_go_above_a_promo() -> None:
+    links = "".join(f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">另一篇文章的标题{i}</a></p>' for i in range(2))
+    promo = ("最后推荐一下我的知识星球，里面有《从零开始学数据分析》等课程内容，还沉淀了大量答疑和学习路线，欢迎加入学习。"
+             "另外如果你想系统地学，也欢迎添加我的好友，报名下一期的训练营，名额有限，先到先得，报满即止。")
+    assert 80 < len(promo) <= 160
+    c = clean_fragment(_body(links, "<hr>", promo, QR, "👇添加微信好友报名学习👇", QR))
+    assert "另一篇文章的标题" not in c.html and "知识星球" not in c.html and "添加微信好友" not in c.html
+    assert "正文第7段" in c.html
+    assert boilerplate.ARTICLE_LINK in _reasons(_body(links, "<hr>", promo, QR, "👇添加微信好友报名学习👇", QR))
+
+
+def test_a_single_article_link_at_the_end_stays() -> None:
+    """One link to another article, nothing else: the author may point to a follow-up."""
+    c = clean_fragment(_body('<p><a href="https://mp.weixin.qq.com/s/Abc">上一篇：食堂开张的那一天</a></p>'))
+    assert "食堂开张的那一天" in c.html
+
+
+def test_an_editor_credit_under_the_lead_paragraph_goes() -> None:
+    body = ("<div><p>本期看点：社区食堂的账本、志愿者排班表，以及一次意外的停电。</p><p>编辑：林夏、老周</p>"
+            + "".join(f"<p>条目{i}：社区食堂的一件小事，写得足够长，是正文。</p>" for i in range(40)) + "</div>")
+    c = clean_fragment(body)
+    assert "编辑：林夏" not in c.html and "本期看点" in c.html
+    assert _reasons(body) == ["editor credit at the head"]
+
+
+def test_a_motto_under_the_head_follow_prompt_goes_but_a_byline_stays() -> None:
+    body = "<div><p>点击上方蓝字关注社区观察</p><p>记录身边 | 看见平凡</p>" + _body()[5:]
+    c = clean_fragment(body)
+    assert "记录身边" not in c.html and boilerplate.HEAD_SLOGAN in _reasons(body)
+    byline = "<div><p>点击上方蓝字关注社区观察</p><p>文 | 周野</p>" + _body()[5:]
+    assert "文 | 周野" in clean_fragment(byline).html
