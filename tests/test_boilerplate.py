@@ -130,3 +130,15 @@ def test_a_motto_under_the_head_follow_prompt_goes_but_a_byline_stays() -> None:
     assert "记录身边" not in c.html and boilerplate.HEAD_SLOGAN in _reasons(body)
     byline = "<div><p>点击上方蓝字关注社区观察</p><p>文 | 周野</p>" + _body()[5:]
     assert "文 | 周野" in clean_fragment(byline).html
+
+
+def test_a_more_articles_pointer_a_contact_mail_and_a_reward_plea_go() -> None:
+    body = _body("戳这里，还有更多好文等你解锁", "商务联系 hello@example.org", "喜欢就打赏一下吧")
+    c = clean_fragment(body)
+    assert "戳这里" not in c.html and "hello@example.org" not in c.html and "打赏" not in c.html
+    assert _reasons(body) == ["more-articles pointer", "contact mail", "share/like prompt"]
+
+
+def test_a_star_prompt_at_the_head_goes() -> None:
+    body = "<div><p>👆加星标，每天读一点社区的故事</p>" + _body()[5:]
+    assert _reasons(body) == ["star prompt at the head"]

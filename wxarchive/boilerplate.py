@@ -35,7 +35,8 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"(编辑|审核|责编|校对)\s*[:：|丨｜].{0,20}(编辑|审核|责编|校对)\s*[:：|丨｜]", "editor/reviewer credits"),
     (r"投稿(邮箱|信箱|请|地址|方式)|投稿\s*[:：|丨｜]|小编微信|合作联系|商务合作|联系我们\s*[:：]|转载请|申请文章授权|违规转载|授权转载",
      "contact/submission/reprint notice"),
-    (r"(分享|转发).{0,6}(朋友圈|好友)|点.{0,3}(在看|赞)|(在看|点赞|星标)", "share/like prompt"),
+    (r"(分享|转发).{0,6}(朋友圈|好友)|点.{0,3}(在看|赞)|(在看|点赞|星标)|打赏|赞赏(一下|作者|支持)", "share/like prompt"),
+    (r"(戳|点击?)(这里|此处|下方|链接).{0,10}(更多|好文|文章|精彩|解锁)|更多(好文|精彩文章|干货)等你", "more-articles pointer"),
     (r"阅读原文", "read-more prompt"),
     (r"^(END|THE END|- END -|—\s*END\s*—|完)$", "END ornament"),
     (r"^[-—–_=·•*~\s]{3,}$", "divider ornament"),
@@ -49,6 +50,7 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
      r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
     (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail)\s*[:：]|[(（]\s*ID\s*[:：]", "account ID/contact line"),
+    (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "contact mail"),
     (r"感谢(你|您|大家)?的?(看到这里|阅读|关注|点赞|分享|支持|转发)|谢谢(你|您|大家)?的?(阅读|关注|支持)", "thank-you plea"),
     (r"^\W{0,8}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),  # (an emoji before it may be 5 code points)
     (r"付费|购买.{0,8}课程|课程.{0,6}(上线|报名|购买)|报名|优惠|原价|限时|私信我|备注「|\d+\s*元\s*/\s*人|训练营|"
@@ -78,7 +80,7 @@ HEAD_RULES: tuple[tuple[str, str], ...] = (
     (r"(点击|关注).{0,8}(蓝字|上方|标题下).{0,10}(关注|订阅)", "follow prompt at the head"),
     (r"^[(（]?\s*(编辑|责编|责任编辑|审核|审校|校对|值班编辑)\s*[:：|丨｜]", "editor credit at the head"),
     (r"^(关注|欢迎关注).{0,20}$", "follow prompt at the head"),
-    (r"^(设为)?星标", "star prompt at the head"),
+    (r"^\W{0,8}(设为|加|添加|点亮)?星标", "star prompt at the head"),
 )
 
 
