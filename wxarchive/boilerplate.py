@@ -215,8 +215,18 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
             _keep_images_only(el)  # a masthead's banner picture may be the article's cover
         else:
             drop_tree(el)
-        removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
+        what = texts[k] or _shown(el)
+        if what:
+            removed.append((doomed[k], what))
     return tuple(removed)
+
+
+def _shown(el: etree._Element) -> str:
+    """What a reader saw of a block with no text: its pictures (by address), a divider, or nothing."""
+    srcs = [img.get("src") or "" for img in el.iter("img")]
+    if srcs:
+        return " ".join(f"[image] {s}".rstrip() for s in srcs)
+    return "[divider]" if el.tag == "hr" or el.find(".//hr") is not None else ""
 
 
 MASTHEAD = "account masthead (slogan, name and ID at the head)"
