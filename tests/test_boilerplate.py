@@ -142,3 +142,13 @@ def test_a_more_articles_pointer_a_contact_mail_and_a_reward_plea_go() -> None:
 def test_a_star_prompt_at_the_head_goes() -> None:
     body = "<div><p>👆加星标，每天读一点社区的故事</p>" + _body()[5:]
     assert _reasons(body) == ["star prompt at the head"]
+
+
+def test_a_reply_keyword_prompt_at_the_head_goes() -> None:
+    body = "<div><p>点击上方蓝字关注社区观察</p><p>回复「食堂」，获取全部走访记录</p>" + _body()[5:]
+    assert _reasons(body) == ["follow prompt at the head", "reply-keyword prompt at the head"]
+
+
+def test_the_account_named_in_the_authors_closing_sentence_stays() -> None:
+    body = _body("这是社区观察公众号的第一百篇文章，写到这里，想起了第一篇里的那位老人。")
+    assert "第一百篇文章" in clean_fragment(body, account="社区观察").html

@@ -81,6 +81,7 @@ HEAD_RULES: tuple[tuple[str, str], ...] = (
     (r"^[(（]?\s*(编辑|责编|责任编辑|审核|审校|校对|值班编辑)\s*[:：|丨｜]", "editor credit at the head"),
     (r"^(关注|欢迎关注).{0,20}$", "follow prompt at the head"),
     (r"^\W{0,8}(设为|加|添加|点亮)?星标", "star prompt at the head"),
+    (r"^\W{0,4}(后台|公众号)?回复.{0,12}(加入|获取|领取|进群)", "reply-keyword prompt at the head"),
 )
 
 
@@ -336,7 +337,7 @@ _WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo
 _QR_STRONG = _rule(r"二维码|扫码|长按|识别")
 _DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
                         r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
-_SELF_PROMPT = _rule(r"关注|公众号|星标|置顶|订阅")
+_SELF_PROMPT = _rule(r"关注|星标|置顶|订阅")  # (not 公众号: "这是X公众号的第100篇" is the author talking)
 _ARTICLE_HREF = re.compile(r"https?://mp\.weixin\.qq\.com/(s[/?]|mp/(appmsgalbum|homepage|profile_ext))", re.I)
 
 
