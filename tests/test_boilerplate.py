@@ -152,3 +152,8 @@ def test_a_reply_keyword_prompt_at_the_head_goes() -> None:
 def test_the_account_named_in_the_authors_closing_sentence_stays() -> None:
     body = _body("这是社区观察公众号的第一百篇文章，写到这里，想起了第一篇里的那位老人。")
     assert "第一百篇文章" in clean_fragment(body, account="社区观察").html
+
+
+def test_a_subtitle_under_the_head_follow_prompt_stays() -> None:
+    body = "<div><p>点击上方蓝字关注社区观察</p><p>一家社区食堂的第一年</p>" + _body()[5:]
+    assert "一家社区食堂的第一年" in clean_fragment(body).html

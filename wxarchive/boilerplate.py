@@ -440,7 +440,11 @@ _BYLINE = _rule(r"^[(（]?\s*(文|作者|图|撰文|来源|编译|译|译者|作
 _NOT_SLOGAN = re.compile(r"[。！？!?，,；;：:、]")
 
 
+_PARALLEL = re.compile(r"\w{2,}(\s*[|丨｜·•/]\s*|\s+)\w{2,}")
+
+
 def _slogan_line(el: etree._Element, t: str) -> bool:
-    """A short motto line ("分享实用的工具 | 探索简单的方法"): no sentence, no byline, no heading, no link."""
-    return (len(t) <= 30 and sum(ch.isalnum() for ch in t) >= 4 and not _NOT_SLOGAN.search(t) and not _BYLINE.search(t)
+    """A short motto line of parallel phrases ("分享实用的工具 | 探索简单的方法", "简单 好玩 有料"): no sentence,
+    no byline, no heading, no link. (One phrase alone may be the article's subtitle: it stays.)"""
+    return (len(t) <= 30 and bool(_PARALLEL.search(t)) and not _NOT_SLOGAN.search(t) and not _BYLINE.search(t)
             and el.tag not in ("h1", "h2", "h3", "h4", "h5", "h6") and el.find(".//a") is None)
