@@ -157,3 +157,10 @@ def test_the_account_named_in_the_authors_closing_sentence_stays() -> None:
 def test_a_subtitle_under_the_head_follow_prompt_stays() -> None:
     body = "<div><p>点击上方蓝字关注社区观察</p><p>一家社区食堂的第一年</p>" + _body()[5:]
     assert "一家社区食堂的第一年" in clean_fragment(body).html
+
+
+def test_the_authors_sign_off_below_a_plea_stays() -> None:
+    """A name under the last plea signs the author's text: the plea may go, the name stays."""
+    for name in ("阿树", "—— 周野"):
+        c = clean_fragment(_body("觉得有用的话，点个在看吧", name))
+        assert name in c.html

@@ -310,7 +310,7 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
             why = SLOGAN
         if why is None:
             if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) \
-                    or not found_any and len(tentative) >= 2:
+                    or not found_any and (len(tentative) >= 2 or _sign_off(t)):
                 break
             tentative.append(i)
             i -= 1
@@ -358,6 +358,11 @@ def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: s
     if why is None and _article_links_only(el, t):
         why = ARTICLE_LINK
     return why
+
+
+def _sign_off(t: str) -> bool:
+    """A last line that may be the author signing off: a name ("阿树", "—— 周野"), a byline."""
+    return sum(ch.isalnum() for ch in t) < 8 or t.startswith(("—", "-", "–")) or bool(_BYLINE.search(t))
 
 
 def _reasons(t: str) -> set[str]:
