@@ -164,3 +164,17 @@ def test_the_authors_sign_off_below_a_plea_stays() -> None:
     for name in ("阿树", "—— 周野"):
         c = clean_fragment(_body("觉得有用的话，点个在看吧", name))
         assert name in c.html
+
+
+def test_a_last_sentence_that_merely_holds_the_letters_of_a_plea_stays() -> None:
+    """在看 inside 现在看来, 点…赞 across 有点不赞同, 进群 inside 走进群山, 要拿下 in the author's resolve:
+    none of them is a plea."""
+    for last in ("我现在看来，那一年的决定是对的", "我有点不赞同这种说法", "第二天我们走进群山深处",
+                 "这个项目我们今年一定要拿下", "我们从档案馆获取资料，花了整整一周"):
+        c = clean_fragment(_body(last))
+        assert last in c.html, last
+
+
+def test_plea_forms_still_go() -> None:
+    for plea in ("记得点个“在看”哦", "欢迎分享、点赞、在看", "别忘了点在看", "喜欢就点个赞吧"):
+        assert _reasons(_body(plea)) == ["share/like prompt"], plea

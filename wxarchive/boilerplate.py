@@ -35,12 +35,15 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"(编辑|审核|责编|校对)\s*[:：|丨｜].{0,20}(编辑|审核|责编|校对)\s*[:：|丨｜]", "editor/reviewer credits"),
     (r"投稿(邮箱|信箱|请|地址|方式)|投稿\s*[:：|丨｜]|小编微信|合作联系|商务合作|联系我们\s*[:：]|转载请|申请文章授权|违规转载|授权转载",
      "contact/submission/reprint notice"),
-    (r"(分享|转发).{0,6}(朋友圈|好友)|点.{0,3}(在看|赞)|(在看|点赞|星标)|打赏|赞赏(一下|作者|支持)", "share/like prompt"),
+    # (在看 alone only as a word of its own: "我现在看来" holds it too; 点…赞 not across "有点不赞同")
+    (r"(分享|转发).{0,6}(朋友圈|好友)|点[个一下了]{0,2}[“\"「『]?(在看|赞)|点赞|星标|打赏|赞赏(一下|作者|支持)|"
+     r"[“\"「『【]在看|在看[”\"」』】]|(^|[\s/、，,|])在看([\s/、，,!！~|]|$)", "share/like prompt"),
     (r"(戳|点击?)(这里|此处|下方|链接).{0,10}(更多|好文|文章|精彩|解锁)|更多(好文|精彩文章|干货)等你", "more-articles pointer"),
     (r"阅读原文", "read-more prompt"),
     (r"^(END|THE END|- END -|—\s*END\s*—|完)$", "END ornament"),
     (r"^[-—–_=·•*~\s]{3,}$", "divider ornament"),
-    (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|进群|交流群", "sign-up promo"),
+    (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|(扫码|加我|欢迎|申请|邀你)进群|进群(方式|请|交流|讨论)|交流群",
+     "sign-up promo"),
     (r"(满意度|民意调查).{0,40}(电话|评价)|十分满意", "survey plea"),
     (r"经过.{0,10}(重新编排|编辑整理)|本文(由|经).{0,20}(编排|整理)", "re-edit notice"),
     (r"(领取|获取).{0,10}(资料|源码|福利)|收不到.{0,10}推送|不标星", "follow/bonus plea"),
@@ -333,7 +336,8 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
 _CONTACT = "account ID/contact line"
 # Rules whose phrase also falls in an author's own closing sentence: such a block alone is no evidence
 # unless the phrase is most of it (see _clear).
-_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK))
+_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK,
+                   "promo", "follow/bonus plea", "survey plea"))
 _QR_STRONG = _rule(r"二维码|扫码|长按|识别")
 _DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
                         r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
