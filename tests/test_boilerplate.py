@@ -178,3 +178,18 @@ def test_a_last_sentence_that_merely_holds_the_letters_of_a_plea_stays() -> None
 def test_plea_forms_still_go() -> None:
     for plea in ("记得点个“在看”哦", "欢迎分享、点赞、在看", "别忘了点在看", "喜欢就点个赞吧"):
         assert _reasons(_body(plea)) == ["share/like prompt"], plea
+
+
+def test_a_recommended_reading_section_of_the_authors_prose_stays() -> None:
+    review = ("《{}》：作者用了十年时间走访各地的社区食堂，记下了掌勺师傅、志愿者和老人们的故事，"
+              "文字朴素，却让人读完很久都忘不了，推荐给每一个关心身边人的读者。")
+    body = _body("推荐阅读", *(review.format(name) for name in ("一碗热饭", "街角的灯", "午后")), lead=3)
+    c = clean_fragment(body)
+    assert "推荐阅读" in c.html and "街角的灯" in c.html and c.stripped == ()
+
+
+def test_a_recommended_articles_list_goes() -> None:
+    links = [f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">往期文章标题第{i}篇</a></p>' for i in range(3)]
+    c = clean_fragment(_body("往期推荐", *links))
+    assert "往期推荐" not in c.html and "往期文章标题" not in c.html
+    assert {why for why, _ in c.stripped} == {boilerplate.SECTION}

@@ -203,7 +203,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     total = sum(len(t) for t in texts) or 1
     doomed: dict[int, str] = {}
     _ui_blocks(texts, doomed)
-    _section(texts, total, doomed)
+    _section(leaves, texts, total, doomed)
     _tail(leaves, texts, total, learned, doomed, _key(account))
     _strong_tail(texts, total, doomed)
     _head(leaves, texts, doomed)
@@ -261,16 +261,34 @@ def _ui_blocks(texts: list[str], doomed: dict[int, str]) -> None:
             doomed[i] = why
 
 
-def _section(texts: list[str], total: int, doomed: dict[int, str]) -> None:
-    """A trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body."""
+def _section(leaves: list[etree._Element], texts: list[str], total: int, doomed: dict[int, str]) -> None:
+    """A trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body
+    and what follows it reads as a list of other posts."""
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
         if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
-            if seen / total >= 0.5 or rest <= 600:
+            if (seen / total >= 0.5 or rest <= 600) and _list_after(leaves, texts, i):
                 doomed.update({k: SECTION for k in range(i, len(texts))})
                 return
+
+
+def _list_after(leaves: list[etree._Element], texts: list[str], i: int) -> bool:
+    """What follows a 往期推荐 marker is titles, links, pictures and footer lines, not the author's prose
+    (a "推荐阅读" section that reviews three books is the article's own)."""
+    for k in range(i + 1, len(texts)):
+        t = texts[k]
+        if len(t) <= 60 or _linked_share(leaves[k], t) >= 0.5 or _reason(t, _TAIL):
+            continue
+        return False
+    return True
+
+
+def _linked_share(el: etree._Element, t: str) -> float:
+    """How much of a block's letters is link text."""
+    letters = sum(ch.isalnum() for ch in t) or 1
+    return sum(ch.isalnum() for a in el.iter("a") for ch in text_content(a)) / letters
 
 
 def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: frozenset[str],
@@ -378,8 +396,7 @@ def _article_links_only(el: etree._Element, t: str) -> bool:
     links = list(el.iter("a"))
     if not links or not all(_ARTICLE_HREF.match(a.get("href") or "") for a in links):
         return False
-    linked = "".join(text_content(a) for a in links)
-    return sum(ch.isalnum() for ch in linked) >= 0.9 * sum(ch.isalnum() for ch in t)
+    return _linked_share(el, t) >= 0.9
 
 
 def _coverage(t: str) -> float:
