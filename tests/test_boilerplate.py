@@ -193,3 +193,8 @@ def test_a_recommended_articles_list_goes() -> None:
     c = clean_fragment(_body("往期推荐", *links))
     assert "往期推荐" not in c.html and "往期文章标题" not in c.html
     assert {why for why, _ in c.stripped} == {boilerplate.SECTION}
+
+
+def test_an_account_card_of_contact_lines_goes() -> None:
+    c = clean_fragment(_body("扫码关注我们", QR, "微信号 : shequ2024", "新浪微博：@社区观察"))
+    assert "shequ2024" not in c.html and "新浪微博" not in c.html and "<img" not in c.html

@@ -52,7 +52,8 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"所剩不多|要拿下|^晚上加班", "promo"),
     (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
      r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
-    (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail)\s*[:：]|[(（]\s*ID\s*[:：]", "account ID/contact line"),
+    (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail|(新浪)?微博|知乎|B站|抖音|小红书|视频号|官网)\s*[:：]|"
+     r"[(（]\s*ID\s*[:：]", "account ID/contact line"),
     (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "contact mail"),
     (r"感谢(你|您|大家)?的?(看到这里|阅读|关注|点赞|分享|支持|转发)|谢谢(你|您|大家)?的?(阅读|关注|支持)", "thank-you plea"),
     (r"^\W{0,8}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),  # (an emoji before it may be 5 code points)
@@ -384,7 +385,8 @@ def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: s
 
 def _sign_off(t: str) -> bool:
     """A last line that may be the author signing off: a name ("阿树", "—— 周野"), a byline."""
-    return sum(ch.isalnum() for ch in t) < 8 or t.startswith(("—", "-", "–")) or bool(_BYLINE.search(t))
+    short = sum(ch.isalnum() for ch in t) < 8 and not re.search(r"[:：@]", t)  # ("微博：@abc" is a contact line)
+    return short or t.startswith(("—", "-", "–")) or bool(_BYLINE.search(t))
 
 
 def _reasons(t: str) -> set[str]:
