@@ -198,3 +198,8 @@ def test_a_recommended_articles_list_goes() -> None:
 def test_an_account_card_of_contact_lines_goes() -> None:
     c = clean_fragment(_body("扫码关注我们", QR, "微信号 : shequ2024", "新浪微博：@社区观察"))
     assert "shequ2024" not in c.html and "新浪微博" not in c.html and "<img" not in c.html
+
+
+def test_a_thank_you_sentence_above_the_authors_closing_photo_stays() -> None:
+    c = clean_fragment(_body("感谢大家的关注，我会继续把社区里的故事写下去。", QR))
+    assert "继续把社区里的故事写下去" in c.html and "<img" in c.html.split("继续把社区")[1]

@@ -419,11 +419,9 @@ def _clear(why: str, t: str) -> bool:
 
 def _backed(run: dict[int, str], texts: list[str]) -> bool:
     """Enough evidence that the run is the account's footer, not the author's ending: a clear footer
-    block, two footer blocks, or a footer image (a QR code below a follow prompt)."""
+    block, or two footer blocks. (A picture below the block is no evidence: an author may end with a photo.)"""
     found = [(k, why) for k, why in run.items() if why not in (EMPTY, BETWEEN, FOOTER_IMAGE)]
-    if len(found) >= 2 or FOOTER_IMAGE in run.values():
-        return True
-    return any(_clear(why, texts[k]) for k, why in found)
+    return len(found) >= 2 or any(_clear(why, texts[k]) for k, why in found)
 
 
 def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
