@@ -203,3 +203,16 @@ def test_an_account_card_of_contact_lines_goes() -> None:
 def test_a_thank_you_sentence_above_the_authors_closing_photo_stays() -> None:
     c = clean_fragment(_body("感谢大家的关注，我会继续把社区里的故事写下去。", QR))
     assert "继续把社区里的故事写下去" in c.html and "<img" in c.html.split("继续把社区")[1]
+
+
+def test_bylines_and_sources_above_a_qr_footer_stay() -> None:
+    """A source, a byline or a signature right above 长按识别二维码关注 is the author's, not the account's slogan."""
+    for line in ("来源：社区观察员手记", "作者：修伊", "文/张三", "（本文作者为社区志愿者）", "周明远律师"):
+        c = clean_fragment(_body(line, "长按识别二维码关注", QR))
+        assert line in c.html and "长按识别二维码" not in c.html, line
+
+
+def test_a_one_phrase_slogan_goes_between_footer_blocks() -> None:
+    c = clean_fragment(_body("微信号：shequ2024", "社区的温度", "长按识别二维码关注", QR))
+    assert "社区的温度" not in c.html
+    assert boilerplate.SLOGAN in _reasons(_body("微信号：shequ2024", "社区的温度", "长按识别二维码关注", QR))

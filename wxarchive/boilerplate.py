@@ -305,6 +305,7 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
     (see :func:`_backed`): losing the author's words is worse than leaving a plea.
     """
     run: dict[int, str] = {}
+    maybe_slogans: set[int] = set()
     pending_images: list[int] = []
     tentative: list[int] = []
     found_any = False
@@ -328,18 +329,21 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
         if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or _DATE_LINE.match(t):
             break
         why = _tail_reason(leaves[i], t, learned, account, found_any)
-        if why is None and qr_seen and len(t) <= 20 and not _SENTENCE.search(t):
-            why = SLOGAN
+        if why is None and qr_seen and _slogan_text(t):
+            if _PARALLEL.search(t):
+                why = SLOGAN  # "简单 好玩 有温度" over a QR prompt
+            else:
+                maybe_slogans.add(i)  # one phrase ("周明远律师"): a slogan only between footer blocks
         if why is None:
-            if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) \
+            if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) or _BYLINE.search(t) \
                     or not found_any and (len(tentative) >= 2 or _sign_off(t)):
-                break
+                break  # (a byline or a source line is the author's: the footer starts below it)
             tentative.append(i)
             i -= 1
             continue
         if not found_any and tentative and not _clear(why, t):
             break  # a closing line below a mere phrase match: the author's ending, keep it all
-        run.update({k: BETWEEN for k in tentative})
+        run.update({k: SLOGAN if k in maybe_slogans else BETWEEN for k in tentative})
         tentative = []
         run[i] = why
         if found_any or _QR.search(t):
@@ -381,6 +385,11 @@ def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: s
     if why is None and _article_links_only(el, t):
         why = ARTICLE_LINK
     return why
+
+
+def _slogan_text(t: str) -> bool:
+    """Short enough for an account's motto, and no sentence, label, byline or aside ("来源：…", "（…）")."""
+    return len(t) <= 20 and not _SENTENCE.search(t) and not re.search(r"[:：/@（(《]", t) and not _BYLINE.search(t)
 
 
 def _sign_off(t: str) -> bool:
