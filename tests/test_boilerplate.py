@@ -216,3 +216,9 @@ def test_a_one_phrase_slogan_goes_between_footer_blocks() -> None:
     c = clean_fragment(_body("微信号：shequ2024", "社区的温度", "长按识别二维码关注", QR))
     assert "社区的温度" not in c.html
     assert boilerplate.SLOGAN in _reasons(_body("微信号：shequ2024", "社区的温度", "长按识别二维码关注", QR))
+
+
+def test_a_byline_above_the_account_masthead_stays() -> None:
+    body = "<div><p>作者：修伊</p><p>公众号：社区观察（ID：shequ2024）</p>" + _body()[5:]
+    c = clean_fragment(body)
+    assert "作者：修伊" in c.html and "shequ2024" not in c.html

@@ -451,7 +451,7 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
     for j, t in enumerate(window[:4]):
         if t and len(t) <= 40 and _MASTHEAD.search(t):
             if all(len(x) <= 30 for x in window[:j]):
-                doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k]})
+                doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k] and not _BYLINE.search(texts[k])})
             break
     last = ""
     for j, t in enumerate(window):
