@@ -9,7 +9,7 @@ from conftest import fixture_page
 from wxarchive.urls import normalize_article_url
 
 PAGE = fixture_page("article-2024-modern")
-FIELDS = {"source", "status", "error", "url", "key", "account", "title", "published", "post", "images"}
+FIELDS = {"source", "status", "error", "url", "key", "account", "title", "published", "post", "images", "removed"}
 
 
 def test_json_lines_have_one_shape_for_every_status(run_cli, tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
@@ -25,7 +25,7 @@ def test_json_lines_have_one_shape_for_every_status(run_cli, tmp_path: Path, ser
     for line in (archived, failed, skipped):
         assert FIELDS <= set(line), line
     # the same article reads the same whether archived now or earlier
-    for k in ("url", "key", "account", "title", "published", "post", "images"):
+    for k in ("url", "key", "account", "title", "published", "post", "images", "removed"):
         assert skipped[k] == archived[k], k
     assert Path(skipped["post"]).is_file()
     assert archived["images"] == {"found": 1, "saved": 1, "failed": 0}
@@ -74,3 +74,22 @@ def test_verbose_shows_redirects(run_cli, tmp_path: Path, server) -> None:  # ty
     assert r.code == 3
     assert any("-> 302 redirect to" in ln and "wappoc_appmsgcaptcha" in ln for ln in r.err.splitlines()), r.err
     assert len(fake.article_requests()) == 1
+
+
+def test_every_removed_block_is_in_the_json_line_and_on_stderr_at_v(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Nothing removed silently: each footer block, text or picture, with its reason, in ``removed``
+    (the same when the article is met again, from the state) and, with -v, on stderr."""
+    page = fixture_page("footer-2025-credit-and-promo")
+    r = run_cli("get", page, "--out", tmp_path / "a", "--no-images", "--json", "-v")
+    removed = r.json["removed"]
+    assert {"reason": "editor credit at the head", "text": "编辑：林夏、老周"} in removed
+    assert {"reason": "follow prompt", "text": "🙋\u200d♀️ 关注我们"} in removed
+    pictures = [d for d in removed if d["text"].startswith("[image] https://mmbiz.qpic.cn/")]
+    assert len(pictures) == 3 and all(d["reason"] for d in pictures)
+    assert not any("长按识别二维码收听本期" in d["text"] for d in removed)  # a caption of the content stays
+    stderr = [ln for ln in r.err.splitlines() if ": removed " in ln]
+    assert len(stderr) == len(removed) and any("removed follow prompt: 🙋" in ln for ln in stderr)
+    again = run_cli("get", page, "--out", tmp_path / "a", "--no-images", "--json")
+    assert again.json["status"] == "skipped" and again.json["removed"] == removed
+    kept = run_cli("get", fixture_page("footer-2020-text-closing"), "--out", tmp_path / "b", "--no-images", "--json")
+    assert kept.json["removed"] == []

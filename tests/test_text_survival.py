@@ -41,6 +41,8 @@ EXPECTED = {
     "error-deleted-zh": "error:deleted", "error-expired": "error:expired", "error-migrated": "error:migrated",
     "error-removed-violation": "error:removed", "error-unavailable": "error:unavailable",
     "error-verify": "error:verify",
+    "footer-2019-signed-statement": "article", "footer-2020-text-closing": "text",
+    "footer-2023-motto-and-reply": "article", "footer-2025-credit-and-promo": "article",
     **{name: "article" for name in (
         "structure-2016-verse-br", "structure-2018-h1-paragraphs", "structure-2020-code-fence",
         "structure-2021-qr-tail", "structure-2022-bold-cjk", "structure-2023-pipes-numbers",

@@ -35,11 +35,15 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"(编辑|审核|责编|校对)\s*[:：|丨｜].{0,20}(编辑|审核|责编|校对)\s*[:：|丨｜]", "editor/reviewer credits"),
     (r"投稿(邮箱|信箱|请|地址|方式)|投稿\s*[:：|丨｜]|小编微信|合作联系|商务合作|联系我们\s*[:：]|转载请|申请文章授权|违规转载|授权转载",
      "contact/submission/reprint notice"),
-    (r"(分享|转发).{0,6}(朋友圈|好友)|点.{0,3}(在看|赞)|(在看|点赞|星标)", "share/like prompt"),
+    # (在看 alone only as a word of its own: "我现在看来" holds it too; 点…赞 not across "有点不赞同")
+    (r"(分享|转发).{0,6}(朋友圈|好友)|点[个一下了]{0,2}[“\"「『]?(在看|赞)|点赞|星标|打赏|赞赏(一下|作者|支持)|"
+     r"[“\"「『【]在看|在看[”\"」』】]|(^|[\s/、，,|])在看([\s/、，,!！~|]|$)", "share/like prompt"),
+    (r"(戳|点击?)(这里|此处|下方|链接).{0,10}(更多|好文|文章|精彩|解锁)|更多(好文|精彩文章|干货)等你", "more-articles pointer"),
     (r"阅读原文", "read-more prompt"),
     (r"^(END|THE END|- END -|—\s*END\s*—|完)$", "END ornament"),
     (r"^[-—–_=·•*~\s]{3,}$", "divider ornament"),
-    (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|进群|交流群", "sign-up promo"),
+    (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|(扫码|加我|欢迎|申请|邀你)进群|进群(方式|请|交流|讨论)|交流群",
+     "sign-up promo"),
     (r"(满意度|民意调查).{0,40}(电话|评价)|十分满意", "survey plea"),
     (r"经过.{0,10}(重新编排|编辑整理)|本文(由|经).{0,20}(编排|整理)", "re-edit notice"),
     (r"(领取|获取).{0,10}(资料|源码|福利)|收不到.{0,10}推送|不标星", "follow/bonus plea"),
@@ -48,15 +52,18 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"所剩不多|要拿下|^晚上加班", "promo"),
     (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
      r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
-    (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail)\s*[:：]|[(（]\s*ID\s*[:：]", "account ID/contact line"),
+    (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail|(新浪)?微博|知乎|B站|抖音|小红书|视频号|官网)\s*[:：]|"
+     r"[(（]\s*ID\s*[:：]", "account ID/contact line"),
+    (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "contact mail"),
     (r"感谢(你|您|大家)?的?(看到这里|阅读|关注|点赞|分享|支持|转发)|谢谢(你|您|大家)?的?(阅读|关注|支持)", "thank-you plea"),
-    (r"^\W{0,4}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),
+    (r"^\W{0,8}(关注|欢迎关注)(我们|本号|公众号)", "follow prompt"),  # (an emoji before it may be 5 code points)
     (r"付费|购买.{0,8}课程|课程.{0,6}(上线|报名|购买)|报名|优惠|原价|限时|私信我|备注「|\d+\s*元\s*/\s*人|训练营|"
      r"(正式)?上线(啦|了)", "paid product/course promo"),
     (r"^[▼▲↓⬇👇︾⇩]+$", "pointer ornament"),
     (r"^(还有一个)?好消息[！!]?$|^(广告|推广|福利)[:：]?$", "promo lead"),
     (r"^[(（]?\s*(本篇)?(作者|文|图|图源|图片|主编|执行主编|统筹|策划|出品|视觉|设计|摄影|排版|编辑|责任编辑|美编|校对|审核)"
      r"\s*[:：|丨｜/]\s*\S{1,20}\s*[|丨｜/]", "staff credits"),
+    (r"(后台|公众号|对话框|聊天窗口|私信).{0,6}回复", "reply-keyword plea"),
 )
 
 # Tail blocks that are boilerplate wherever they stand in the tail zone, not only in an unbroken run
@@ -77,7 +84,8 @@ HEAD_RULES: tuple[tuple[str, str], ...] = (
     (r"(点击|关注).{0,8}(蓝字|上方|标题下).{0,10}(关注|订阅)", "follow prompt at the head"),
     (r"^[(（]?\s*(编辑|责编|责任编辑|审核|审校|校对|值班编辑)\s*[:：|丨｜]", "editor credit at the head"),
     (r"^(关注|欢迎关注).{0,20}$", "follow prompt at the head"),
-    (r"^(设为)?星标", "star prompt at the head"),
+    (r"^\W{0,8}(设为|加|添加|点亮)?星标", "star prompt at the head"),
+    (r"^\W{0,4}(后台|公众号)?回复.{0,12}(加入|获取|领取|进群)", "reply-keyword prompt at the head"),
 )
 
 
@@ -196,7 +204,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     total = sum(len(t) for t in texts) or 1
     doomed: dict[int, str] = {}
     _ui_blocks(texts, doomed)
-    _section(texts, total, doomed)
+    _section(leaves, texts, total, doomed)
     _tail(leaves, texts, total, learned, doomed, _key(account))
     _strong_tail(texts, total, doomed)
     _head(leaves, texts, doomed)
@@ -212,15 +220,28 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
             _keep_images_only(el)  # a masthead's banner picture may be the article's cover
         else:
             drop_tree(el)
-        removed.append((doomed[k], texts[k] if texts[k] else "[image]"))
+        what = texts[k] or _shown(el)
+        if what:
+            removed.append((doomed[k], what))
     return tuple(removed)
+
+
+def _shown(el: etree._Element) -> str:
+    """What a reader saw of a block with no text: its pictures (by address), a divider, or nothing."""
+    srcs = [img.get("src") or "" for img in el.iter("img")]
+    if srcs:
+        return " ".join(f"[image] {s}".rstrip() for s in srcs)
+    return "[divider]" if el.tag == "hr" or el.find(".//hr") is not None else ""
 
 
 MASTHEAD = "account masthead (slogan, name and ID at the head)"
 BETWEEN = "between footer blocks"
 SIGNATURE = "account signature"
 SLOGAN = "account slogan beside the QR code"
-EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN))
+HEAD_SLOGAN = "account slogan under the follow prompt at the head"
+ACCOUNT_PROMPT = "follow prompt naming the account"
+ARTICLE_LINK = "link to another article of the account"
+EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN, HEAD_SLOGAN, ACCOUNT_PROMPT, ARTICLE_LINK))
 
 
 def _keep_images_only(el: etree._Element) -> None:
@@ -241,26 +262,50 @@ def _ui_blocks(texts: list[str], doomed: dict[int, str]) -> None:
             doomed[i] = why
 
 
-def _section(texts: list[str], total: int, doomed: dict[int, str]) -> None:
-    """A trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body."""
+def _section(leaves: list[etree._Element], texts: list[str], total: int, doomed: dict[int, str]) -> None:
+    """A trailing "往期推荐"-style section: the marker and all after it, when it sits late in the body
+    and what follows it reads as a list of other posts."""
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
         if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
-            if seen / total >= 0.5 or rest <= 600:
+            if (seen / total >= 0.5 or rest <= 600) and _list_after(leaves, texts, i):
                 doomed.update({k: SECTION for k in range(i, len(texts))})
                 return
 
 
+def _list_after(leaves: list[etree._Element], texts: list[str], i: int) -> bool:
+    """What follows a 往期推荐 marker is titles, links, pictures and footer lines, not the author's prose
+    (a "推荐阅读" section that reviews three books is the article's own)."""
+    for k in range(i + 1, len(texts)):
+        t = texts[k]
+        if len(t) <= 60 or _linked_share(leaves[k], t) >= 0.5 or _reason(t, _TAIL):
+            continue
+        return False
+    return True
+
+
+def _linked_share(el: etree._Element, t: str) -> float:
+    """How much of a block's letters is link text."""
+    letters = sum(ch.isalnum() for ch in t) or 1
+    return sum(ch.isalnum() for a in el.iter("a") for ch in text_content(a)) / letters
+
+
 def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: frozenset[str],
           doomed: dict[int, str], account: str = "") -> None:
-    """Walk back from the end over boilerplate blocks.
+    """Walk back from the end over boilerplate blocks, then remove the run only if the evidence holds.
 
     A few short unmatched blocks between two footer blocks are footer too (a
-    promo's own lines, an account slogan); images go when they sit below or
-    between footer blocks, or right after a follow/QR prompt.
+    promo's own lines, an account slogan), and so are one or two below a
+    clear footer block (a closing motto); images go when they sit below or
+    between footer blocks, or right after a follow/QR prompt. A date line ends
+    the walk: it signs the author's text. A run backed only by one phrase
+    inside the author's own sentence ("感谢大家的关注，我会继续…") is kept
+    (see :func:`_backed`): losing the author's words is worse than leaving a plea.
     """
+    run: dict[int, str] = {}
+    maybe_slogans: set[int] = set()
     pending_images: list[int] = []
     tentative: list[int] = []
     found_any = False
@@ -277,36 +322,115 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
             i -= 1
             continue
         if not t:
-            doomed[i] = EMPTY
+            run[i] = EMPTY
             i -= 1
             continue
         scanned += len(t)
-        why = LEARNED if t in learned else _reason(t, _TAIL)
-        if why == "follow prompt" and len(t) > 20:
-            why = None  # "欢迎关注我们的后续报道，…" is a sentence of the article
-        if why and len(t) > 80 and why not in _LONG_OK:
-            why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text
-        if why is None and account and len(t) <= 40 and t.startswith(account):
-            why = SIGNATURE
-        if why is None and qr_seen and len(t) <= 20 and not _SENTENCE.search(t):
-            why = SLOGAN
-        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS:
+        if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or _DATE_LINE.match(t):
             break
+        why = _tail_reason(leaves[i], t, learned, account, found_any)
+        if why is None and qr_seen and _slogan_text(t):
+            if _PARALLEL.search(t):
+                why = SLOGAN  # "简单 好玩 有温度" over a QR prompt
+            else:
+                maybe_slogans.add(i)  # one phrase ("周明远律师"): a slogan only between footer blocks
         if why is None:
-            if not found_any or len(t) > 25 or t.endswith("。") or len(tentative) >= 8:
-                break
+            if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) or _BYLINE.search(t) \
+                    or not found_any and (len(tentative) >= 2 or _sign_off(t)):
+                break  # (a byline or a source line is the author's: the footer starts below it)
             tentative.append(i)
             i -= 1
             continue
-        doomed.update({k: BETWEEN for k in tentative})
+        if not found_any and tentative and not _clear(why, t):
+            break  # a closing line below a mere phrase match: the author's ending, keep it all
+        run.update({k: SLOGAN if k in maybe_slogans else BETWEEN for k in tentative})
         tentative = []
-        doomed[i] = why
+        run[i] = why
         if found_any or _QR.search(t):
-            doomed.update({k: FOOTER_IMAGE for k in pending_images})
+            run.update({k: FOOTER_IMAGE for k in pending_images})
         pending_images = []
         found_any = True
-        qr_seen = qr_seen or bool(_QR.search(t))
+        qr_seen = qr_seen or bool(_QR_STRONG.search(t)) or why == _CONTACT
         i -= 1
+    if _backed(run, texts):
+        doomed.update(run)
+
+
+_CONTACT = "account ID/contact line"
+# Rules whose phrase also falls in an author's own closing sentence: such a block alone is no evidence
+# unless the phrase is most of it (see _clear).
+_WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK,
+                   "promo", "follow/bonus plea", "survey plea"))
+_QR_STRONG = _rule(r"二维码|扫码|长按|识别")
+_DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
+                        r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
+_SELF_PROMPT = _rule(r"关注|星标|置顶|订阅")  # (not 公众号: "这是X公众号的第100篇" is the author talking)
+_ARTICLE_HREF = re.compile(r"https?://mp\.weixin\.qq\.com/(s[/?]|mp/(appmsgalbum|homepage|profile_ext))", re.I)
+
+
+def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: str, below: bool) -> str | None:
+    """Why a tail block is footer, or None: a rule, the learned footer, the account naming itself,
+    a block that is only a link to another WeChat article. ``below``: a footer block lies below it."""
+    why = LEARNED if t in learned else _reason(t, _TAIL)
+    if why == "follow prompt" and len(t) > 20:
+        why = None  # "欢迎关注我们的后续报道，…" is a sentence of the article
+    if why and len(t) > 80 and why not in _LONG_OK and not (below and len(_reasons(t)) >= 2):
+        why = None  # a long paragraph that mentions 点赞 or 报名 is the author's own text (unless it is a promo
+        # of several kinds, right above the footer: "推荐一下我的知识星球…添加我的好友，报名学习")
+    if why is None and account and len(t) <= 40 and t.startswith(account):
+        why = SIGNATURE
+    if (why is None or why in _WEAK) and len(account) >= 2 and account in t and len(t) <= 80 \
+            and _SELF_PROMPT.search(t):
+        why = ACCOUNT_PROMPT
+    if why is None and _article_links_only(el, t):
+        why = ARTICLE_LINK
+    return why
+
+
+def _slogan_text(t: str) -> bool:
+    """Short enough for an account's motto, and no sentence, label, byline or aside ("来源：…", "（…）")."""
+    return len(t) <= 20 and not _SENTENCE.search(t) and not re.search(r"[:：/@（(《]", t) and not _BYLINE.search(t)
+
+
+def _sign_off(t: str) -> bool:
+    """A last line that may be the author signing off: a name ("阿树", "—— 周野"), a byline."""
+    short = sum(ch.isalnum() for ch in t) < 8 and not re.search(r"[:：@]", t)  # ("微博：@abc" is a contact line)
+    return short or t.startswith(("—", "-", "–")) or bool(_BYLINE.search(t))
+
+
+def _reasons(t: str) -> set[str]:
+    return {why for r, why in _TAIL if r.search(t)}
+
+
+def _article_links_only(el: etree._Element, t: str) -> bool:
+    """The block's words are all link text, and every link goes to a WeChat article or the account's page."""
+    links = list(el.iter("a"))
+    if not links or not all(_ARTICLE_HREF.match(a.get("href") or "") for a in links):
+        return False
+    return _linked_share(el, t) >= 0.9
+
+
+def _coverage(t: str) -> float:
+    """The share of the block's letters that the tail rules' phrases cover: near 1 for a bare plea
+    ("感谢阅读！"), low for the author's sentence that holds one ("感谢大家的关注，我会继续写下去")."""
+    hit = [False] * len(t)
+    for r, _ in _TAIL:
+        for m in r.finditer(t):
+            hit[m.start():m.end()] = [True] * (m.end() - m.start())
+    letters = [k for k, ch in enumerate(t) if ch.isalnum()]
+    return sum(hit[k] for k in letters) / len(letters) if letters else 1.0
+
+
+def _clear(why: str, t: str) -> bool:
+    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it."""
+    return why not in _WEAK or _coverage(t) > 0.6
+
+
+def _backed(run: dict[int, str], texts: list[str]) -> bool:
+    """Enough evidence that the run is the account's footer, not the author's ending: a clear footer
+    block, or two footer blocks. (A picture below the block is no evidence: an author may end with a photo.)"""
+    found = [(k, why) for k, why in run.items() if why not in (EMPTY, BETWEEN, FOOTER_IMAGE)]
+    return len(found) >= 2 or any(_clear(why, texts[k]) for k, why in found)
 
 
 def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
@@ -327,12 +451,35 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
     for j, t in enumerate(window[:4]):
         if t and len(t) <= 40 and _MASTHEAD.search(t):
             if all(len(x) <= 30 for x in window[:j]):
-                doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k]})
+                doomed.update({k: MASTHEAD for k in range(j + 1) if texts[k] and not _BYLINE.search(texts[k])})
             break
+    last = ""
     for j, t in enumerate(window):
         if not t or doomed.get(j) == MASTHEAD:
             continue
         why = _reason(t, _HEAD) if len(t) <= 60 else None
+        if why is None and last in _HEAD_FOLLOW and len(texts) > j + 3 and _slogan_line(leaves[j], t):
+            why = HEAD_SLOGAN
         if why is None:
             break
-        doomed[j] = why
+        doomed[j] = last = why
+    for j, t in enumerate(window):
+        if j not in doomed and t and len(t) <= 40 and _HEAD_CREDIT.search(t):
+            doomed[j] = _HEAD_CREDIT_WHY  # an editor's credit under the lead paragraph
+
+
+_HEAD_FOLLOW = frozenset(why for _, why in HEAD_RULES if "prompt" in why)
+_HEAD_CREDIT_WHY = "editor credit at the head"
+_HEAD_CREDIT = _rule(next(p for p, why in HEAD_RULES if why == _HEAD_CREDIT_WHY))
+_BYLINE = _rule(r"^[(（]?\s*(文|作者|图|撰文|来源|编译|译|译者|作|口述|整理|摄影|记者|通讯员|出品|主播)\s*[|丨｜/:：\s]")
+_NOT_SLOGAN = re.compile(r"[。！？!?，,；;：:、]")
+
+
+_PARALLEL = re.compile(r"\w{2,}(\s*[|丨｜·•/]\s*|\s+)\w{2,}")
+
+
+def _slogan_line(el: etree._Element, t: str) -> bool:
+    """A short motto line of parallel phrases ("分享实用的工具 | 探索简单的方法", "简单 好玩 有料"): no sentence,
+    no byline, no heading, no link. (One phrase alone may be the article's subtitle: it stays.)"""
+    return (len(t) <= 30 and bool(_PARALLEL.search(t)) and not _NOT_SLOGAN.search(t) and not _BYLINE.search(t)
+            and el.tag not in ("h1", "h2", "h3", "h4", "h5", "h6") and el.find(".//a") is None)

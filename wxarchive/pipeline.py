@@ -105,6 +105,7 @@ class Outcome:
     url: str | None = None
     account: str | None = None
     published: str | None = None
+    removed: list[dict[str, str]] = field(default_factory=list)  # the boilerplate blocks taken out, with why
 
     def as_json(self) -> dict:
         url = self.url
@@ -112,12 +113,28 @@ class Outcome:
             url = normalize_article_url(self.source)
         d: dict[str, Any] = {"source": self.source, "status": str(self.status), "error": self.error, "url": url, "key": self.key,
              "account": self.account, "title": self.title, "published": self.published, "post": self.post,
-             "images": self.images}
+             "images": self.images, "removed": self.removed}
         if self.message:
             d["message"] = self.message
         if self.gave_up:
             d["gave_up"] = True
         return d
+
+
+def _removed(article: Article) -> list[dict[str, str]]:
+    """What the cleaner took out of the body, as the state and ``--json`` keep it."""
+    return [{"reason": r, "text": t} for r, t in article.stripped]
+
+
+def _recorded_removed(stripped: str | None) -> list[dict[str, str]]:
+    """The removed blocks a state row holds (a row of an older version, or a damaged one, holds none)."""
+    try:
+        items = json.loads(stripped or "[]")
+    except ValueError:
+        return []
+    if not isinstance(items, list):
+        return []
+    return [{"reason": str(i.get("reason", "")), "text": str(i.get("text", ""))} for i in items if isinstance(i, dict)]
 
 
 def _written_for(post: Path, article: Article) -> bool:
@@ -441,7 +458,8 @@ class Archiver:
         return Outcome(source, Result.SKIPPED, post=post, title=rec.title, key=rec.key,
                        url=rec.canonical_url or rec.url or None, account=rec.account or None,
                        published=rec.published or None,
-                       images={"found": found, "saved": saved, "failed": max(0, found - saved)})
+                       images={"found": found, "saved": saved, "failed": max(0, found - saved)},
+                       removed=_recorded_removed(rec.stripped))
 
     def _clean(self, article: Article, keep_footers: bool | None = None) -> Article:
         from . import clean as clean_mod
@@ -516,7 +534,7 @@ class Archiver:
                 account=article.account, published=article.published.isoformat() if article.published else "",
                 post_path=str(post.relative_to(self.site.root)), raw_path=str(raw_rel),
                 images_found=len(article.images), images_saved=saved,
-                stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
+                stripped=json.dumps(_removed(article), ensure_ascii=False))
             if old is not None and old != post and old.exists():
                 old.unlink()  # the title changed: the new name replaces the old file
             old_raw = rec.raw_path if rec else None
@@ -527,11 +545,14 @@ class Archiver:
         self._count_tail(article.account, key, article.tail_blocks, learning=redo is None)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})
+        for reason, what in article.stripped:  # nothing removed silently: -v names each block and why
+            log.info("%s: removed %s: %s", key, reason, what if len(what) <= 120 else what[:119] + "…")
         return Outcome(source, Result.ARCHIVED, post=str(post), title=article.title, key=key,
                        url=article.canonical_url or article.url, account=article.account or None,
                        published=article.published.isoformat() if article.published else None,
                        images={"found": len(article.images), "saved": saved,
-                               "failed": 0 if no_images else len(failed)})
+                               "failed": 0 if no_images else len(failed)},
+                       removed=_removed(article))
 
     def _count_tail(self, account: str, key: str, blocks: tuple[str, ...], learning: bool) -> None:
         """Count a post's tail toward its account's learned footer; note the account when that grew."""
