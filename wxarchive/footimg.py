@@ -1,0 +1,252 @@
+"""Which pictures belong to the footer: decisions about images only, made after the text's.
+
+The text rules (:mod:`wxarchive.boilerplate`) decide which blocks at the tail are the
+account's footer. A picture the reader would see as part of that footer goes with it:
+
+- below the footer: an image block after a footer block, with none of the author's text after it
+  (QR codes, follow banners and posters under "长按二维码关注" or a copyright notice);
+- beside a footer block: a divider or a thin banner right next to it, a divider that opens an
+  image run just above it, an animated pointer (GIF) right above a follow or read-more prompt;
+- linked cards: a run of image-only blocks after the author's last words holding a picture that
+  links elsewhere (covers of other articles, an ad), from its first card, divider or GIF on;
+- a closing banner: a thin picture or a banner-shaped GIF that ends the body;
+- a head promo: linked pictures before the author's first words.
+
+Every rule needs position (the tail or head, after or before the author's last or first words)
+and a second signal (a footer block beside it, a link, the picture's shape). A picture between two
+paragraphs of the author's text is never touched, and a plain photo that ends an article stays.
+
+The shapes (height/width ratio, GIF or not) are read from the ``<img>`` attributes WeChat's editor
+writes (``data-ratio``, ``data-w``, ``data-type``, inline width and height) before the cleaner drops
+them: a saved page has no picture bytes to measure.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+
+from lxml import etree
+
+__all__ = ["BELOW", "BESIDE", "BOXED", "CARDS", "CLOSING", "HEAD_PROMO", "REASONS", "Shape", "decide", "shape_of", "thin_images"]
+
+BELOW = "image below the footer (QR code, banner, poster)"
+BESIDE = "divider, banner or pointer GIF beside a footer block"
+CARDS = "linked image cards after the article (other articles, ads)"
+BOXED = "image in the footer's own box (avatar, QR code)"
+CLOSING = "closing banner after the article"
+HEAD_PROMO = "linked promo image before the article"
+REASONS = frozenset((BELOW, BESIDE, BOXED, CARDS, CLOSING, HEAD_PROMO))
+
+THIN = 0.15          # height/width at or under this: a divider or a strip banner, not a photo
+BANNER_GIF = 0.35    # an animated picture this flat is a follow/"more" banner, not a clip
+_PX = re.compile(r"(?<![-\w])(width|height)\s*:\s*([\d.]+)px", re.I)
+_GIF_URL = re.compile(r"mmbiz_gif|wx_fmt=gif|\.gif(?:$|[?#])", re.I)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Shape:
+    """What a picture's attributes say about it: ``ratio`` is height/width (None: unknown)."""
+    ratio: float | None = None
+    gif: bool = False
+
+    @property
+    def thin(self) -> bool:
+        return self.ratio is not None and 0 < self.ratio <= THIN
+
+    @property
+    def banner_gif(self) -> bool:
+        return self.gif and self.ratio is not None and 0 < self.ratio <= BANNER_GIF
+
+
+def shape_of(img: etree._Element, url: str) -> Shape:
+    """The shape of an ``<img>`` from ``data-ratio`` (else its inline pixel size) and its type."""
+    ratio = _number(img.get("data-ratio"))
+    if ratio is None:
+        px = {k.lower(): _number(v) for k, v in _PX.findall(img.get("style") or "")}
+        w, h = px.get("width"), px.get("height")
+        if w and h:
+            ratio = h / w
+    gif = "gif" in (img.get("data-type") or "").lower() or bool(_GIF_URL.search(url))
+    return Shape(ratio, gif)
+
+
+def thin_images(el: etree._Element, shapes: dict[str, Shape]) -> list[etree._Element]:
+    """The dividers and strip banners inside ``el`` (a masthead keeps its other pictures: one may be the cover)."""
+    return [img for img in el.iter("img") if shapes.get(img.get("src") or "", Shape()).thin]
+
+
+def _number(v: str | None) -> float | None:
+    try:
+        f = float(v) if v else None
+    except ValueError:
+        return None
+    return f if f is not None and 0 < f < 1000 else None
+
+
+# The footer blocks an animated picture right above points at (▼ 长按关注, 点击阅读原文, 往期推荐).
+POINTED_AT = frozenset(("QR-code follow prompt", "follow prompt", "read-more prompt", "pointer ornament",
+                        "recommended-articles list"))
+
+
+# Footer blocks that say little about the pictures near them: a sign-off (credits, END) may be
+# followed by a closing logo or photo of the author's, and an ornament is no account's footer.
+SIGN_OFF = frozenset(("editor/reviewer credit", "editor/reviewer credits", "staff credits", "END ornament",
+                      "divider ornament", "pointer ornament"))
+
+
+@dataclasses.dataclass(slots=True)
+class _Body:
+    """The body's leaf blocks as the image rules see them."""
+    leaves: list[etree._Element]
+    texts: list[str]
+    doomed: dict[int, str]
+    shapes: dict[str, Shape]
+    is_footer: Callable[[int], bool]
+
+    def image(self, i: int) -> bool:
+        return not self.texts[i] and i not in self.doomed and next(self.leaves[i].iter("img"), None) is not None
+
+    def blank(self, i: int) -> bool:
+        """A block with neither text nor a live picture (an empty line, a picture already gone)."""
+        return not self.texts[i] and not self.image(i)
+
+    def kept_text(self, i: int) -> bool:
+        return bool(self.texts[i]) and i not in self.doomed
+
+    def imgs(self, i: int) -> list[etree._Element]:
+        return list(self.leaves[i].iter("img"))
+
+    def all_imgs(self, i: int, test: Callable[[Shape], bool]) -> bool:
+        return all(test(self.shapes.get(img.get("src") or "", Shape())) for img in self.imgs(i))
+
+    def linked(self, i: int) -> bool:
+        """Every picture of the block sits in a link to a web page (a card, an ad)."""
+        return all(any((a.get("href") or "").startswith(("http://", "https://")) for a in img.iterancestors("a"))
+                   for img in self.imgs(i))
+
+    def decoration(self, i: int) -> bool:
+        return self.all_imgs(i, lambda s: s.thin or s.gif)
+
+
+def decide(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str],
+           shapes: dict[str, Shape], is_footer: Callable[[int], bool]) -> dict[int, str]:
+    """The image blocks that go with the footer, with the reason for each.
+
+    ``doomed`` holds the text decisions already made; ``is_footer(i)`` says whether doomed block
+    ``i`` is account footer (not page UI or a head prompt).
+    """
+    b = _Body(leaves, texts, doomed, shapes, is_footer)
+    kept = [i for i in range(len(texts)) if b.kept_text(i)]
+    if not kept:
+        return {}
+    first, last = kept[0], kept[-1]
+    out: dict[int, str] = {}
+    _below(b, last, out)
+    _beside(b, out)
+    _boxed(b, out)
+    _cards(b, last, out)
+    _closing(b, out)
+    _head_promo(b, first, out)
+    return out
+
+
+def _footer_text(b: _Body, i: int) -> bool:
+    return bool(b.texts[i]) and i in b.doomed and b.is_footer(i)
+
+
+def _below(b: _Body, last: int, out: dict[int, str]) -> None:
+    """Image blocks after a footer block that has none of the author's text after it, unless the
+    nearest footer block above them is a sign-off (a closing logo may follow the credits)."""
+    above: str | None = None
+    for i in range(last + 1, len(b.texts)):
+        if _footer_text(b, i):
+            above = b.doomed[i]
+        elif above is not None and above not in SIGN_OFF and b.image(i):
+            out.setdefault(i, BELOW)
+
+
+def _beside(b: _Body, out: dict[int, str]) -> None:
+    """Dividers and thin banners touching a footer block; the run below a divider right above it;
+    a GIF right above a prompt it points at."""
+    n = len(b.texts)
+    for j in range(n):
+        if not _footer_text(b, j):
+            continue
+        run = []
+        k = j - 1
+        while k >= 0 and not b.texts[k]:
+            if b.image(k):
+                run.append(k)
+            k -= 1
+        run.reverse()   # the image blocks right above j, top to bottom
+        thin = [k for k in run if b.all_imgs(k, lambda s: s.thin)]
+        if thin:
+            out.update({k: BESIDE for k in run if k >= thin[0] and k not in out})
+        elif b.doomed[j] in POINTED_AT:
+            for k in reversed(run):
+                if not b.all_imgs(k, lambda s: s.gif):
+                    break
+                out.setdefault(k, BESIDE)
+        k = j + 1
+        while k < n and not b.texts[k] and (b.blank(k) or b.all_imgs(k, lambda s: s.thin)):
+            if b.image(k):
+                out.setdefault(k, BESIDE)
+            k += 1
+
+
+def _boxed(b: _Body, out: dict[int, str]) -> None:
+    """Image blocks right above or below a footer block that share a box with it holding no
+    text of the author's: an avatar beside the account's name, a QR code in the follow card."""
+    n = len(b.texts)
+    for j in range(n):
+        if not _footer_text(b, j) or b.doomed[j] in SIGN_OFF:
+            continue
+        for step in (-1, 1):
+            k = j + step
+            while 0 <= k < n and not b.texts[k]:
+                if b.image(k) and k not in out and b.all_imgs(k, _badge) and _footer_box(b, k, j):
+                    out[k] = BOXED
+                k += step
+
+
+def _badge(s: Shape) -> bool:
+    """Avatar or QR-code shaped (about square), or a divider or GIF: never a photo or a comic panel."""
+    return s.thin or s.gif or (s.ratio is not None and 0.8 <= s.ratio <= 1.25)
+
+
+def _footer_box(b: _Body, k: int, j: int) -> bool:
+    """Whether the smallest element holding leaves ``k`` and ``j`` holds only footer text."""
+    up = set(b.leaves[j].iterancestors())
+    box = next((a for a in b.leaves[k].iterancestors() if a in up), None)
+    if box is None or box.getparent() is None:
+        return False  # the body itself
+    inside = set(box.iter())
+    return not any(b.kept_text(i) for i, leaf in enumerate(b.leaves) if leaf in inside)
+
+
+def _cards(b: _Body, last: int, out: dict[int, str]) -> None:
+    """After the author's last words, a run of pictures holding a linked card goes from its
+    first card, divider or GIF on (the dividers and banners frame the cards)."""
+    run = [i for i in range(last + 1, len(b.texts)) if b.image(i)]
+    if not any(b.linked(i) for i in run):
+        return
+    start = next(i for i in run if b.linked(i) or b.decoration(i))
+    out.update({i: CARDS for i in run if i >= start and i not in out})
+
+
+def _closing(b: _Body, out: dict[int, str]) -> None:
+    """The body's last blocks, when they are pictures only and thin or banner-shaped GIFs."""
+    for i in range(len(b.texts) - 1, -1, -1):
+        if b.blank(i):
+            continue
+        if not b.image(i) or not b.all_imgs(i, lambda s: s.thin or s.banner_gif):
+            return
+        out.setdefault(i, CLOSING)
+
+
+def _head_promo(b: _Body, first: int, out: dict[int, str]) -> None:
+    """Linked pictures before the author's first words: an ad or a card to another article."""
+    for i in range(first):
+        if b.image(i) and b.linked(i):
+            out.setdefault(i, HEAD_PROMO)
