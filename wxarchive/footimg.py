@@ -166,48 +166,52 @@ def _below(b: _Body, last: int, out: dict[int, str]) -> None:
             out.setdefault(i, BELOW)
 
 
+RUN_MAX = 6  # a footer's pictures are a few: a longer run of pictures next to it is the author's gallery
+
+
+def _run(b: _Body, j: int, step: int) -> list[int]:
+    """The image blocks next to block ``j`` (above: step -1, below: +1), nearest first, over blank blocks."""
+    out: list[int] = []
+    k = j + step
+    while 0 <= k < len(b.texts) and not b.texts[k] and len(out) < RUN_MAX:
+        if b.image(k):
+            out.append(k)
+        k += step
+    return out
+
+
 def _beside(b: _Body, out: dict[int, str]) -> None:
     """Dividers and thin banners touching a footer block; the run below a divider right above it;
     a GIF right above a prompt it points at."""
-    n = len(b.texts)
-    for j in range(n):
+    for j in range(len(b.texts)):
         if not _footer_text(b, j):
             continue
-        run = []
-        k = j - 1
-        while k >= 0 and not b.texts[k]:
-            if b.image(k):
-                run.append(k)
-            k -= 1
-        run.reverse()   # the image blocks right above j, top to bottom
-        thin = [k for k in run if b.all_imgs(k, lambda s: s.thin)]
+        above = _run(b, j, -1)   # nearest first
+        thin = [k for k in above if b.all_imgs(k, lambda s: s.thin)]
         if thin:
-            out.update({k: BESIDE for k in run if k >= thin[0] and k not in out})
+            out.update({k: BESIDE for k in above if k >= thin[-1] and k not in out})
         elif b.doomed[j] in POINTED_AT:
-            for k in reversed(run):
+            for k in above:
                 if not b.all_imgs(k, lambda s: s.gif):
                     break
                 out.setdefault(k, BESIDE)
-        k = j + 1
-        while k < n and not b.texts[k] and (b.blank(k) or b.all_imgs(k, lambda s: s.thin)):
-            if b.image(k):
-                out.setdefault(k, BESIDE)
-            k += 1
+        for k in _run(b, j, 1):
+            if not b.all_imgs(k, lambda s: s.thin):
+                break
+            out.setdefault(k, BESIDE)
 
 
 def _boxed(b: _Body, out: dict[int, str]) -> None:
     """Image blocks right above or below a footer block that share a box with it holding no
     text of the author's: an avatar beside the account's name, a QR code in the follow card."""
-    n = len(b.texts)
-    for j in range(n):
+    kept = {leaf for i, leaf in enumerate(b.leaves) if b.kept_text(i)}
+    clean_box: dict[etree._Element, bool] = {}
+    for j in range(len(b.texts)):
         if not _footer_text(b, j) or b.doomed[j] in SIGN_OFF:
             continue
-        for step in (-1, 1):
-            k = j + step
-            while 0 <= k < n and not b.texts[k]:
-                if b.image(k) and k not in out and b.all_imgs(k, _badge) and _footer_box(b, k, j):
-                    out[k] = BOXED
-                k += step
+        for k in _run(b, j, -1) + _run(b, j, 1):
+            if k not in out and b.all_imgs(k, _badge) and _footer_box(b, k, j, kept, clean_box):
+                out[k] = BOXED
 
 
 def _badge(s: Shape) -> bool:
@@ -215,14 +219,15 @@ def _badge(s: Shape) -> bool:
     return s.thin or s.gif or (s.ratio is not None and 0.8 <= s.ratio <= 1.25)
 
 
-def _footer_box(b: _Body, k: int, j: int) -> bool:
-    """Whether the smallest element holding leaves ``k`` and ``j`` holds only footer text."""
+def _footer_box(b: _Body, k: int, j: int, kept: set[etree._Element], memo: dict[etree._Element, bool]) -> bool:
+    """Whether the smallest element holding leaves ``k`` and ``j`` holds none of the author's text."""
     up = set(b.leaves[j].iterancestors())
     box = next((a for a in b.leaves[k].iterancestors() if a in up), None)
     if box is None or box.getparent() is None:
         return False  # the body itself
-    inside = set(box.iter())
-    return not any(b.kept_text(i) for i, leaf in enumerate(b.leaves) if leaf in inside)
+    if box not in memo:
+        memo[box] = not any(el in kept for el in box.iter())
+    return memo[box]
 
 
 def _cards(b: _Body, last: int, out: dict[int, str]) -> None:
