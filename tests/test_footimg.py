@@ -63,6 +63,15 @@ def test_a_pointer_gif_goes_with_the_prompt_it_points_at() -> None:
     assert why == [footimg.BESIDE]
 
 
+def test_the_picture_above_a_qr_prompt_is_the_code() -> None:
+    body = PARAS + img("lastphoto", 0.66) + img("qrcode", 1.0) + "<p>长按识别二维码关注我们</p>"
+    pics, why = run(body)
+    assert pics == ["lastphoto"]
+    assert why == [footimg.BESIDE]
+    middle = img("podcastqr", 1.0) + "<p>长按识别二维码查看原文</p>"  # the author's: text follows
+    assert run(PARAS + middle + PARAS)[0] == ["podcastqr"]
+
+
 def test_a_gif_of_the_author_before_a_like_plea_stays() -> None:
     body = PARAS + img("kitten", 0.8, gif=True) + "<p>点个在看再走吧</p>"
     pics, _ = run(body)

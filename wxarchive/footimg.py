@@ -84,6 +84,7 @@ def _number(v: str | None) -> float | None:
     return f if f is not None and 0 < f < 1000 else None
 
 
+QR_PROMPT = "QR-code follow prompt"
 # The footer blocks an animated picture right above points at (▼ 长按关注, 点击阅读原文, 往期推荐).
 POINTED_AT = frozenset(("QR-code follow prompt", "follow prompt", "read-more prompt", "pointer ornament",
                         "recommended-articles list"))
@@ -182,7 +183,7 @@ def _run(b: _Body, j: int, step: int) -> list[int]:
 
 def _beside(b: _Body, out: dict[int, str]) -> None:
     """Dividers and thin banners touching a footer block; the run below a divider right above it;
-    a GIF right above a prompt it points at."""
+    the picture right above a QR-code prompt; a GIF right above a prompt it points at."""
     for j in range(len(b.texts)):
         if not _footer_text(b, j):
             continue
@@ -190,7 +191,9 @@ def _beside(b: _Body, out: dict[int, str]) -> None:
         thin = [k for k in above if b.all_imgs(k, lambda s: s.thin)]
         if thin:
             out.update({k: BESIDE for k in above if k >= thin[-1] and k not in out})
-        elif b.doomed[j] in POINTED_AT:
+        elif b.doomed[j] == QR_PROMPT and above:
+            out.setdefault(above[0], BESIDE)  # "长按识别二维码" under a picture: the picture is the code
+        if b.doomed[j] in POINTED_AT:
             for k in above:
                 if not b.all_imgs(k, lambda s: s.gif):
                     break
