@@ -157,3 +157,27 @@ def test_shape_gif_from_url() -> None:
     assert footimg.shape_of(el, "https://mmbiz.qpic.cn/mmbiz_gif/x/640?wx_fmt=gif").gif
     assert footimg.Shape(0.1, False).thin and not footimg.Shape(0.5, False).thin
     assert footimg.Shape(0.3, True).banner_gif and not footimg.Shape(0.9, True).banner_gif
+
+
+def test_a_picture_ending_several_posts_of_an_account_is_learned(tmp_path, run_cli) -> None:
+    """The account's poster closes each post with no footer text around it: no rule can tell it from
+    a last photo, but after three posts it is the account's footer, and a rebuild strips it from all."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+    import wxpages
+
+    poster = img("accountposter", 0.6)
+    out = tmp_path / "site"
+    for n in range(4):
+        last = img("ownphoto", 0.66) if n == 0 else ""
+        body = PARAS + f"<p>第{n}篇的最后一段，说说后来的变化。</p>" + last + poster
+        page = tmp_path / f"page{n}.html"
+        page.write_bytes(wxpages.page(f"第{n}篇", mid=2650002000 + n, ct=1600000000 + 86400 * n, account="城市研究",
+                                      body=body))
+        assert run_cli("get", page, "--out", out, "--no-images").code == 0
+    assert run_cli("rebuild", "--out", out).code == 0
+    posts = [p.read_text(encoding="utf-8") for p in sorted((out / "_posts").glob("*.md"))]
+    assert len(posts) == 4
+    assert not any("accountposter" in text for text in posts), "the learned footer picture is stripped"
+    assert sum("ownphoto" in text for text in posts) == 1, "the author's own last photo stays"

@@ -15,7 +15,8 @@ from lxml import etree
 from . import footimg
 from .htmltree import drop_tree, text_content
 
-__all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_texts"]
+__all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_images",
+           "tail_texts"]
 
 # A block that starts a trailing list of links: it and everything after it goes.
 SECTION_MARKERS: tuple[tuple[str, str], ...] = (
@@ -204,7 +205,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     _strong_tail(texts, total, doomed)
     _head(leaves, texts, doomed)
     if shapes is not None:
-        _footer_images(leaves, texts, doomed, shapes)
+        _footer_images(leaves, texts, doomed, shapes, learned)
     # never strip everything
     if not any(texts[k] for k in range(len(leaves)) if k not in doomed):
         return ()
@@ -233,11 +234,17 @@ _NOT_FOOTER = frozenset(why for _, why in UI_RULES + HEAD_RULES) | {MASTHEAD, EM
 
 
 def _footer_images(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str],
-                   shapes: dict[str, footimg.Shape]) -> None:
+                   shapes: dict[str, footimg.Shape], learned: frozenset[str]) -> None:
     """Pictures that go with the footer the text rules found (see :mod:`wxarchive.footimg`)."""
     def is_footer(i: int) -> bool:
         return doomed[i] not in _NOT_FOOTER
-    doomed.update(footimg.decide(leaves, texts, doomed, shapes, is_footer))
+    doomed.update(footimg.decide(leaves, texts, doomed, shapes, is_footer, learned))
+
+
+def tail_images(root: etree._Element, n: int = 8) -> tuple[str, ...]:
+    """Tokens of the pictures among the last ``n`` blocks: learned with :func:`tail_texts`."""
+    leaves = _leaves(root)[-n:]
+    return footimg.tail_tokens(leaves, [_key(text_content(el)) for el in leaves])
 
 
 def _drop_dividers(el: etree._Element, shapes: dict[str, footimg.Shape]) -> list[tuple[str, str]]:

@@ -543,7 +543,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
     stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account, shapes)
     _prune_empty(root)
-    tail = boilerplate.tail_texts(root)
+    tail = boilerplate.tail_texts(root) + boilerplate.tail_images(root)
     if learned and not keep_footers:
         stripped += boilerplate.strip(root, learned, account, shapes)
         _prune_empty(root)

@@ -10,7 +10,8 @@ account's footer. A picture the reader would see as part of that footer goes wit
 - linked cards: a run of image-only blocks after the author's last words holding a picture that
   links elsewhere (covers of other articles, an ad), from its first card, divider or GIF on;
 - a closing banner: a thin picture or a banner-shaped GIF that ends the body;
-- a head promo: linked pictures before the author's first words.
+- a head promo: linked pictures before the author's first words;
+- a learned picture: one that stayed at the tail of several posts of the account (see :func:`tail_tokens`).
 
 Every rule needs position (the tail or head, after or before the author's last or first words)
 and a second signal (a footer block beside it, a link, the picture's shape). A picture between two
@@ -28,7 +29,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-__all__ = ["BELOW", "BESIDE", "BOXED", "CARDS", "CLOSING", "HEAD_PROMO", "REASONS", "Shape", "decide", "shape_of", "thin_images"]
+__all__ = ["BELOW", "BESIDE", "BOXED", "CARDS", "CLOSING", "HEAD_PROMO", "LEARNED", "REASONS", "Shape", "decide",
+           "shape_of", "tail_tokens", "thin_images", "token"]
 
 BELOW = "image below the footer (QR code, banner, poster)"
 BESIDE = "divider, banner or pointer GIF beside a footer block"
@@ -36,7 +38,10 @@ CARDS = "linked image cards after the article (other articles, ads)"
 BOXED = "image in the footer's own box (avatar, QR code)"
 CLOSING = "closing banner after the article"
 HEAD_PROMO = "linked promo image before the article"
-REASONS = frozenset((BELOW, BESIDE, BOXED, CARDS, CLOSING, HEAD_PROMO))
+LEARNED = "learned account footer picture"
+REASONS = frozenset((BELOW, BESIDE, BOXED, CARDS, CLOSING, HEAD_PROMO, LEARNED))
+IMAGE_TOKEN = "[image] "
+_MEDIA_ID = re.compile(r"/(?:mmbiz_\w+|sz_mmbiz_\w+|mmbiz)/([A-Za-z0-9_-]{16,})/")
 
 THIN = 0.15          # height/width at or under this: a divider or a strip banner, not a photo
 BANNER_GIF = 0.35    # an animated picture this flat is a follow/"more" banner, not a clip
@@ -131,11 +136,13 @@ class _Body:
 
 
 def decide(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str],
-           shapes: dict[str, Shape], is_footer: Callable[[int], bool]) -> dict[int, str]:
+           shapes: dict[str, Shape], is_footer: Callable[[int], bool],
+           learned: frozenset[str] = frozenset()) -> dict[int, str]:
     """The image blocks that go with the footer, with the reason for each.
 
     ``doomed`` holds the text decisions already made; ``is_footer(i)`` says whether doomed block
-    ``i`` is account footer (not page UI or a head prompt).
+    ``i`` is account footer (not page UI or a head prompt). ``learned`` holds the account's learned
+    footer blocks: a picture's :func:`tail_tokens` token in it marks the account's own footer picture.
     """
     b = _Body(leaves, texts, doomed, shapes, is_footer)
     kept = [i for i in range(len(texts)) if b.kept_text(i)]
@@ -149,6 +156,8 @@ def decide(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str
     _cards(b, last, out)
     _closing(b, out)
     _head_promo(b, first, out)
+    if learned:
+        _learned(b, last, learned, out)
     return out
 
 
@@ -251,6 +260,32 @@ def _closing(b: _Body, out: dict[int, str]) -> None:
         if not b.image(i) or not b.all_imgs(i, lambda s: s.thin or s.banner_gif):
             return
         out.setdefault(i, CLOSING)
+
+
+def _learned(b: _Body, last: int, learned: frozenset[str], out: dict[int, str]) -> None:
+    """After the author's last words, a picture that stayed at the tail of several of the account's
+    posts (its QR code, its follow poster) is the account's footer."""
+    for i in range(last + 1, len(b.texts)):
+        if b.image(i) and i not in out:
+            tokens = [token(img.get("src") or "") for img in b.imgs(i)]
+            if tokens and all(t and t in learned for t in tokens):
+                out[i] = LEARNED
+
+
+def tail_tokens(leaves: list[etree._Element], texts: list[str]) -> tuple[str, ...]:
+    """A token for each picture of the image-only blocks among ``leaves``: learned like the texts of
+    an account's tail blocks, so a footer picture the rules leave is known from the account's posts."""
+    out: list[str] = []
+    for el, t in zip(leaves, texts, strict=True):
+        if not t:
+            out.extend(tok for img in el.iter("img") if (tok := token(img.get("src") or "")))
+    return tuple(out)
+
+
+def token(src: str) -> str:
+    """``[image] <media id>``: one picture whatever its URL variant (size, query); "" without an id."""
+    m = _MEDIA_ID.search(src)
+    return IMAGE_TOKEN + m.group(1) if m else ""
 
 
 def _head_promo(b: _Body, first: int, out: dict[int, str]) -> None:
