@@ -4,9 +4,13 @@ The text rules (:mod:`wxarchive.boilerplate`) decide which blocks at the tail ar
 account's footer. A picture the reader would see as part of that footer goes with it:
 
 - below the footer: an image block after a footer block, with none of the author's text after it
-  (QR codes, follow banners and posters under "长按二维码关注" or a copyright notice);
+  (QR codes, follow banners and posters under a share plea or a copyright notice), unless the
+  block above it is a sign-off (credits, END): a closing logo of the author's may follow those;
 - beside a footer block: a divider or a thin banner right next to it, a divider that opens an
-  image run just above it, an animated pointer (GIF) right above a follow or read-more prompt;
+  image run just above it, the picture right above "长按识别二维码" (the code), an animated pointer
+  (GIF) right above a follow or read-more prompt;
+- in the footer's box: an avatar- or QR-shaped picture sharing with a footer block an element that
+  holds none of the author's text (the account card: avatar, name, ID);
 - linked cards: a run of image-only blocks after the author's last words holding a picture that
   links elsewhere (covers of other articles, an ad), from its first card, divider or GIF on;
 - a closing banner: a thin picture or a banner-shaped GIF that ends the body;
