@@ -12,9 +12,11 @@ from collections.abc import Iterable
 
 from lxml import etree
 
+from . import footimg
 from .htmltree import drop_tree, text_content
 
-__all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_texts"]
+__all__ = ["HEAD_RULES", "SECTION_MARKERS", "STRONG_TAIL_RULES", "TAIL_RULES", "UI_RULES", "strip", "tail_images",
+           "tail_texts"]
 
 # A block that starts a trailing list of links: it and everything after it goes.
 SECTION_MARKERS: tuple[tuple[str, str], ...] = (
@@ -190,12 +192,14 @@ def _reason(t: str, rules: list[tuple[re.Pattern[str], str]]) -> str | None:
 
 
 def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
-          account: str = "") -> tuple[tuple[str, str], ...]:
+          account: str = "", shapes: dict[str, footimg.Shape] | None = None) -> tuple[tuple[str, str], ...]:
     """Remove head/tail boilerplate in place; return ``(reason, text)`` for each removed block.
 
     ``learned`` holds blocks seen at the tail of three or more posts of the same
     account: they count as footer like a rule match. ``account`` is the
     account's name: a short tail block that starts with it is its signature.
+    ``shapes`` maps image URLs to their shapes (see :mod:`wxarchive.footimg`); None: no picture goes
+    for being near the footer (a picture post's pictures are the post).
     """
     leaves = _leaves(root)
     if not leaves:
@@ -208,6 +212,8 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     _tail(leaves, texts, total, learned, doomed, _key(account))
     _strong_tail(texts, total, doomed)
     _head(leaves, texts, doomed)
+    if shapes is not None:
+        _footer_images(leaves, texts, doomed, shapes, learned)
     # never strip everything
     if not any(texts[k] for k in range(len(leaves)) if k not in doomed):
         return ()
@@ -217,6 +223,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
         if el.getparent() is None:
             continue
         if doomed[k] == MASTHEAD and el.find(".//img") is not None:
+            removed.extend(_drop_dividers(el, shapes or {}))
             _keep_images_only(el)  # a masthead's banner picture may be the article's cover
         else:
             drop_tree(el)
@@ -241,7 +248,32 @@ SLOGAN = "account slogan beside the QR code"
 HEAD_SLOGAN = "account slogan under the follow prompt at the head"
 ACCOUNT_PROMPT = "follow prompt naming the account"
 ARTICLE_LINK = "link to another article of the account"
-EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN, HEAD_SLOGAN, ACCOUNT_PROMPT, ARTICLE_LINK))
+EXTRA_REASONS = frozenset((MASTHEAD, BETWEEN, SIGNATURE, SLOGAN, HEAD_SLOGAN, ACCOUNT_PROMPT, ARTICLE_LINK)) | footimg.REASONS
+
+
+_NOT_FOOTER = frozenset(why for _, why in UI_RULES + HEAD_RULES) | {MASTHEAD, EMPTY, FOOTER_IMAGE} | footimg.REASONS
+
+
+def _footer_images(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str],
+                   shapes: dict[str, footimg.Shape], learned: frozenset[str]) -> None:
+    """Pictures that go with the footer the text rules found (see :mod:`wxarchive.footimg`)."""
+    def is_footer(i: int) -> bool:
+        return doomed[i] not in _NOT_FOOTER
+    doomed.update(footimg.decide(leaves, texts, doomed, shapes, is_footer, learned))
+
+
+def tail_images(root: etree._Element, n: int = 8) -> tuple[str, ...]:
+    """Tokens of the pictures among the last ``n`` blocks: learned with :func:`tail_texts`."""
+    leaves = _leaves(root)[-n:]
+    return footimg.tail_tokens(leaves, [_key(text_content(el)) for el in leaves])
+
+
+def _drop_dividers(el: etree._Element, shapes: dict[str, footimg.Shape]) -> list[tuple[str, str]]:
+    """A masthead's dividers and strip banners go with its text."""
+    gone = footimg.thin_images(el, shapes)
+    for img in gone:
+        drop_tree(img)
+    return [(footimg.BESIDE, "[image]") for _ in gone]
 
 
 def _keep_images_only(el: etree._Element) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from . import boilerplate
+from . import boilerplate, footimg
 from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
@@ -450,6 +450,17 @@ def _collect_images(root: etree._Element, backgrounds: bool = True) -> dict[str,
     return images
 
 
+def _image_shapes(root: etree._Element) -> dict[str, footimg.Shape]:
+    """Each picture's shape, read before its attributes go: the footer rules weigh dividers,
+    banners and GIFs (see :mod:`wxarchive.footimg`)."""
+    out: dict[str, footimg.Shape] = {}
+    for img in root.iter("img"):
+        url = _norm_src(img)
+        if url and url not in out:
+            out[url] = footimg.shape_of(img, url)
+    return out
+
+
 def _clean_links(root: etree._Element) -> None:
     """``javascript:`` and empty links keep only their text."""
     for a in list(root.iter("a")):
@@ -499,8 +510,10 @@ def _simplify_structure(root: etree._Element) -> None:
 
 
 def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
-                   known_media: tuple[Media, ...] = (), account: str = "") -> Cleaned:
+                   known_media: tuple[Media, ...] = (), account: str = "", gallery: bool = False) -> Cleaned:
     """Clean one body fragment: simple HTML, its images and media, what was stripped.
+
+    ``gallery``: the pictures are the post (a picture post), so none goes with a footer.
 
     The work is a sequence of named passes over one tree, each testable alone.
     """
@@ -517,17 +530,18 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
     _drop_noise(root)
     _rebuild_code(root)
+    shapes = None if gallery else _image_shapes(root)
     images = _collect_images(root, backgrounds="url(" in body_html)
     _clean_links(root)
     _simplify_structure(root)
     _collapse_editor_whitespace(root)
     # the tail that teaches the account's footer is read before learned blocks go, so what an archive
     # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
-    stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account)
+    stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account, shapes)
     _prune_empty(root)
-    tail = boilerplate.tail_texts(root)
+    tail = boilerplate.tail_texts(root) + boilerplate.tail_images(root)
     if learned and not keep_footers:
-        stripped += boilerplate.strip(root, learned, account)
+        stripped += boilerplate.strip(root, learned, account, shapes)
         _prune_empty(root)
     out = etree.tostring(root, encoding="unicode", method="html")
     kept_images = tuple(images[u] for u in dict.fromkeys(i.get("src") for i in root.iter("img")) if u in images)
@@ -623,7 +637,7 @@ def clean(article: Article, *, learned: frozenset[str] = frozenset(), keep_foote
     ``learned`` is the account's learned footer (see :func:`boilerplate.strip`).
     """
     c = clean_fragment(article.body_html, learned=learned, keep_footers=keep_footers, known_media=article.media,
-                       account=article.account)
+                       account=article.account, gallery=article.kind == "picture")
     return dataclasses.replace(
         article,
         body_html=c.html,
