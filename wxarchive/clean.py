@@ -16,10 +16,11 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from . import boilerplate
+from . import boilerplate, players
 from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
+from .urls import video_url
 
 __all__ = ["BLOCK_TAGS", "Cleaned", "clean", "clean_fragment", "image_name", "image_url_ok"]
 
@@ -240,6 +241,14 @@ def _lang(pre: etree._Element) -> str:
     return re.sub(r"[^\w+#-]", "", lang)[:20]
 
 
+def _drop_player_ui(root: etree._Element, body_html: str) -> None:
+    """WeChat's player UI and stale scroll hints kept by post-JS captures (see :mod:`players`)."""
+    if "滑" in body_html or "滚" in body_html:
+        players.drop_scroll_hints(root)
+    players.drop_chrome(root)
+    players.drop_repeated_videos(root)
+
+
 def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
     """Audio, video, mini-programs and cards become a short readable line, never nothing.
 
@@ -274,11 +283,13 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
     src = html.unescape(el.get("data-src") or el.get("src") or "")
     vid = el.get("data-mpvid") or ""
     m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
+    if not vid and m and m.group(1).startswith("wxv_"):
+        vid = m.group(1)  # WeChat's player template named in the frame's source
     url = ""
     if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
-        url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
+        url = known[vid].url if vid in known else video_url(vid)
     elif m and "qq.com" in src:  # a Tencent Video embed
-        url = f"https://v.qq.com/x/page/{m.group(1)}.html"
+        url = video_url(m.group(1))
     elif src.startswith(("http://", "https://")):
         url = src
     poster = known[vid].poster if vid in known and known[vid].poster else \
@@ -288,7 +299,11 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
 
 def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
     """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes."""
-    for el in list(root.iter("iframe", "mpvideo", "mp-video", "video")):
+    videos = [el for el in root.iter() if players.is_video(el)]
+    inner = {d for el in videos for d in el.iterdescendants()}  # (a video element inside another goes with it)
+    for el in videos:
+        if el in inner:
+            continue
         url, poster, vid = _video_source(el, known)
         p = Element("p")
         if poster.startswith("http") and image_url_ok(poster):
@@ -516,6 +531,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     except (etree.ParserError, ValueError):
         return Cleaned("")
     _written_text(root)
+    _drop_player_ui(root, body_html)
     _apply_display(root)
     media: list[Media] = []
     _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})

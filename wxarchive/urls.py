@@ -19,6 +19,7 @@ __all__ = [
     "is_image_host",
     "normalize_article_url",
     "url_ids",
+    "video_url",
 ]
 
 ARTICLE_HOST = "mp.weixin.qq.com"
@@ -174,3 +175,11 @@ def find_article_urls(text: str) -> list[str]:
         if is_article_url(raw):
             seen.setdefault(normalize_article_url(raw), None)
     return list(seen)
+
+
+def video_url(vid: str) -> str:
+    """Where a reader can watch a video: WeChat's own (``wxv_…``) in its mp video player, any other id
+    (a Tencent Video one) on v.qq.com, which knows nothing of WeChat's ids."""
+    if vid.startswith("wxv_"):
+        return f"https://{ARTICLE_HOST}/mp/videoplayer?vid={vid}"
+    return f"https://v.qq.com/x/page/{vid}.html"

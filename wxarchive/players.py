@@ -1,0 +1,186 @@
+"""WeChat's own player and page UI inside an article body: told apart from the article by structure.
+
+A page saved from a browser, copied from devtools or re-serialised after WeChat's scripts ran keeps
+what those scripts built inside ``#js_content``: an audio card's frame beside each ``<mpvoice>``
+(title, "来自<account>", ``00:00``, its length), a video's whole player (error box with "Refresh",
+replay/share/like buttons, follow prompt, related-videos dialog, full-screen header) and copies of
+the video element itself. None of it is the author's; read as text it becomes lines like
+``来自力哥理财 00:00 13:45`` or ``Refresh`` in the post. The media stay: a player's first video
+element is kept where the player sat, an audio frame with no ``<mpvoice>`` left becomes one.
+
+An editor template's scroll hint ("向上滑动阅览" over a fixed-height box that scrolls) is stale in a
+post, where nothing scrolls: it goes when such a box is beside it, and only then.
+
+Pure: each function changes the tree it is given, and nothing else.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .htmltree import Element, drop_tree, text_content
+
+__all__ = ["drop_chrome", "drop_scroll_hints", "drop_repeated_videos", "is_video", "video_key"]
+
+# Classes of WeChat's player UI (post-JS DOM of its audio card and of its mp video player; the
+# class names WeChat's own scripts give these parts). Each marks a part that holds no article text.
+CHROME_CLASSES = frozenset((
+    "js_audio_frame", "share_audio_context",  # audio card drawn beside an <mpvoice>
+    "mp-video-player", "wx_video_error_box", "js_error_area", "video_tail_module", "opr_wrp",
+    "js_replay", "account_info_wrp", "interact_video", "weui-half-screen-dialog", "wx_bottom_modal",
+    "wx_bottom_modal_wrp", "video_full-screen__head", "js_video_fullscreen_profile",
+    "folder_text_switch_wrp",  # a video page's "展开" toggle
+))
+VIDEO_TAGS = frozenset(("iframe", "mpvideo", "mp-video", "video"))
+_VOICE_ID = re.compile(r"^voice_main_(.+)_\d+$")
+_WXV = re.compile(r"[?&]vid=(wxv_\d+)")
+
+
+def _classes(el: etree._Element) -> set[str]:
+    return set((el.get("class") or "").split())
+
+
+def is_video(el: etree._Element) -> bool:
+    """A video element: a player tag, or any element WeChat marks as its video frame (a post-JS or
+    re-serialised capture may keep the frame as a ``<span class="video_iframe" data-mpvid=…>``)."""
+    if not isinstance(el.tag, str):
+        return False
+    return el.tag in VIDEO_TAGS or bool(el.get("data-mpvid")) or "video_iframe" in _classes(el)
+
+
+def video_key(el: etree._Element) -> str:
+    """What names the video an element shows: its WeChat id, else its source."""
+    vid = el.get("data-mpvid") or el.get("vid") or ""
+    if not vid:
+        m = _WXV.search(el.get("data-src") or el.get("src") or "")
+        vid = m.group(1) if m else ""
+    return vid or (el.get("data-src") or el.get("src") or "").strip()
+
+
+def _owned_video(el: etree._Element) -> etree._Element | None:
+    """The first WeChat video element inside a player part (not a bare ``<video>`` the player drew)."""
+    for d in el.iterdescendants():
+        if isinstance(d.tag, str) and (d.get("data-mpvid") or "video_iframe" in _classes(d)):
+            return d
+    return None
+
+
+def _audio_from_frame(frame: etree._Element, voices: set[str]) -> etree._Element | None:
+    """An audio card's frame whose ``<mpvoice>`` is gone, as an ``<mpvoice>`` (its file id and title)."""
+    for el in frame.iter():
+        m = _VOICE_ID.match(el.get("id") or "") if isinstance(el.tag, str) else None
+        if m and m.group(1) not in voices:
+            title = next((" ".join(text_content(t).split()) for t in frame.iter()
+                          if isinstance(t.tag, str) and "share_audio_title" in _classes(t)), "")
+            voice = Element("mpvoice", voice_encode_fileid=m.group(1))
+            if title:
+                voice.set("name", title)
+            voices.add(m.group(1))
+            return voice
+    return None
+
+
+def drop_chrome(root: etree._Element) -> None:
+    """Remove the players' UI; a video element inside a removed part is kept in its place."""
+    parts = [el for el in root.iter() if isinstance(el.tag, str) and el is not root
+             and not CHROME_CLASSES.isdisjoint(_classes(el))]
+    if not parts:
+        return
+    voices = {v.get("voice_encode_fileid") or "" for v in root.iter("mpvoice", "mp-common-mpaudio")}
+    for el in parts:
+        parent = el.getparent()
+        if parent is None or not any(a is root for a in el.iterancestors()):
+            continue  # inside a part removed already
+        keep = _owned_video(el) if not is_video(el) else None
+        if keep is None and "audio" in (el.get("class") or ""):
+            keep = _audio_from_frame(el, voices)
+        if keep is not None:
+            if keep.getparent() is not None:
+                keep.getparent().remove(keep)
+            keep.tail = el.tail
+            parent.replace(el, keep)
+        elif is_video(el):
+            continue  # a video element with a chrome class is still the video
+        else:
+            drop_tree(el)
+
+
+def drop_repeated_videos(root: etree._Element) -> None:
+    """A video element repeating the one just before it, with no text or picture between, is the same
+    player again (post-JS copies nest the frame in each wrapper the player drew): one stays."""
+    videos = [el for el in root.iter() if is_video(el)]
+    if len(videos) < 2:
+        return
+    repeats = []
+    last, content = None, False
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        if not isinstance(el.tag, str):
+            continue
+        if event == "end":
+            content = content or bool(el.tail and el.tail.strip())
+            continue
+        if is_video(el):
+            key = video_key(el)
+            if key and key == last and not content:
+                repeats.append(el)
+            elif key:
+                last, content = key, False
+            walker.skip_subtree()
+            continue
+        if el.tag == "img" or (el.text and el.text.strip()):
+            content = True
+    for el in repeats:
+        if el.getparent() is not None:
+            drop_tree(el)
+
+
+# ---- an editor's scroll box -----------------------------------------------------------------------
+
+_HINT = re.compile(r"^(?:向上|向下|上下|左右|向左|向右|往上|往下|往左|往右|上|下|左|右)?(?:滑动|滚动|滑)"
+                   r"(?:阅览|查看|阅读|浏览|看)(?:更多|全文)?$")
+_SCROLLS = re.compile(r"overflow(?:-[xy])?\s*:\s*(?:auto|scroll)", re.I)
+_HINT_REACH = 4  # how many levels up a hint may sit from the box it is about
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _scroll_box_near(el: etree._Element) -> bool:
+    anc = el
+    for _ in range(_HINT_REACH):
+        parent = anc.getparent()
+        if parent is None:
+            return False
+        anc = parent
+        if any(_SCROLLS.search(d.get("style") or "") for d in anc.iter() if isinstance(d.tag, str)):
+            return True
+    return False
+
+
+def drop_scroll_hints(root: etree._Element) -> None:
+    """Remove a scroll hint ("向上滑动阅览", "左右滑动查看更多") set beside a box that scrolls.
+
+    The words alone are not enough (an article may say them): a box with ``overflow: auto/scroll``
+    must sit within a few levels. The hint's icon, a picture, stays.
+    """
+    found = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or not el.text or not ("滑" in el.text or "滚" in el.text):
+            continue
+        if not _HINT.match(_bare(el.text)):
+            continue
+        top = el  # the outermost element holding only the hint (no picture)
+        while True:
+            parent = top.getparent()
+            if parent is None or parent is root or parent.find(".//img") is not None \
+                    or not _HINT.match(_bare(text_content(parent))):
+                break
+            top = parent
+        if _HINT.match(_bare(text_content(top))) and _scroll_box_near(top):
+            found.append(top)
+    for el in found:
+        if el.getparent() is not None:
+            drop_tree(el)
