@@ -645,6 +645,7 @@ def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                                     for u in re.findall(rb"""\bcdn_url\s*:\s*["']([^"'\n]+)["']""", s.scripts))))
     if poster and ("mmhead" in poster or "qlogo" in poster):
         poster = ""
+    poster = poster or meta["cover"]  # (a page whose scripts name no poster shows its cover)
     body = Body(Kind.VIDEO)
     parts = [f'<p><img src="{html.escape(poster)}"/></p>'] if poster else []
     if vids:

@@ -1,0 +1,192 @@
+"""WeChat's player and page UI never reaches the post; the media do, where they sat.
+
+Each fixture page is archived and its post rendered as readers see it (CommonMark by markdown-it,
+and kramdown when Ruby has it); the checks read the rendered HTML, not the Markdown.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import lxml.html
+import pytest
+
+from conftest import fixture_page, posts
+from test_reader_view import _KRAMDOWN, KRAMDOWN, commonmark, jekyll_view
+from wxarchive.clean import clean_fragment
+from wxarchive.render import split_post
+from wxarchive.urls import video_url
+
+RENDERERS = ["commonmark", "kramdown"]
+
+
+def _render(md: str, renderer: str) -> str:
+    if renderer == "commonmark":
+        return commonmark(md)
+    if not KRAMDOWN:
+        pytest.skip("Ruby with kramdown is not installed")
+    out = subprocess.run(["ruby", "-e", _KRAMDOWN], input=json.dumps([md]), capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out)[0]
+
+
+def _post(case: str, archive, run_cli) -> str:  # type: ignore[no-untyped-def]
+    res = run_cli("get", fixture_page(case), "--out", archive, "--no-images", "--json")
+    assert res.code == 0, res.err
+    return split_post(posts(archive)[0].read_text(encoding="utf-8"))[1]
+
+
+def _lines(rendered: str) -> list[str]:
+    """The rendered post's lines as a reader sees them (blocks and <br> end a line)."""
+    root = lxml.html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
+    for br in root.iter("br"):
+        br.tail = "\n" + (br.tail or "")
+    for el in root.iter("p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"):
+        el.tail = "\n" + (el.tail or "")
+    return [" ".join(ln.split()) for ln in root.text_content().split("\n") if ln.strip()]
+
+
+def _links(rendered: str) -> list[tuple[str, str]]:
+    root = lxml.html.fragment_fromstring(rendered or "<p></p>", create_parent="div")
+    return [(a.get("href") or "", a.text_content()) for a in root.iter("a")]
+
+
+def _index(lines: list[str], needle: str) -> int:
+    found = [i for i, ln in enumerate(lines) if needle in ln]
+    assert len(found) == 1, f"{needle!r} on {len(found)} lines: {lines}"
+    return found[0]
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_audio_card_frame_is_not_text(renderer: str, archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """A browser save keeps the audio card WeChat drew beside <mpvoice>: its "来自…" line and times go,
+    the audio stays as one linked line where the card was."""
+    html = _render(jekyll_view(_post("audio-2019-browsersave-frame", archive, run_cli)), renderer)
+    lines = _lines(html)
+    text = "\n".join(lines)
+    assert "来自鹿鸣书房" not in text and "00:00" not in text and "08:12" not in text, lines
+    audio = [(h, t) for h, t in _links(html) if "getvoice" in h]
+    assert audio == [("https://res.wx.qq.com/voice/getvoice?mediaid=MzA5NjI4ODQ3MV8yNjUwNDcxMzE5", "城南旧事·惠安馆")]
+    at = _index(lines, "城南旧事·惠安馆")
+    assert _index(lines, "本期朗读") < at < _index(lines, "英子，跟着爸爸妈妈")
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_video_player_is_not_text_and_the_video_sits_in_place(renderer: str, archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """A re-serialised post-JS page keeps the video frame as a <span class="video_iframe"> nested in
+    the player WeChat drew (error box, replay, follow): one video link, in place, and no player words."""
+    html = _render(jekyll_view(_post("video-2023-postjs-player", archive, run_cli)), renderer)
+    lines = _lines(html)
+    for ui in ("Refresh", "Replay", "Share", "Like", "Follow", "Video Details", "视频加载失败"):
+        assert not any(ui in ln for ln in lines), (ui, lines)
+    player = video_url("wxv_2871456320917503488")
+    assert [h for h, _ in _links(html) if "vid=" in h] == [player]
+    at = _index(lines, "▶ 视频")
+    assert _index(lines, "先看成品视频") < at < _index(lines, "第一步")
+    assert html.count("<img") == 1  # the poster, once
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_scroll_hint_goes_the_scrolled_text_stays(renderer: str, archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    lines = _lines(_render(jekyll_view(_post("structure-2018-scroll-box", archive, run_cli)), renderer))
+    assert not any("滑动" in ln for ln in lines), lines
+    for words in ("盼望着，盼望着", "小草偷偷地", "（节选）", "读书会时间"):
+        _index(lines, words)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_video_page_wxv_id_goes_to_the_mp_player_with_its_description(renderer: str, archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """A video page's WeChat id (wxv_…) is no Tencent Video id: v.qq.com has no such page. The
+    description a script fills in is in the body, under the video."""
+    md = _post("video-2019-wxv-page", archive, run_cli)
+    assert "v.qq.com" not in md
+    html = _render(jekyll_view(md), renderer)
+    lines = _lines(html)
+    assert ("https://mp.weixin.qq.com/mp/videoplayer?vid=wxv_1120458831926861824", "装饰器") in _links(html)
+    assert _index(lines, "▶ 视频") < _index(lines, "五分钟讲清楚Python的装饰器。") < _index(lines, "代码在评论区置顶。")
+    assert not any("展开" in ln for ln in lines)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_text_post_links_are_links(renderer: str, archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """A text post's text holds WeChat's <a … data-itemshowtype=…> markup: a link to read, not tags."""
+    html = _render(jekyll_view(_post("text-2025-links", archive, run_cli)), renderer)
+    lines = _lines(html)
+    text = "\n".join(lines)
+    assert "<a" not in text and "data-itemshowtype" not in text and "href" not in text, lines
+    assert ("https://mp.weixin.qq.com/s?__biz=MzkzNTE2ODQ3Mg==&mid=2247483911&idx=1"
+            "&sn=1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d&scene=21#wechat_redirect", "为什么我不再用 Vim") in _links(html)
+    assert "推荐一篇旧文：为什么我不再用 Vim，写于三年前。" in lines
+    assert "新的配置放在小程序里：终端手记工具箱，欢迎取用。" in lines  # a link to no page keeps its words
+    assert any("而 a < b 这种比较" in ln for ln in lines)  # the author's own "<" is text
+
+
+def test_text_post_title_from_its_words_not_its_markup(archive, run_cli) -> None:  # type: ignore[no-untyped-def]
+    run_cli("get", fixture_page("text-2025-links"), "--out", archive, "--no-images")
+    text = posts(archive)[0].read_text(encoding="utf-8")
+    assert "\ntitle: 推荐一篇旧文：为什么我不再用 Vim，写于三年前。\n" in text
+
+
+# ---- the mechanisms, one at a time -----------------------------------------------------------------
+
+def test_scroll_words_in_the_authors_sentence_stay() -> None:
+    """Beside a scroll box, the author's own sentence that says the words is the author's: kept."""
+    out = clean_fragment('<section><p>原文较长，请向上滑动阅览。</p>'
+                         '<section style="height: 200px; overflow-y: auto;"><p>原文。</p></section></section>').html
+    assert "原文较长，请向上滑动阅览。" in out
+
+
+def test_scroll_hint_beside_a_horizontal_box_goes() -> None:
+    out = clean_fragment(
+        '<section><p style="text-align:center">左右滑动查看更多</p>'
+        '<section style="overflow-x: scroll; white-space: nowrap;"><p>图一说明</p><p>图二说明</p></section>'
+        '</section>').html
+    assert "滑动" not in out and "图一说明" in out and "图二说明" in out
+
+
+def test_audio_frame_without_its_mpvoice_is_the_audio() -> None:
+    """A capture that lost <mpvoice> but kept WeChat's card: the card's file id and title make the audio."""
+    c = clean_fragment(
+        '<p>听：</p><p><span class="js_audio_frame db"><span id="voice_main_MzI1NjQ3XzI2NTA_0" '
+        'class="share_audio_context"><strong class="share_audio_title">晚安故事</strong>'
+        '<span class="share_audio_tips">来自某账号</span><em>00:00</em><em>03:20</em></span></span></p>')
+    assert "来自某账号" not in c.html and "00:00" not in c.html and "03:20" not in c.html
+    assert 'href="https://res.wx.qq.com/voice/getvoice?mediaid=MzI1NjQ3XzI2NTA"' in c.html
+    assert [(m.kind, m.title) for m in c.media] == [("audio", "晚安故事")]
+
+
+def test_a_video_inside_player_parts_is_kept() -> None:
+    """The video element itself may sit inside a part of the player: the part goes, the video stays."""
+    c = clean_fragment('<p>前文</p><div class="mp-video-player"><iframe class="video_iframe" '
+                       'data-mpvid="wxv_42"></iframe><div class="js_error_area">Refresh</div></div><p>后文</p>')
+    assert "Refresh" not in c.html
+    assert c.html.count("videoplayer?vid=wxv_42") == 1
+    assert c.html.index("前文") < c.html.index("wxv_42") < c.html.index("后文")
+
+
+def test_the_same_video_twice_with_words_between_is_shown_twice() -> None:
+    frame = '<iframe class="video_iframe" data-mpvid="wxv_7"></iframe>'
+    c = clean_fragment(f"<p>{frame}</p><p>再看一遍：</p><p>{frame}</p>")
+    assert c.html.count("videoplayer?vid=wxv_7") == 2
+    c = clean_fragment(f"<p>{frame}</p><div>{frame}</div>")
+    assert c.html.count("videoplayer?vid=wxv_7") == 1
+
+
+def test_two_videos_side_by_side_are_both_kept() -> None:
+    c = clean_fragment('<p><iframe class="video_iframe" data-mpvid="wxv_1"></iframe>'
+                       '<iframe class="video_iframe" data-mpvid="wxv_2"></iframe></p>')
+    assert "wxv_1" in c.html and "wxv_2" in c.html
+
+
+def test_a_player_template_source_names_a_wechat_video() -> None:
+    """A frame with no data-mpvid whose source is WeChat's player template: its wxv_ id, never v.qq.com."""
+    c = clean_fragment('<iframe class="video_iframe" data-src="https://v.qq.com/iframe/preview.html?vid=wxv_99&amp;'
+                       'width=500"></iframe>')
+    assert "v.qq.com" not in c.html and "videoplayer?vid=wxv_99" in c.html
+
+
+def test_video_url() -> None:
+    assert video_url("wxv_1096567789898350592") == "https://mp.weixin.qq.com/mp/videoplayer?vid=wxv_1096567789898350592"
+    assert video_url("k0716x2m9qe") == "https://v.qq.com/x/page/k0716x2m9qe.html"
+    assert not re.search(r"v\.qq\.com/\S*wxv_", video_url("wxv_1"))
