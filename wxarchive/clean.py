@@ -241,22 +241,25 @@ def _lang(pre: etree._Element) -> str:
     return re.sub(r"[^\w+#-]", "", lang)[:20]
 
 
-def _drop_player_ui(root: etree._Element, body_html: str) -> None:
-    """WeChat's player UI and stale scroll hints kept by post-JS captures (see :mod:`players`)."""
+def _drop_player_ui(root: etree._Element, body_html: str, marked: bool) -> None:
+    """WeChat's player UI and stale scroll hints kept by post-JS captures (see :mod:`players`);
+    ``marked``: the body may hold a player at all."""
     if "滑" in body_html or "滚" in body_html:
         players.drop_scroll_hints(root)
-    players.drop_chrome(root)
-    players.drop_repeated_videos(root)
+    if marked:
+        players.drop_chrome(root)
+        players.drop_repeated_videos(root)
 
 
-def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
+def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media],
+                        marked: bool = True) -> None:
     """Audio, video, mini-programs and cards become a short readable line, never nothing.
 
     ``known`` maps a WeChat video id to what the page's scripts say about it
     (poster, direct file), so an in-article video keeps its poster and link.
     """
     _audio_placeholders(root, media)
-    _video_placeholders(root, media, known)
+    _video_placeholders(root, media, known, marked)
     _card_placeholders(root)
 
 
@@ -297,9 +300,11 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
     return url, poster, vid
 
 
-def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
-    """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes."""
-    videos = [el for el in root.iter() if players.is_video(el)]
+def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media],
+                        marked: bool = True) -> None:
+    """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes.
+    ``marked``: the body may hold video frames marked by class or id, not only player tags."""
+    videos = players.videos(root, marked)
     inner = {d for el in videos for d in el.iterdescendants()}  # (a video element inside another goes with it)
     for el in videos:
         if el in inner:
@@ -531,10 +536,12 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     except (etree.ParserError, ValueError):
         return Cleaned("")
     _written_text(root)
-    _drop_player_ui(root, body_html)
+    marked = players.may_hold_media(body_html)
+    _drop_player_ui(root, body_html, marked)
     _apply_display(root)
     media: list[Media] = []
-    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
+    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"},
+                        marked=marked)
     _drop_noise(root)
     _rebuild_code(root)
     images = _collect_images(root, backgrounds="url(" in body_html)
