@@ -190,3 +190,33 @@ def test_video_url() -> None:
     assert video_url("wxv_1096567789898350592") == "https://mp.weixin.qq.com/mp/videoplayer?vid=wxv_1096567789898350592"
     assert video_url("k0716x2m9qe") == "https://v.qq.com/x/page/k0716x2m9qe.html"
     assert not re.search(r"v\.qq\.com/\S*wxv_", video_url("wxv_1"))
+
+
+def test_music_card_beside_its_qqmusic_is_not_text() -> None:
+    c = clean_fragment(
+        '<p>配乐：</p><qqmusic class="res_iframe qqmusic_iframe" music_name="夜空中最亮的星" singer="逃跑计划" '
+        'musicid="102065756"></qqmusic><span class="db qqmusic_area"><span class="tc tips_global unsupport_tips">'
+        '当前浏览器不支持播放音乐或语音，请在微信或其他浏览器中播放</span><span class="db qqmusic_wrp">'
+        '<span class="db qqmusic_bd"><span class="db access_area"><span class="db qqmusic_songname">夜空中最亮的星'
+        '</span><span class="db qqmusic_singername">逃跑计划</span></span></span>'
+        '<span class="db qqmusic_ft"><span class="db qqmusic_source">来自QQ音乐</span></span></span></span>'
+        '<p>正文继续。</p>')
+    assert "来自QQ音乐" not in c.html and "不支持播放" not in c.html
+    assert c.html.count("夜空中最亮的星") == 1 and "〔音乐：夜空中最亮的星 — 逃跑计划〕" in c.html
+
+
+def test_music_card_without_its_qqmusic_is_the_music() -> None:
+    c = clean_fragment('<p>配乐：</p><span class="db qqmusic_area"><span class="db qqmusic_songname">平凡之路</span>'
+                       '<span class="db qqmusic_singername">朴树</span><span class="qqmusic_source">来自QQ音乐</span>'
+                       '</span><p>正文继续。</p>')
+    assert "来自QQ音乐" not in c.html and "〔音乐：平凡之路 — 朴树〕" in c.html
+    assert c.html.index("配乐") < c.html.index("平凡之路") < c.html.index("正文继续")
+
+
+def test_new_audio_card_beside_its_element_is_not_text() -> None:
+    c = clean_fragment(
+        '<mp-common-mpaudio name="第12期：慢慢来" author="晚风电台" voice_encode_fileid="MzkxNl8yMjQ3"></mp-common-mpaudio>'
+        '<div class="audio_card"><div class="audio_card_title">第12期：慢慢来</div>'
+        '<div class="audio_card_desc">来自晚风电台</div><span>00:00</span><span>12:40</span></div><p>正文。</p>')
+    assert "来自晚风电台" not in c.html and "12:40" not in c.html
+    assert c.html.count("第12期：慢慢来") == 1 and [m.ident for m in c.media] == ["MzkxNl8yMjQ3"]

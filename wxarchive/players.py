@@ -2,11 +2,11 @@
 
 A page saved from a browser, copied from devtools or re-serialised after WeChat's scripts ran keeps
 what those scripts built inside ``#js_content``: an audio card's frame beside each ``<mpvoice>``
-(title, "来自<account>", ``00:00``, its length), a video's whole player (error box with "Refresh",
+(title, "来自<account>", ``00:00``, its length), a QQ music card's, a video's whole player (error box with "Refresh",
 replay/share/like buttons, follow prompt, related-videos dialog, full-screen header) and copies of
 the video element itself. None of it is the author's; read as text it becomes lines like
 ``来自力哥理财 00:00 13:45`` or ``Refresh`` in the post. The media stay: a player's first video
-element is kept where the player sat, an audio frame with no ``<mpvoice>`` left becomes one.
+element is kept where the player sat, and a card whose media element is gone becomes that element.
 
 An editor template's scroll hint ("向上滑动阅览" over a fixed-height box that scrolls) is stale in a
 post, where nothing scrolls: it goes when such a box is beside it, and only then.
@@ -16,6 +16,7 @@ Pure: each function changes the tree it is given, and nothing else.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -27,7 +28,8 @@ __all__ = ["drop_chrome", "drop_repeated_videos", "drop_scroll_hints", "is_video
 # Classes of WeChat's player UI (post-JS DOM of its audio card and of its mp video player; the
 # class names WeChat's own scripts give these parts). Each marks a part that holds no article text.
 CHROME_CLASSES = frozenset((
-    "js_audio_frame", "share_audio_context",  # audio card drawn beside an <mpvoice>
+    "js_audio_frame", "share_audio_context", "audio_card",  # audio card drawn beside an <mpvoice>
+    "qqmusic_area",  # a QQ music card drawn beside a <qqmusic>
     "mp-video-player", "wx_video_error_box", "js_error_area", "video_tail_module", "opr_wrp",
     "js_replay", "account_info_wrp", "interact_video", "weui-half-screen-dialog", "wx_bottom_modal",
     "wx_bottom_modal_wrp", "video_full-screen__head", "js_video_fullscreen_profile",
@@ -57,9 +59,9 @@ _VIDEOS = etree.XPath('.//iframe | .//mpvideo | .//mp-video | .//video'
 
 def may_hold_media(body_html: str) -> bool:
     """Whether a body's HTML can hold a player at all: every player part, tag and class (and the
-    frame carrying ``data-mpvid``) names "video", "iframe" or "audio". (Most bodies hold none: three
-    scans cost ~0.2 ms a body, a regex over all the class names ~2 ms.)"""
-    return "video" in body_html or "iframe" in body_html or "audio" in body_html
+    frame carrying ``data-mpvid``) names "video", "iframe", "audio" or "music". (Most bodies hold
+    none: four scans cost ~0.3 ms a body, a regex over all the class names ~2 ms.)"""
+    return any(word in body_html for word in ("video", "iframe", "audio", "music"))
 
 
 def videos(root: etree._Element, marked: bool = True) -> list[etree._Element]:
@@ -87,19 +89,64 @@ def _owned_video(el: etree._Element) -> etree._Element | None:
     return None
 
 
-def _audio_from_frame(frame: etree._Element, voices: set[str]) -> etree._Element | None:
-    """An audio card's frame whose ``<mpvoice>`` is gone, as an ``<mpvoice>`` (its file id and title)."""
-    for el in frame.iter():
-        m = _VOICE_ID.match(el.get("id") or "") if isinstance(el.tag, str) else None
-        if m and m.group(1) not in voices:
-            title = next((" ".join(text_content(t).split()) for t in frame.iter()
-                          if isinstance(t.tag, str) and "share_audio_title" in _classes(t)), "")
-            voice = Element("mpvoice", voice_encode_fileid=m.group(1))
-            if title:
-                voice.set("name", title)
-            voices.add(m.group(1))
-            return voice
-    return None
+class _Card(NamedTuple):
+    """A media card WeChat draws beside (or in place of) its media element, and how to read it back."""
+
+    classes: frozenset[str]
+    tag: str  # the media element it stands for
+    name_attr: str
+    label_classes: tuple[str, ...]  # the card's title, then its second line (a singer)
+    second_attr: str = ""
+
+
+CARDS = (
+    _Card(frozenset(("js_audio_frame", "share_audio_context", "audio_card")), "mpvoice", "name",
+          ("share_audio_title", "audio_card_title")),
+    _Card(frozenset(("qqmusic_area",)), "qqmusic", "music_name", ("qqmusic_songname", "qqmusic_singername"),
+          "singer"),
+)
+_MEDIA_TAGS = ("mpvoice", "mp-common-mpaudio", "qqmusic", "mp-common-qqmusic")
+
+
+def _label(frame: etree._Element, cls: str) -> str:
+    for t in frame.iter():
+        if isinstance(t.tag, str) and cls in _classes(t):
+            return " ".join(text_content(t).split())
+    return ""
+
+
+def _media_from_card(frame: etree._Element, card: _Card, known: set[str]) -> etree._Element | None:
+    """A card whose media element is gone, as that element (file id, title; a song's singer); None when
+    the page still has the element (``known``: its file ids and titles) or the card names nothing."""
+    if any(isinstance(a.tag, str) and a.tag in _MEDIA_TAGS for a in frame.iterancestors()):
+        return None
+    fid = next((m.group(1) for m in (_VOICE_ID.match(e.get("id") or "") for e in frame.iter()
+                                     if isinstance(e.tag, str)) if m), "") if card.tag == "mpvoice" else ""
+    title = _label(frame, card.label_classes[0])
+    if card.tag == "mpvoice" and not title:
+        title = _label(frame, card.label_classes[1])
+    if (not fid and not title) or (fid and fid in known) or (not fid and title in known):
+        return None
+    el = Element(card.tag)
+    if fid:
+        el.set("voice_encode_fileid", fid)
+    if title:
+        el.set(card.name_attr, title)
+    second = _label(frame, card.label_classes[1]) if card.second_attr else ""
+    if second:
+        el.set(card.second_attr, second)
+    known.update(x for x in (fid, title) if x)
+    return el
+
+
+def _known_media(root: etree._Element) -> set[str]:
+    """File ids and titles of the media elements a body holds."""
+    out: set[str] = set()
+    for el in root.iter(*_MEDIA_TAGS):
+        for attr in ("voice_encode_fileid", "name", "music_name", "data-music_name"):
+            if el.get(attr):
+                out.add(" ".join(el.get(attr, "").split()))
+    return out
 
 
 def drop_chrome(root: etree._Element) -> None:
@@ -107,14 +154,15 @@ def drop_chrome(root: etree._Element) -> None:
     parts = [el for el in _CLASSED(root) if not CHROME_CLASSES.isdisjoint(_classes(el))]
     if not parts:
         return
-    voices = {v.get("voice_encode_fileid") or "" for v in root.iter("mpvoice", "mp-common-mpaudio")}
+    known = _known_media(root)
     for el in parts:
         parent = el.getparent()
         if parent is None or not any(a is root for a in el.iterancestors()):
             continue  # inside a part removed already
         keep = _owned_video(el) if not is_video(el) else None
-        if keep is None and "audio" in (el.get("class") or ""):
-            keep = _audio_from_frame(el, voices)
+        card = next((c for c in CARDS if not c.classes.isdisjoint(_classes(el))), None)
+        if keep is None and card is not None:
+            keep = _media_from_card(el, card, known)
         if keep is not None:
             if keep.getparent() is not None:
                 keep.getparent().remove(keep)
