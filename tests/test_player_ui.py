@@ -220,3 +220,15 @@ def test_new_audio_card_beside_its_element_is_not_text() -> None:
         '<div class="audio_card_desc">来自晚风电台</div><span>00:00</span><span>12:40</span></div><p>正文。</p>')
     assert "来自晚风电台" not in c.html and "12:40" not in c.html
     assert c.html.count("第12期：慢慢来") == 1 and [m.ident for m in c.media] == ["MzkxNl8yMjQ3"]
+
+
+def test_what_went_is_recorded_with_its_reason() -> None:
+    """Nothing goes silently: each removed player part and scroll hint is in ``stripped``."""
+    from wxarchive import players
+
+    c = clean_fragment('<p>前文</p><div class="mp-video-player"><iframe class="video_iframe" data-mpvid="wxv_42">'
+                       '</iframe><div class="js_error_area">Refresh</div></div>'
+                       '<section><p>向上滑动阅览</p><section style="height:90px;overflow-y:scroll"><p>长文。</p>'
+                       '</section></section>')
+    assert (players.PLAYER_UI, "Refresh") in c.stripped
+    assert (players.SCROLL_HINT, "向上滑动阅览") in c.stripped

@@ -241,14 +241,16 @@ def _lang(pre: etree._Element) -> str:
     return re.sub(r"[^\w+#-]", "", lang)[:20]
 
 
-def _drop_player_ui(root: etree._Element, body_html: str, marked: bool) -> None:
+def _drop_player_ui(root: etree._Element, body_html: str, marked: bool) -> list[tuple[str, str]]:
     """WeChat's player UI and stale scroll hints kept by post-JS captures (see :mod:`players`);
-    ``marked``: the body may hold a player at all."""
+    ``marked``: the body may hold a player at all. Returns (reason, text) of what went."""
+    removed = []
     if "滑" in body_html or "滚" in body_html:
-        players.drop_scroll_hints(root)
+        removed += players.drop_scroll_hints(root)
     if marked:
-        players.drop_chrome(root)
+        removed += players.drop_chrome(root)
         players.drop_repeated_videos(root)
+    return removed
 
 
 def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media],
@@ -537,7 +539,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
         return Cleaned("")
     _written_text(root)
     marked = players.may_hold_media(body_html)
-    _drop_player_ui(root, body_html, marked)
+    ui_removed = tuple(_drop_player_ui(root, body_html, marked))
     _apply_display(root)
     media: list[Media] = []
     _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"},
@@ -550,7 +552,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     _collapse_editor_whitespace(root)
     # the tail that teaches the account's footer is read before learned blocks go, so what an archive
     # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
-    stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account)
+    stripped = ui_removed + (() if keep_footers else boilerplate.strip(root, frozenset(), account))
     _prune_empty(root)
     tail = boilerplate.tail_texts(root)
     if learned and not keep_footers:

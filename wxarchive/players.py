@@ -22,8 +22,13 @@ from lxml import etree
 
 from .htmltree import Element, drop_tree, text_content
 
-__all__ = ["drop_chrome", "drop_repeated_videos", "drop_scroll_hints", "is_video", "may_hold_media", "video_key",
+__all__ = ["PLAYER_UI", "REASONS", "SCROLL_HINT", "drop_chrome", "drop_repeated_videos", "drop_scroll_hints", "is_video", "may_hold_media", "video_key",
            "videos"]
+
+PLAYER_UI = "WeChat player UI (audio/video card, controls)"
+SCROLL_HINT = "scroll hint"  # (as boilerplate's rule for a hint standing alone)
+REASONS = frozenset((PLAYER_UI, SCROLL_HINT))
+Removed = list[tuple[str, str]]  # (reason, the text a reader would have read)
 
 # Classes of WeChat's player UI (post-JS DOM of its audio card and of its mp video player; the
 # class names WeChat's own scripts give these parts). Each marks a part that holds no article text.
@@ -149,11 +154,17 @@ def _known_media(root: etree._Element) -> set[str]:
     return out
 
 
-def drop_chrome(root: etree._Element) -> None:
-    """Remove the players' UI; a video element inside a removed part is kept in its place."""
+def _said(el: etree._Element) -> str:
+    return " ".join(text_content(el).split())
+
+
+def drop_chrome(root: etree._Element) -> Removed:
+    """Remove the players' UI; a video element inside a removed part is kept in its place.
+    Returns what a reader would have read of each removed part."""
     parts = [el for el in _CLASSED(root) if not CHROME_CLASSES.isdisjoint(_classes(el))]
+    removed: Removed = []
     if not parts:
-        return
+        return removed
     known = _known_media(root)
     for el in parts:
         parent = el.getparent()
@@ -163,15 +174,19 @@ def drop_chrome(root: etree._Element) -> None:
         card = next((c for c in CARDS if not c.classes.isdisjoint(_classes(el))), None)
         if keep is None and card is not None:
             keep = _media_from_card(el, card, known)
+        if is_video(el) and keep is None:
+            continue  # a video element with a chrome class is still the video
+        if keep is not None and keep.getparent() is not None:
+            keep.getparent().remove(keep)
+        said = _said(el)
         if keep is not None:
-            if keep.getparent() is not None:
-                keep.getparent().remove(keep)
             keep.tail = el.tail
             parent.replace(el, keep)
-        elif is_video(el):
-            continue  # a video element with a chrome class is still the video
         else:
             drop_tree(el)
+        if said:
+            removed.append((PLAYER_UI, said))
+    return removed
 
 
 def drop_repeated_videos(root: etree._Element) -> None:
@@ -227,7 +242,7 @@ def _scroll_box_near(el: etree._Element) -> bool:
     return False
 
 
-def drop_scroll_hints(root: etree._Element) -> None:
+def drop_scroll_hints(root: etree._Element) -> Removed:
     """Remove a scroll hint ("向上滑动阅览", "左右滑动查看更多") set beside a box that scrolls.
 
     The words alone are not enough (an article may say them): a box with ``overflow: auto/scroll``
@@ -248,6 +263,9 @@ def drop_scroll_hints(root: etree._Element) -> None:
             top = parent
         if _HINT.match(_bare(text_content(top))) and _scroll_box_near(top):
             found.append(top)
+    removed: Removed = []
     for el in found:
         if el.getparent() is not None:
+            removed.append((SCROLL_HINT, _said(el)))
             drop_tree(el)
+    return removed
