@@ -232,3 +232,12 @@ def test_what_went_is_recorded_with_its_reason() -> None:
                        '</section></section>')
     assert (players.PLAYER_UI, "Refresh") in c.stripped
     assert (players.SCROLL_HINT, "向上滑动阅览") in c.stripped
+
+
+def test_a_hint_far_from_any_scroll_box_stays_for_the_rules() -> None:
+    """A code block's overflow-x elsewhere in the body is no scroll box beside the words."""
+    from wxarchive import players
+
+    c = clean_fragment('<p>第一段。</p><section><p>左右滑动查看更多</p><p>图说。</p></section>'
+                       '<pre style="overflow-x: auto"><code>x = 1</code></pre>', keep_footers=True)
+    assert "左右滑动查看更多" in c.html and players.SCROLL_HINT not in {r for r, _ in c.stripped}

@@ -230,11 +230,13 @@ def _bare(text: str) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
-def _scroll_box_near(el: etree._Element) -> bool:
+def _scroll_box_near(el: etree._Element, root: etree._Element) -> bool:
+    """A box that scrolls shares a container with ``el``, a few levels up and below the body itself
+    (anywhere in the body would be any code block's ``overflow-x: auto``)."""
     anc = el
     for _ in range(_HINT_REACH):
         parent = anc.getparent()
-        if parent is None:
+        if parent is None or parent is root:
             return False
         anc = parent
         if any(_SCROLLS.search(d.get("style") or "") for d in anc.iter() if isinstance(d.tag, str)):
@@ -261,7 +263,7 @@ def drop_scroll_hints(root: etree._Element) -> Removed:
                     or not _HINT.match(_bare(text_content(parent))):
                 break
             top = parent
-        if _HINT.match(_bare(text_content(top))) and _scroll_box_near(top):
+        if _HINT.match(_bare(text_content(top))) and _scroll_box_near(top, root):
             found.append(top)
     removed: Removed = []
     for el in found:
