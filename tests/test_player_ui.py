@@ -241,3 +241,24 @@ def test_a_hint_far_from_any_scroll_box_stays_for_the_rules() -> None:
     c = clean_fragment('<p>第一段。</p><section><p>左右滑动查看更多</p><p>图说。</p></section>'
                        '<pre style="overflow-x: auto"><code>x = 1</code></pre>', keep_footers=True)
     assert "左右滑动查看更多" in c.html and players.SCROLL_HINT not in {r for r, _ in c.stripped}
+
+
+def test_an_api_uploaded_video_goes_to_the_mp_player() -> None:
+    """A video uploaded through WeChat's API has an apiv_ id: WeChat's player too, never v.qq.com."""
+    c = clean_fragment('<iframe class="video_iframe rich_pages" data-mpvid="apiv_4557370031474425862" '
+                       'data-src="https://mp.weixin.qq.com/mp/readtemplate?t=pages/video_player_tmpl&amp;'
+                       'action=mpvideo&amp;vid=apiv_4557370031474425862"></iframe>')
+    assert "v.qq.com" not in c.html and "videoplayer?vid=apiv_4557370031474425862" in c.html
+    assert video_url("apiv_1") == "https://mp.weixin.qq.com/mp/videoplayer?vid=apiv_1"
+
+
+def test_player_ui_held_inside_the_video_frame_goes_with_it() -> None:
+    """Some captures keep the whole player inside the frame element: speed, quality, 继续观看."""
+    c = clean_fragment(
+        '<p>看视频：</p><span class="video_iframe rich_pages" data-mpvid="wxv_5" data-cover="https%3A%2F%2F'
+        'mmbiz.qpic.cn%2Fmmbiz_jpg%2Fabcdefghijklmnopqrstu%2F0"><div class="video_tail_module">已关注 分享 赞</div>'
+        '<div class="video_quick_play_context">倍速播放中</div><div>0.5倍 1.0倍 1.5倍</div><div>继续观看</div></span>'
+        '<p>正文。</p>')
+    for ui in ("已关注", "倍速", "1.5倍", "继续观看"):
+        assert ui not in c.html
+    assert "videoplayer?vid=wxv_5" in c.html and 'src="https://mmbiz.qpic.cn/mmbiz_jpg/abcdefghijklmnopqrstu/0"' in c.html

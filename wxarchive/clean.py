@@ -20,7 +20,7 @@ from . import boilerplate, players
 from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
-from .urls import video_url
+from .urls import MP_VIDEO_PREFIXES, video_url
 
 __all__ = ["BLOCK_TAGS", "Cleaned", "clean", "clean_fragment", "image_name", "image_url_ok"]
 
@@ -288,11 +288,11 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
     src = html.unescape(el.get("data-src") or el.get("src") or "")
     vid = el.get("data-mpvid") or ""
     m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
-    if not vid and m and m.group(1).startswith("wxv_"):
+    if not vid and m and m.group(1).startswith(MP_VIDEO_PREFIXES):
         vid = m.group(1)  # WeChat's player template named in the frame's source
     url = ""
     if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
-        url = known[vid].url if vid in known else video_url(vid)
+        url = known[vid].url if vid in known else video_url(vid, wechat=True)
     elif m and "qq.com" in src:  # a Tencent Video embed
         url = video_url(m.group(1))
     elif src.startswith(("http://", "https://")):

@@ -43,7 +43,7 @@ CHROME_CLASSES = frozenset((
 VIDEO_TAGS = frozenset(("iframe", "mpvideo", "mp-video", "video"))
 _CLASSED = etree.XPath(".//*[@class]")
 _VOICE_ID = re.compile(r"^voice_main_(.+)_\d+$")
-_WXV = re.compile(r"[?&]vid=(wxv_\d+)")
+_WXV = re.compile(r"[?&]vid=((?:wxv|apiv)_\d+)")
 
 
 def _classes(el: etree._Element) -> set[str]:
