@@ -262,3 +262,15 @@ def test_player_ui_held_inside_the_video_frame_goes_with_it() -> None:
     for ui in ("已关注", "倍速", "1.5倍", "继续观看"):
         assert ui not in c.html
     assert "videoplayer?vid=wxv_5" in c.html and 'src="https://mmbiz.qpic.cn/mmbiz_jpg/abcdefghijklmnopqrstu/0"' in c.html
+
+
+def test_player_menus_beside_the_frame_go() -> None:
+    """The player's speed and quality menus and quick-play tip, drawn next to the frame: UI, by class family."""
+    c = clean_fragment(
+        '<p>看视频：</p><iframe class="video_iframe" data-mpvid="wxv_8"></iframe>'
+        '<div class="video_quick_play_context">倍速播放中</div>'
+        '<div class="video_full-screen__sub-setting__speed">0.5倍 1.0倍 1.5倍 2.0倍</div>'
+        '<div class="video_full-screen__sub-setting__ratio">超清 流畅</div><p>正文。</p>')
+    for ui in ("倍速", "1.5倍", "超清", "流畅"):
+        assert ui not in c.html
+    assert "videoplayer?vid=wxv_8" in c.html and "正文。" in c.html

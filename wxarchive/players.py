@@ -40,6 +40,9 @@ CHROME_CLASSES = frozenset((
     "wx_bottom_modal_wrp", "video_full-screen__head", "js_video_fullscreen_profile",
     "folder_text_switch_wrp",  # a video page's "展开" toggle
 ))
+# ...and the families of the video player's class names (speed and quality menus, full-screen bars,
+# quick-play tips, error boxes), each part of the player whatever follows the prefix
+CHROME_PREFIXES = ("video_full-screen", "video_quick_play", "wx_video_", "video_tail_module", "mp-video-player")
 VIDEO_TAGS = frozenset(("iframe", "mpvideo", "mp-video", "video"))
 _CLASSED = etree.XPath(".//*[@class]")
 _VOICE_ID = re.compile(r"^voice_main_(.+)_\d+$")
@@ -48,6 +51,11 @@ _WXV = re.compile(r"[?&]vid=((?:wxv|apiv)_\d+)")
 
 def _classes(el: etree._Element) -> set[str]:
     return set((el.get("class") or "").split())
+
+
+def _is_chrome(el: etree._Element) -> bool:
+    classes = _classes(el)
+    return not CHROME_CLASSES.isdisjoint(classes) or any(c.startswith(CHROME_PREFIXES) for c in classes)
 
 
 def is_video(el: etree._Element) -> bool:
@@ -161,7 +169,7 @@ def _said(el: etree._Element) -> str:
 def drop_chrome(root: etree._Element) -> Removed:
     """Remove the players' UI; a video element inside a removed part is kept in its place.
     Returns what a reader would have read of each removed part."""
-    parts = [el for el in _CLASSED(root) if not CHROME_CLASSES.isdisjoint(_classes(el))]
+    parts = [el for el in _CLASSED(root) if _is_chrome(el)]
     removed: Removed = []
     if not parts:
         return removed
