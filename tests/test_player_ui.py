@@ -274,3 +274,20 @@ def test_player_menus_beside_the_frame_go() -> None:
     for ui in ("倍速", "1.5倍", "超清", "流畅"):
         assert ui not in c.html
     assert "videoplayer?vid=wxv_8" in c.html and "正文。" in c.html
+
+
+def test_text_post_entity_encoded_links_are_links(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """When a text post gives only the entity-encoded copy of its text, its links are links too."""
+    import datetime as dt
+
+    from wxarchive.models import Page
+    from wxarchive.parse import parse
+
+    page = fixture_page("text-2025-links").read_text(encoding="utf-8")
+    page = page.replace("content_noencode: JsDecode(", "content: JsDecode(")
+    page = page.replace("\\x3ca ", "\\x26lt;a ").replace("\\x3c/a\\x3e", "\\x26lt;/a\\x26gt;")
+    page = page.replace("\\x22\\x3e", "\\x22\\x26gt;").replace("a \\x3c b", "a \\x26lt; b")
+    art = parse(Page(url="https://mp.weixin.qq.com/s/x", final_url="https://mp.weixin.qq.com/s/x", status=200,
+                     content=page.encode("utf-8"), fetched_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    assert '<a href="https://mp.weixin.qq.com/s?__biz=MzkzNTE2ODQ3Mg==&amp;mid=2247483911' in art.body_html
+    assert "&lt;a" not in art.body_html and "a &lt; b" in art.body_html

@@ -317,6 +317,7 @@ def _text_to_html(text: str, allow_html: bool = False, links: bool = False) -> s
     return "\n".join(out)
 
 
+_ENCODED_LINK = re.compile(r"&lt;a\s[^<>]*?&gt;.*?&lt;/a&gt;", re.I | re.S)
 _LINK = re.compile(r"<a\b([^<>]*)>(.*?)</a\s*>", re.I | re.S)
 _HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 
@@ -611,6 +612,8 @@ def read_text(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                        s.var("ContentNoEncode"), s.cgi.get("content_noencode"), s.var("content_noencode"))
     if not body_text and content:
         body_text = content[0].text_content()
+    if "<a" not in body_text.lower() and _ENCODED_LINK.search(body_text):
+        body_text = html.unescape(body_text)  # the entity-encoded copy of the text (``content``)
     links = "<a" in body_text.lower()
     body = Body(Kind.TEXT, _text_to_html(body_text, links=links))
     if links:  # the words a reader sees, for a title made of them
