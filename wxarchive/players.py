@@ -22,8 +22,8 @@ from lxml import etree
 
 from .htmltree import Element, drop_tree, text_content
 
-__all__ = ["PLAYER_UI", "REASONS", "SCROLL_HINT", "drop_chrome", "drop_repeated_videos", "drop_scroll_hints", "is_video", "may_hold_media", "video_key",
-           "videos"]
+__all__ = ["PLAYER_UI", "REASONS", "SCROLL_HINT", "drop_chrome", "drop_repeated_videos", "drop_scroll_hints",
+           "is_video", "may_hold_media", "video_key", "videos"]
 
 PLAYER_UI = "WeChat player UI (audio/video card, controls)"
 SCROLL_HINT = "scroll hint"  # (as boilerplate's rule for a hint standing alone)
