@@ -93,3 +93,15 @@ def test_every_removed_block_is_in_the_json_line_and_on_stderr_at_v(run_cli, tmp
     assert again.json["status"] == "skipped" and again.json["removed"] == removed
     kept = run_cli("get", fixture_page("footer-2020-text-closing"), "--out", tmp_path / "b", "--no-images", "--json")
     assert kept.json["removed"] == []
+
+
+def test_a_saved_verification_page_says_so_without_json(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A saved verification page is one file that is not an article: one line on stderr names it and
+    what WeChat said (it printed nothing at all without --json), and the exit status says verify."""
+    page = fixture_page("error-verify")
+    r = run_cli("get", page, "--out", tmp_path / "a", "--no-images")
+    assert r.code == 3
+    assert r.out == ""
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wxarchive: ") and "环境异常" in lines[0], r.err
+    assert "verification" in lines[0] and page.name in lines[0]

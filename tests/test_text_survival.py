@@ -12,7 +12,7 @@ import lxml.html
 import pytest
 from markdown_it import MarkdownIt
 
-from wxarchive import boilerplate
+from wxarchive import boilerplate, players
 from wxarchive.clean import clean
 from wxarchive.errors import WxError
 from wxarchive.models import Page
@@ -22,7 +22,8 @@ from wxarchive.render import render_body
 FIXTURES = sorted(p for p in (Path(__file__).parent.parent / "fixtures").glob("*/page.html"))
 KNOWN_REASONS = ({why for _, why in boilerplate.TAIL_RULES} | {why for _, why in boilerplate.HEAD_RULES}
                  | {why for _, why in boilerplate.STRONG_TAIL_RULES} | {why for _, why in boilerplate.UI_RULES}
-                 | boilerplate.EXTRA_REASONS | {boilerplate.LEARNED, boilerplate.SECTION, boilerplate.FOOTER_IMAGE, boilerplate.EMPTY})
+                 | boilerplate.EXTRA_REASONS | {boilerplate.LEARNED, boilerplate.SECTION, boilerplate.FOOTER_IMAGE, boilerplate.EMPTY}
+                 | players.REASONS)
 
 
 def _alnum(text: str) -> str:
@@ -37,6 +38,8 @@ EXPECTED = {
     "audio-2018-mpvoice": "article", "cards-2021-miniprogram": "article", "hostile-2023-liquid": "article",
     "picture-2025": "picture", "reprint-2019-sharecard": "reprint", "reprint-2025-banner": "reprint",
     "text-2024-untitled": "text", "text-2025-titled": "text", "video-2018": "video",
+    "audio-2019-browsersave-frame": "article", "video-2023-postjs-player": "article",
+    "structure-2018-scroll-box": "article", "video-2019-wxv-page": "video", "text-2025-links": "text",
     "error-account-closed": "error:account_closed", "error-deleted-en": "error:deleted",
     "error-deleted-zh": "error:deleted", "error-expired": "error:expired", "error-migrated": "error:migrated",
     "error-removed-violation": "error:removed", "error-unavailable": "error:unavailable",

@@ -16,10 +16,11 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from . import boilerplate, footimg
+from . import boilerplate, footimg, players
 from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
+from .urls import MP_VIDEO_PREFIXES, video_url
 
 __all__ = ["BLOCK_TAGS", "Cleaned", "clean", "clean_fragment", "image_name", "image_url_ok"]
 
@@ -236,14 +237,27 @@ def _lang(pre: etree._Element) -> str:
     return re.sub(r"[^\w+#-]", "", lang)[:20]
 
 
-def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
+def _drop_player_ui(root: etree._Element, body_html: str, marked: bool) -> list[tuple[str, str]]:
+    """WeChat's player UI and stale scroll hints kept by post-JS captures (see :mod:`players`);
+    ``marked``: the body may hold a player at all. Returns (reason, text) of what went."""
+    removed = []
+    if "滑" in body_html or "滚" in body_html:
+        removed += players.drop_scroll_hints(root)
+    if marked:
+        removed += players.drop_chrome(root)
+        players.drop_repeated_videos(root)
+    return removed
+
+
+def _media_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media],
+                        marked: bool = True) -> None:
     """Audio, video, mini-programs and cards become a short readable line, never nothing.
 
     ``known`` maps a WeChat video id to what the page's scripts say about it
     (poster, direct file), so an in-article video keeps its poster and link.
     """
     _audio_placeholders(root, media)
-    _video_placeholders(root, media, known)
+    _video_placeholders(root, media, known, marked)
     _card_placeholders(root)
 
 
@@ -270,11 +284,13 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
     src = html.unescape(el.get("data-src") or el.get("src") or "")
     vid = el.get("data-mpvid") or ""
     m = re.search(r"[?&]vid=([A-Za-z0-9_]+)", src)
+    if not vid and m and m.group(1).startswith(MP_VIDEO_PREFIXES):
+        vid = m.group(1)  # WeChat's player template named in the frame's source
     url = ""
     if vid:  # WeChat's own video (wxv_…): what the page's scripts say about it, else its player
-        url = known[vid].url if vid in known else f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}"
+        url = known[vid].url if vid in known else video_url(vid, wechat=True)
     elif m and "qq.com" in src:  # a Tencent Video embed
-        url = f"https://v.qq.com/x/page/{m.group(1)}.html"
+        url = video_url(m.group(1))
     elif src.startswith(("http://", "https://")):
         url = src
     poster = known[vid].poster if vid in known and known[vid].poster else \
@@ -282,9 +298,15 @@ def _video_source(el: etree._Element, known: dict[str, Media]) -> tuple[str, str
     return url, poster, vid
 
 
-def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media]) -> None:
-    """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes."""
-    for el in list(root.iter("iframe", "mpvideo", "mp-video", "video")):
+def _video_placeholders(root: etree._Element, media: list[Media], known: dict[str, Media],
+                        marked: bool = True) -> None:
+    """Players and embeds: the poster and a "▶ 视频" link; an element with neither goes.
+    ``marked``: the body may hold video frames marked by class or id, not only player tags."""
+    videos = players.videos(root, marked)
+    inner = {d for el in videos for d in el.iterdescendants()}  # (a video element inside another goes with it)
+    for el in videos:
+        if el in inner:
+            continue
         url, poster, vid = _video_source(el, known)
         p = Element("p")
         if poster.startswith("http") and image_url_ok(poster):
@@ -525,9 +547,12 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     except (etree.ParserError, ValueError):
         return Cleaned("")
     _written_text(root)
+    marked = players.may_hold_media(body_html)
+    ui_removed = tuple(_drop_player_ui(root, body_html, marked))
     _apply_display(root)
     media: list[Media] = []
-    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"})
+    _media_placeholders(root, media, {m.ident: m for m in known_media if m.ident and m.kind == "video"},
+                        marked=marked)
     _drop_noise(root)
     _rebuild_code(root)
     shapes = None if gallery else _image_shapes(root)
@@ -537,7 +562,7 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
     _collapse_editor_whitespace(root)
     # the tail that teaches the account's footer is read before learned blocks go, so what an archive
     # learns does not depend on the order its posts came in (and a rebuild makes every post the same)
-    stripped = () if keep_footers else boilerplate.strip(root, frozenset(), account, shapes)
+    stripped = ui_removed + (() if keep_footers else boilerplate.strip(root, frozenset(), account, shapes))
     _prune_empty(root)
     tail = boilerplate.tail_texts(root) + boilerplate.tail_images(root)
     if learned and not keep_footers:

@@ -27,7 +27,7 @@ from .errors import ErrorCode, FetchError, IdMismatch, LayoutChanged, NotAnArtic
 from .jsdata import GLOBALS, LEGACY, SCRIPT_END, js_unescape, parse_object_at, script_vars, script_vars_each
 from .models import MAX_PAGE_BYTES, SHANGHAI, Article, Kind, Media, Page
 from .pagescripts import Lifted, lift
-from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids
+from .urls import ARTICLE_HOST, is_article_url, normalize_article_url, url_ids, video_url
 from .wholeness import check_whole, flatten_deep, read_tree
 
 __all__ = ["LAYERS", "READERS", "SHANGHAI", "Sources", "classify_error", "load", "parse"]
@@ -281,15 +281,38 @@ def _share_notice(scripts: bytes) -> str:
     return js_unescape(m.group(1)[1:-1].decode("utf-8", "replace")) if m else ""
 
 
-def _text_to_html(text: str, allow_html: bool = False) -> str:
-    """Plain post text (``\\n`` line breaks) as paragraphs."""
+def _text_to_html(text: str, allow_html: bool = False, links: bool = False) -> str:
+    """Plain post text (``\\n`` line breaks) as paragraphs; ``links``: its ``<a>`` tags are links."""
     text = text.replace("\r", "")
     paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     out = []
     for p in paras:
-        body = p if allow_html else html.escape(p, quote=False)
+        body = p if allow_html else _text_with_links(p) if links else html.escape(p, quote=False)
         out.append("<p>" + body.strip("\n").replace("\n", "<br/>") + "</p>")
     return "\n".join(out)
+
+
+_ENCODED_LINK = re.compile(r"&lt;a\s[^<>]*?&gt;.*?&lt;/a&gt;", re.I | re.S)
+_LINK = re.compile(r"<a\b([^<>]*)>(.*?)</a\s*>", re.I | re.S)
+_HREF = re.compile(r"""\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+
+
+def _text_with_links(text: str) -> str:
+    """Plain text holding WeChat's links (``<a href=… data-itemshowtype=…>title</a>``, which a text
+    post keeps as markup in its text) as HTML: each link a link, its title text; all else text."""
+    out, pos = [], 0
+    for m in _LINK.finditer(text):
+        out.append(html.escape(text[pos:m.start()], quote=False))
+        h = _HREF.search(m.group(1))
+        href = html.unescape(next((g for g in h.groups() if g is not None), "")).strip() if h else ""
+        label = html.escape(_TAG.sub("", m.group(2)), quote=False)
+        if href.lower().startswith(("http://", "https://")):
+            out.append(f'<a href="{html.escape(href)}">{label or html.escape(href, quote=False)}</a>')
+        else:
+            out.append(label)  # a link to nowhere (a mini program, a picture reference): its words
+        pos = m.end()
+    out.append(html.escape(text[pos:], quote=False))
+    return "".join(out)
 
 
 _JS_ESCAPE = re.compile(r"\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}")
@@ -527,7 +550,7 @@ def _inline_videos(s: Sources) -> list[Media]:
         trans = [t for t in _list_of(info.get("mp_video_trans_info")) if isinstance(t, dict) and t.get("url")]
         trans.sort(key=_quality, reverse=True)
         direct = html.unescape(html.unescape(str(trans[0]["url"]))) if trans else ""
-        media.append(Media(kind="video", url=f"https://mp.weixin.qq.com/mp/videoplayer?vid={vid}",
+        media.append(Media(kind="video", url=f"https://{ARTICLE_HOST}/mp/videoplayer?vid={vid}",
                            poster=html.unescape(str(info.get("cover_url") or "")), direct_url=direct, ident=vid))
     return media
 
@@ -564,7 +587,12 @@ def read_text(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                        s.var("ContentNoEncode"), s.cgi.get("content_noencode"), s.var("content_noencode"))
     if not body_text and content:
         body_text = content[0].text_content()
-    body = Body(Kind.TEXT, _text_to_html(body_text))
+    if "<a" not in body_text.lower() and _ENCODED_LINK.search(body_text):
+        body_text = html.unescape(body_text)  # the entity-encoded copy of the text (``content``)
+    links = "<a" in body_text.lower()
+    body = Body(Kind.TEXT, _text_to_html(body_text, links=links))
+    if links:  # the words a reader sees, for a title made of them
+        body_text = _LINK.sub(lambda m: _TAG.sub("", m.group(2)), body_text)
     title, untitled = meta["title"], tpi.get("is_user_title") in (0, "0")
     if (untitled or not title or title.strip() == body_text.strip()) and (untitled or not title or len(title) > 60):
         body.title, body.title_derived = _derive_title(body_text or title), True
@@ -595,17 +623,38 @@ def read_video(s: Sources, meta: dict[str, Any], content: list[Any]) -> Body:
                                     for u in re.findall(rb"""\bcdn_url\s*:\s*["']([^"'\n]+)["']""", s.scripts))))
     if poster and ("mmhead" in poster or "qlogo" in poster):
         poster = ""
+    poster = poster or meta["cover"]  # (a page whose scripts name no poster shows its cover)
     body = Body(Kind.VIDEO)
     parts = [f'<p><img src="{html.escape(poster)}"/></p>'] if poster else []
     if vids:
-        vurl = f"https://v.qq.com/x/page/{vids[0]}.html"
+        vurl = video_url(vids[0])
         body.media.append(Media(kind="video", url=vurl, title=title, poster=poster, ident=vids[0]))
         parts.append(f'<p>▶ 视频：<a href="{vurl}">{html.escape(title or vurl)}</a></p>')
-    desc = _plain_field(_first(s.dom('//*[@id="js_common_share_desc"]'), s.var("msg_desc"), s.cgi.get("desc")))
+    desc = _plain_field(_first(s.dom('//*[@id="js_common_share_desc"]'), _share_desc_script(s), s.var("msg_desc"),
+                               s.cgi.get("desc"), _share_desc_slot(s, meta)))
     if desc and desc != title:
         parts.append(_text_to_html(desc))
     body.html = "\n".join(parts)
     return body
+
+
+_FIRST_STRING = re.compile(rb"""\bvar\s+\w+\s*=\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+
+
+def _share_desc_script(s: Sources) -> str:
+    """A video page's description as the script that fills ``#js_common_share_desc`` holds it: the
+    slot is empty in the served HTML, and the text is that script's first string."""
+    for part in s._parts:
+        if b"js_common_share_desc" in part:
+            m = _FIRST_STRING.search(part)
+            if m:
+                return js_unescape(m.group(1)[1:-1].decode("utf-8", "replace"))
+    return ""
+
+
+def _share_desc_slot(s: Sources, meta: dict[str, Any]) -> str:
+    """The page's digest, when the page has a slot for a description (its ``<meta>`` copy of it)."""
+    return meta["digest"] if s.doc.xpath('id("js_common_share_desc")') else ""
 
 
 def _share_card(s: Sources, meta: dict[str, Any], share_src: Any) -> Body:

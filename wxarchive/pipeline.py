@@ -651,8 +651,8 @@ class Archiver:
             # a saved verification page is just a file that is not an article
         elif not isinstance(e, UsageError):
             key, gave_up = self._count_failure(source, e)
-        if not isinstance(e, RateLimited):  # a block is reported once, by the command that stops
-            log.error("%s", _said(source, msg))
+        if self.blocked is not e:  # a live block is reported once, by the command that stops; a saved
+            log.error("%s", _said(source, msg))  # verification page is one file's failure, said as such
         return Outcome(source, Result.FAILED, error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:

@@ -19,9 +19,11 @@ __all__ = [
     "is_image_host",
     "normalize_article_url",
     "url_ids",
+    "video_url",
 ]
 
 ARTICLE_HOST = "mp.weixin.qq.com"
+MP_VIDEO_PREFIXES = ("wxv_", "apiv_")  # WeChat's own video ids (not Tencent Video's)
 IMAGE_HOSTS = ("mmbiz.qpic.cn", "mmbiz.qlogo.cn", "mmecoa.qpic.cn", "mmsns.qpic.cn", "vpic.video.qq.com",
                "puui.qpic.cn", "res.wx.qq.com", "wx.qlogo.cn", "mpvideo.qpic.cn", "vweixinf.tc.qq.com")
 _KEEP_PARAMS = ("__biz", "mid", "idx", "sn", "src", "timestamp", "ver", "signature", "new")
@@ -174,3 +176,12 @@ def find_article_urls(text: str) -> list[str]:
         if is_article_url(raw):
             seen.setdefault(normalize_article_url(raw), None)
     return list(seen)
+
+
+def video_url(vid: str, wechat: bool = False) -> str:
+    """Where a reader can watch a video: WeChat's own (``wxv_…``, ``apiv_…`` for one uploaded through
+    its API, or any id the page marks as WeChat's: ``wechat``) in its mp video player; any other id
+    (a Tencent Video one) on v.qq.com, which knows nothing of WeChat's ids."""
+    if wechat or vid.startswith(MP_VIDEO_PREFIXES):
+        return f"https://{ARTICLE_HOST}/mp/videoplayer?vid={vid}"
+    return f"https://v.qq.com/x/page/{vid}.html"
