@@ -16,6 +16,7 @@ from .htmltree import fragment
 from .markdown import escape_text, escape_url, to_markdown
 from .models import Article
 from .settings import Settings
+from .trust import safe_url
 
 __all__ = ["front_matter", "render", "render_body", "source_line", "split_post"]
 
@@ -152,7 +153,8 @@ def render(article: Article, site: Settings | None = None, fate: Fate | None = N
 def source_line(url: str, fate: Fate | None = None, liquid: bool = True) -> str:
     """``来源：微信公众号 [原文链接](url)``, struck through with a note once `check` saw the original gone."""
     lit = _escape_liquid if liquid else _no_liquid
-    return "来源：微信公众号 " + mark_source(f"[原文链接]({lit(escape_url(url))})", fate, lit)
+    link = f"[原文链接]({lit(escape_url(url))})" if safe_url(url) else "原文链接"
+    return "来源：微信公众号 " + mark_source(link, fate, lit)
 
 
 def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> str:
@@ -163,7 +165,7 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
         return lit(escape_text(" ".join(s.split())))
 
     def link(label: str, url: str) -> str:
-        return f"[{label}]({lit(escape_url(url))})"
+        return f"[{label}]({lit(escape_url(url))})" if safe_url(url) else ""
 
     lines = [f"转载：{text(article.account or '微信公众号')}",
              source_line(article.canonical_url or article.url, fate, liquid)]
@@ -171,7 +173,7 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
     if orig.get("account") or orig.get("author"):
         who = "，".join(x for x in (text(orig.get("account", "")),
                                     ("作者：" + text(orig["author"])) if orig.get("author") else "") if x)
-        lines.append("原作：" + who + (" " + link("原文", orig["url"]) if orig.get("url") else ""))
+        lines.append(("原作：" + who + (" " + link("原文", orig["url"]) if orig.get("url") else "")).rstrip())
     if orig.get("note"):
         note = [text(x) for x in orig["note"].split("\n") if x.strip()]
         lines.extend(["编者荐语：" + note[0], *note[1:]])
