@@ -7,13 +7,13 @@ import hashlib
 import logging
 import os
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
+from .config import read_toml
 from .errors import UsageError
 from .models import Article
 from .settings import Settings
@@ -244,11 +244,8 @@ class Site:
         sources: list[dict[str, Any]] = []
         check: dict[str, Any] | None = None
         cfg = root / CONFIG_NAME
-        if cfg.exists():
-            try:
-                data = tomllib.loads(cfg.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-                raise UsageError(f"{cfg}: not valid TOML ({e})") from None
+        if cfg.exists() or cfg.is_symlink():
+            data = read_toml(cfg)  # a regular file of at most 1 MB: an archive folder may be anyone's
             settings = Settings.from_table(data.get("site", {}), cfg)
             sources = data.get("sources", [])
             if not isinstance(sources, list):
