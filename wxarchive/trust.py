@@ -17,11 +17,10 @@ Pure: strings in, strings out.
 from __future__ import annotations
 
 import html
+import logging
 import re
 
-import nh3
-
-__all__ = ["SAFE_SCHEMES", "safe_url", "sanitize_html", "visible"]
+__all__ = ["SAFE_SCHEMES", "VisibleFormatter", "safe_url", "sanitize_html", "visible"]
 
 SAFE_SCHEMES = frozenset({"http", "https"})
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
@@ -54,6 +53,8 @@ def sanitize_html(fragment: str) -> str:
     Every raw HTML block in a post goes through here, so a malformed tag (``<x<script>``) the
     HTML parser kept as a tag name cannot reach kramdown, which passes HTML blocks through.
     """
+    import nh3  # (only a post with a ragged table needs it: not loaded at start-up)
+
     return nh3.clean(fragment, tags=set(_TAGS), attributes={k: set(v) for k, v in _ATTRIBUTES.items()},
                      url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
 
@@ -65,3 +66,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 def visible(text: str) -> str:
     """``text`` safe to print to a terminal: each control character shown as ``\\xNN`` (newline too)."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", str(text))
+
+
+class VisibleFormatter(logging.Formatter):
+    """A log line whose message shows control characters: a title holding a newline (or ESC) cannot
+    start a line of its own in a log file someone's shell reads, nor drive the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = visible(record.message)
+        return super().formatMessage(record)
