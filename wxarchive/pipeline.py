@@ -479,7 +479,7 @@ class Archiver:
         aliases = _aliases(source, article) if key == article.key else []
         with self._write_lock.held():
             rec = self.store.get(key)
-            old = self.site.root / rec.post_path if rec and rec.post_path else None
+            old = self.site.inside(rec.post_path) if rec else None
             post = self.site.post_path(article, taken=self._taken(article, key))
             if not _holds(self.site.root / raw_rel, raw_packed):
                 atomic_write(self.site.root / raw_rel, raw_packed)
@@ -493,9 +493,9 @@ class Archiver:
                 stripped=json.dumps([{"reason": r, "text": t} for r, t in article.stripped], ensure_ascii=False))
             if old is not None and old != post and old.exists():
                 old.unlink()  # the title changed: the new name replaces the old file
-            old_raw = rec.raw_path if rec else None
-            if old_raw and old_raw != str(raw_rel):
-                (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
+            old_raw = self.site.inside(rec.raw_path) if rec and rec.raw_path != str(raw_rel) else None
+            if old_raw is not None:
+                old_raw.unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
                 self.store.mark_written(key, fate.checked_at)
         self.store.count_tail_blocks(article.account, key, article.tail_blocks)
@@ -708,10 +708,10 @@ class Archiver:
         from . import rawpage
         from .parse import parse
 
-        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
+        raw_path = self.site.inside(rec.raw_path)
         if raw_path is None or not raw_path.is_file():
             return None
-        post = self.site.root / rec.post_path if rec.post_path else None
+        post = self.site.inside(rec.post_path)
         page = Page(url=rec.url, final_url=rec.url, status=200, content=rawpage.unpack(raw_path.read_bytes()),
                     fetched_at=dt.datetime.now(dt.UTC))
         article = self._clean(parse(page), keep_footers=keep_footers)
@@ -759,8 +759,8 @@ class Archiver:
         from .parse import parse
 
         src = rec.url
-        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
-        post = self.site.root / rec.post_path if rec.post_path else None
+        raw_path = self.site.inside(rec.raw_path)
+        post = self.site.inside(rec.post_path)
         if raw_path is None or not raw_path.is_file():
             return Outcome(src, Result.FAILED, error="io", key=rec.key, post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")

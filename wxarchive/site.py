@@ -267,6 +267,25 @@ class Site:
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
 
+    def inside(self, rel: str | None) -> Path | None:
+        """``root/rel`` when a path read from the state (``post_path``, ``raw_path``) stays in the archive,
+        else None with a line: a crafted or foreign state may name ``../../.bashrc`` or ``/etc/x`` (issue 25),
+        and nothing is read, written or deleted there. Its folder must resolve inside the archive too
+        (a symlinked ``_posts`` pointing out); the file itself may be a symlink, which a rename replaces."""
+        if not rel:
+            return None
+        parts = Path(rel).parts
+        full = self.root / rel
+        try:
+            ok = not Path(rel).is_absolute() and ".." not in parts and \
+                full.parent.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError, ValueError):
+            ok = False
+        if not ok:
+            log.warning("the state names %s, which is outside the archive %s; left alone", rel, self.root)
+            return None
+        return full
+
     def init(self) -> list[Path]:
         """Lay down a minimal Jekyll site; never overwrite a file that exists.
 
