@@ -258,6 +258,10 @@ def options_from(args: argparse.Namespace) -> Options:
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    for flag, value, most in (("--timeout", args.timeout, 86400), ("--delay", args.delay, 86400),
+                              ("--attempt-gap", args.attempt_gap, 10 * 365 * 86400)):
+        if value is not None and not value <= most:  # inf, nan, 1e308: overflow where time is computed
+            raise UsageError(f"{flag} must be at most {most} seconds, got {value:g}")
     if args.proxy:
         check_proxy(args.proxy)
     if args.cookies:
@@ -697,8 +701,10 @@ def _status_info(site: Site, db: Path) -> dict:
     except UsageError:
         pass
     with Store(db, readonly=True) as st:
-        backoff = st.get_kv("backoff")
-        if isinstance(backoff, dict):
+        from .backoff import Backoff
+
+        backoff = Backoff(st).current()  # (a record this code cannot read is left out, with a line)
+        if backoff is not None:
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
         sources = []
         for s in st.sources():

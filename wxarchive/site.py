@@ -251,8 +251,8 @@ class Site:
             if not isinstance(sources, list):
                 raise UsageError(f"{cfg}: sources must be a list of [[sources]] tables")
             check = data.get("check")
-            if check is not None and not isinstance(check, dict):
-                raise UsageError(f"{cfg}: [check] must be a table (max = 50, older_than = \"14d\")")
+            if check is not None:
+                _check_table(check, cfg)
         return cls(root=root, settings=settings, sources=list(sources), check=check)
 
     @property
@@ -363,6 +363,25 @@ def config_advice(config: Path) -> str:
     if not need:
         return ""
     return f"{config} is yours and was not changed; add to it " + " and ".join(need)
+
+
+_CHECK_KEYS: dict[str, tuple[type, ...]] = {"max": (int,), "older_than": (str, int), "refetch_edited": (bool,),
+                                            "account": (str,)}
+
+
+def _check_table(check: Any, cfg: Path) -> None:
+    """The ``[check]`` table typed as ``[site]`` is: ``refetch_edited = 'false'`` is not true, ``max = inf``
+    or ``account = ['x']`` one line here rather than a crash in the harvest."""
+    if not isinstance(check, dict):
+        raise UsageError(f"{cfg}: [check] must be a table (max = 50, older_than = \"14d\")")
+    for k, v in check.items():
+        want = _CHECK_KEYS.get(k)
+        if want is None:
+            raise UsageError(f"{cfg}: [check] has no key {k!r} (keys: {', '.join(_CHECK_KEYS)})")
+        if type(v) not in want or (k == "max" and not 0 <= v <= 10**9):
+            kind = {"max": "a whole number from 0", "older_than": 'a duration like "14d"',
+                    "refetch_edited": "true or false", "account": "an account's name"}[k]
+            raise UsageError(f"{cfg}: [check] {k} must be {kind}, got {v!r}")
 
 
 def _safe_rel(rel: str) -> str:
