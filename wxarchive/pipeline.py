@@ -706,7 +706,6 @@ class Archiver:
 
     def _heal_one(self, rec: ArticleRow, keep_footers: bool) -> Outcome | None:
         from . import rawpage
-        from .parse import parse
 
         raw_path = self.site.inside(rec.raw_path)
         if raw_path is None or not raw_path.is_file():
@@ -714,7 +713,7 @@ class Archiver:
         post = self.site.inside(rec.post_path)
         page = Page(url=rec.url, final_url=rec.url, status=200, content=rawpage.unpack(raw_path.read_bytes()),
                     fetched_at=dt.datetime.now(dt.UTC))
-        article = self._clean(parse(page), keep_footers=keep_footers)
+        article = self._clean(self._parse_kept(page, raw_path, rec), keep_footers=keep_footers)
         lacking = [i for i in article.images if not self.saver.existing(i.name)]
         tries = {i.url: int((self.store.image(i.url) or {}).get("attempts") or 0) for i in lacking}
         if lacking and all(n >= MAX_IMAGE_TRIES for n in tries.values()):
@@ -754,9 +753,26 @@ class Archiver:
                 on_outcome(out)
         return outs
 
+    def _parse_kept(self, page: Page, raw_path: Path, rec: ArticleRow) -> Article:
+        """A kept raw page read for ``rec``, checked against it: a page cut short or not WeChat's is a damaged
+        file (not "network"), and a page whose own ids are another article's is never used for this one
+        (two swapped raw pages gave two posts each other's text; issue 25)."""
+        from .parse import parse
+
+        try:
+            article = parse(page)
+        except FetchError as e:  # truncated, "not a WeChat page": said of a file on disk, not of the network
+            raise ArchiveError(f"the kept raw page {raw_path} cannot be used ({e.message}); the post is left as "
+                               "it is") from None
+        base = str(rec.key).split("#v")[0]  # a kept version reads its article's page
+        owner = self.store.get(article.key) if article.key != base else rec
+        if (owner is not None and owner.key.split("#v")[0] != base) or (owner is None and base.count(":") == 2):
+            raise ArchiveError(f"the kept raw page {raw_path} is the page of {article.key}, not of {base}; "
+                               "the post is left as it is")
+        return article
+
     def _rebuild_one(self, rec: ArticleRow) -> Outcome:
         from . import rawpage
-        from .parse import parse
 
         src = rec.url
         raw_path = self.site.inside(rec.raw_path)
@@ -770,7 +786,7 @@ class Archiver:
         raw = rawpage.unpack(raw_path.read_bytes())
         page = Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                     fetched_at=dt.datetime.now(dt.UTC))
-        article = self._clean(parse(page), keep_footers=redo.keep_footers)
+        article = self._clean(self._parse_kept(page, raw_path, rec), keep_footers=redo.keep_footers)
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
