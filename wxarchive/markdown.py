@@ -34,6 +34,10 @@ from .trust import safe_url, sanitize_html
 __all__ = ["MAX_DEPTH", "Writer", "to_markdown"]
 
 MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overflows kramdown's stack
+# links one paragraph may carry: kramdown's time grows faster than linearly with the links of one paragraph
+# (a post of 20,000 links in one: 401 s of `jekyll build`; in paragraphs of 100: 14 s), so a longer run
+# becomes several paragraphs (issue 25), as nesting is capped by MAX_DEPTH
+MAX_PARA_LINKS = 100
 _HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
 _BLOCK = frozenset(
     ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center", "address", "details", "summary", "main", "nav"])
@@ -351,9 +355,14 @@ class Writer:
 
     def _write_block(self, b: object) -> list[str]:
         if isinstance(b, Para):
-            rendered = [self._line(ln) for ln in b.lines]
-            rendered = [r for r in rendered if r]
-            return [r + ("\\" if i < len(rendered) - 1 else "") for i, r in enumerate(rendered)]
+            out: list[str] = []
+            for part in _cap_links(b.lines):
+                rendered = [self._line(ln) for ln in part]
+                rendered = [r for r in rendered if r]
+                if out and rendered:
+                    out.append("")
+                out.extend(r + ("\\" if i < len(rendered) - 1 else "") for i, r in enumerate(rendered))
+            return out
         if isinstance(b, Heading):
             text = self._line(b.toks)
             if text.endswith("#"):
@@ -495,6 +504,41 @@ class Writer:
         left_ok = not _punct(first) or not before or before.isspace() or _punct(before)
         right_ok = not _punct(last) or not after or after.isspace() or _punct(after)
         return "md" if left_ok and right_ok else "html"
+
+
+def _links(line: list[Tok]) -> int:
+    return sum(1 for t in _flat(line) if t.kind == "link")
+
+
+def _cap_links(lines: list[list[Tok]]) -> list[list[list[Tok]]]:
+    """A paragraph's lines in runs of at most :data:`MAX_PARA_LINKS` links, split at its line breaks; a line
+    holding more is itself cut after every MAX_PARA_LINKS-th link (a link directory: every link stays a link)."""
+    if sum(_links(ln) for ln in lines) <= MAX_PARA_LINKS:
+        return [lines]
+    parts: list[list[list[Tok]]] = [[]]
+    count = 0
+    for whole in lines:
+        for ln in _cut_line(whole):
+            n = _links(ln)
+            if parts[-1] and count + n > MAX_PARA_LINKS:
+                parts.append([])
+                count = 0
+            parts[-1].append(ln)
+            count += n
+    return parts
+
+
+def _cut_line(line: list[Tok]) -> list[list[Tok]]:
+    out: list[list[Tok]] = [[]]
+    n = 0
+    for t in line:
+        if t.kind == "link":
+            if n == MAX_PARA_LINKS:
+                out.append([])
+                n = 0
+            n += 1
+        out[-1].append(t)
+    return out
 
 
 def _match(pieces: list[tuple[str, str]], i: int) -> int:
