@@ -130,3 +130,29 @@ def test_a_kill_between_the_renames_leaves_no_stale_wal(run_cli, tmp_path: Path,
     assert _keys(db) == want
     with Store(db) as st:
         assert st.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_per_post_choices_survive_a_recovery(run_cli, tmp_path: Path) -> None:
+    """A post made with --keep-footers says so in its front matter; recovery gives the choice back,
+    so a later `rebuild` does not strip its footers."""
+    out = tmp_path / "a"
+    assert run_cli("get", PAGES[0], "--out", out, "-q", "--no-images", "--keep-footers").code == 0
+    post = posts(out)[0]
+    kept = post.read_text(encoding="utf-8")
+    assert "\nkeep_footers: true\n" in kept
+    _damage(out / ".wxarchive" / "state.sqlite3")
+    assert run_cli("rebuild", "--from-posts", "--out", out).code == 0
+    assert run_cli("rebuild", "--out", out, "-q").code == 0
+    assert post.read_text(encoding="utf-8") == kept
+
+
+def test_rebuild_keep_footers_means_it(run_cli, tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    assert run_cli("get", PAGES[0], "--out", out, "-q", "--no-images").code == 0
+    post = posts(out)[0]
+    plain = post.read_text(encoding="utf-8")
+    assert run_cli("rebuild", "--out", out, "-q", "--keep-footers").code == 0
+    kept = post.read_text(encoding="utf-8")
+    assert len(kept) > len(plain) and "keep_footers: true" in kept
+    assert run_cli("rebuild", "--out", out, "-q").code == 0  # and stays so
+    assert post.read_text(encoding="utf-8") == kept

@@ -467,7 +467,7 @@ class Archiver:
         if futures and redo is None:
             self._images_asked.add(key)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
-        text = render(article, self.site.settings, fate)
+        text = render(article, self.site.settings, fate, {"keep_footers": keep_footers, "no_images": no_images})
         suffix, raw_packed = rawpage.pack(page.content)
         raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
         saved = sum(1 for i in article.images if i.local)
@@ -781,8 +781,10 @@ class Archiver:
             return Outcome(src, Result.FAILED, error="io", key=rec.key, post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
         choices = self.store.get_kv(f"choices:{rec.key}") or {}
-        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)),
+        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)) or self.opts.keep_footers,
                      no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
+        if redo.keep_footers and not choices.get("keep_footers"):  # `rebuild --keep-footers` means it, from now on
+            self.store.set_kv(f"choices:{rec.key}", {**choices, "keep_footers": True})
         raw = rawpage.unpack(raw_path.read_bytes())
         page = Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                     fetched_at=dt.datetime.now(dt.UTC))

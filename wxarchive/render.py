@@ -47,8 +47,11 @@ def _date(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S %z") if value else None
 
 
-def front_matter(article: Article, site: Settings, fate: Fate | None = None) -> dict[str, Any]:
-    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check."""
+def front_matter(article: Article, site: Settings, fate: Fate | None = None,
+                 choices: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check.
+    ``choices``: the per-post options it was made with; ``keep_footers`` is written when set, so
+    `rebuild --from-posts` can give it back to a lost state (issue 25)."""
     fm: dict[str, Any] = {
         "layout": site.layout,
         "title": article.title,
@@ -83,6 +86,8 @@ def front_matter(article: Article, site: Settings, fate: Fate | None = None) -> 
         "archived_at": _date(article.archived_at.astimezone(article.published.tzinfo) if article.archived_at and article.published else article.archived_at),
     }
     fm.update({k: v for k, v in optional.items() if v not in (None, "", [], {})})
+    if (choices or {}).get("keep_footers"):  # (not no_images: every golden post is made with it; a lost
+        fm["keep_footers"] = True  # no_images only lets a later run fetch the images, it loses nothing)
     if fate is not None:
         fm.update(fate.front_matter())
     return fm
@@ -141,13 +146,14 @@ def _dump(fm: Mapping[str, Any]) -> str:
     return text
 
 
-def render(article: Article, site: Settings | None = None, fate: Fate | None = None) -> str:
+def render(article: Article, site: Settings | None = None, fate: Fate | None = None,
+           choices: Mapping[str, bool] | None = None) -> str:
     """The whole post: front matter, optional attribution quote, body."""
     site = site or Settings()
     prefix, liquid = site.image_prefix, site.liquid
     body = render_body(article, image_prefix=prefix, liquid=liquid)
     head = _attribution(article, liquid, fate) if site.attribution else ""
-    return "---\n" + _dump(front_matter(article, site, fate)) + "---\n\n" + head + body
+    return "---\n" + _dump(front_matter(article, site, fate, choices)) + "---\n\n" + head + body
 
 
 def source_line(url: str, fate: Fate | None = None, liquid: bool = True) -> str:
