@@ -1,13 +1,18 @@
-"""The built site runs no one's script (issue 12, "Security: the built site").
+"""The built site runs no one's script (issue 12, "Security: the built site"; issue 25, "Untrusted by default").
 
 Every fixture page plus a hostile corpus made here (one page per attack) is archived with
-``wxarchive get``, the archive is built by the real ``jekyll build``, and every HTML file of the
-built site is parsed with lxml. A page passes when it holds
+``wxarchive get``; some posts then get a hostile fate written the way ``check`` writes it
+(a removed page's reason, an edited title, a migrated account's target). The archive is built
+by the real ``jekyll build``, and every HTML file of the built site is parsed as a browser
+parses it (html5lib, the HTML5 algorithm); every post's Markdown is rendered by markdown-it
+(CommonMark, raw HTML on) as well. A page passes when it holds
 
 * no ``<script>`` the layout did not put there,
 * no ``on*=`` event-handler attribute,
 * no ``javascript:``, ``vbscript:`` or ``data:`` URL in ``href``/``src`` (or any other URL
-  attribute) that the layout did not put there (its ``<link rel="icon" href="data:,">``).
+  attribute) that the layout did not put there (its ``<link rel="icon" href="data:,">``),
+* no ``<iframe>``, ``<object>``, ``<embed>``, ``<meta http-equiv=refresh>``, and no ``style``
+  holding ``url(`` or ``expression`` beyond the layout's.
 
 The cases a writer must escape (a ``)`` in a link, a ```` ``` ```` line in code, ``{: …}`` attribute
 lists, ``[x](javascript:…)`` as text) failed before issue 10's writer; they are plain tests now.
@@ -22,8 +27,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import html5lib
 import pytest
 from lxml import html as lxml_html
+from markdown_it import MarkdownIt
+
+from wxarchive.check import apply_fate
+from wxarchive.fate import Fate, SourceStatus
+from wxarchive.render import split_post
+from wxarchive.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
@@ -35,6 +47,8 @@ REQUIRE = os.environ.get("WXARCHIVE_REQUIRE_JEKYLL", "") not in ("", "0")
 _URL_ATTRS = ("href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href", "background", "cite")
 _BAD_SCHEME = re.compile(r"^\s*(?:javascript|vbscript|data):", re.I)
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+_EMBEDS = ("iframe", "frame", "object", "embed", "applet")
+_BAD_STYLE = re.compile(r"url\s*\(|expression", re.I)
 
 
 def _msg_link_page(mid: int) -> str:
@@ -46,6 +60,34 @@ def _msg_link_page(mid: int) -> str:
     return page[:start] + ('var msg_link = "https://mp.weixin.qq.com/s/Tok\\"\\x3e\\x3cscript\\x3ealert(3)'
                            '\\x3c/script\\x3e\\x3ca href=\\"javascript:alert(3)";\n') + page[end:]
 
+
+def _share_card_page(mid: int, data_url: str) -> str:
+    """An old share card (empty #js_content, the original's link in ``data-url``) pointing at ``data_url``."""
+    page = wxpages.page("分享卡片", mid=mid, body="").decode().replace("<p>结尾段落。</p>", "")
+    card = (f'<h2 id="original_panel_title">原文标题</h2><div id="js_share_author">原号</div>'
+            f'<span data-url="{data_url}" id="js_share_source">阅读全文</span>')
+    return page.replace("</body>", card + "</body>")
+
+
+# name: whole page from its mid (cases a body cannot make)
+HOSTILE_PAGES = {
+    f"share card data-url {n}": (lambda mid, u=u: _share_card_page(mid, u))
+    for n, u in enumerate(("javascript:alert(15)", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxNSk8L3NjcmlwdD4=",
+                           "vbscript:msgbox(15)", "javascript&amp;colon;alert(15)", " JaVa&#x09;ScRiPt:alert(15)"))
+}
+
+# name: the fate `check` would write into an archived post (its reason, new title or target from a page)
+_NOMARKDOWN = "{::nomarkdown}\\<svg/onload=alert(16)\\>{:/}"
+HOSTILE_FATES = {
+    "check: removed reason with nomarkdown": Fate(SourceStatus.REMOVED, 1.7e9, 1.7e9, 1.7e9, reason=_NOMARKDOWN),
+    "check: edited title with nomarkdown": Fate(SourceStatus.EDITED, 1.7e9, 1.7e9, title=_NOMARKDOWN + "<script>alert(16)</script>"),
+    "check: migrated target with markup": Fate(SourceStatus.MIGRATED, 1.7e9, 1.7e9, 1.7e9,
+                                               target="https://mp.weixin.qq.com/s/x><script>alert(17)</script>"),
+    "check: migrated target javascript:": Fate(SourceStatus.MIGRATED, 1.7e9, 1.7e9, 1.7e9,
+                                               target="javascript:alert(17)//https://mp.weixin.qq.com/s/x"),
+    "check: migrated target data:": Fate(SourceStatus.MIGRATED, 1.7e9, 1.7e9, 1.7e9,
+                                         target="data:text/html,<script>alert(17)</script>"),
+}
 
 # name: (body HTML, page kwargs, mark). Every case gets its own mid, so its own post.
 HOSTILE: dict[str, tuple[str, dict, object]] = {
@@ -70,6 +112,17 @@ HOSTILE: dict[str, tuple[str, dict, object]] = {
                                  'alt="x&quot; onerror=&quot;alert(9)"></p><p><a href="https://example.com/" '
                                  'title="&quot; onmouseover=&quot;alert(9)">t</a></p>', {}, None),
     "liquid": ('<p>{% raw %}{{ "&lt;script&gt;alert(10)&lt;/script&gt;" }}{% endraw %} {{ site.x }}</p>', {}, None),
+    "ragged table with a malformed tag": (
+        '<table><tr><td><x<script>alert(11)</script>a</td><td>b</td></tr><tr><td>c</td></tr></table>'
+        '<table><tr><td colspan="2"><x<iframe src=javascript:alert(11)>d</td></tr>'
+        '<tr><td><a href="javascript:alert(11)">e</a><img src="data:text/html,x"></td></tr></table>', {}, None),
+    "link text holding ](": ('<p><a href="https://example.com/">官网](javascript:alert(12))</a> 与 '
+                             '<a href="https://example.com/"><code>](javascript:alert(12))</code></a> 与 '
+                             '<a href="https://example.com/">![x](javascript:alert(12))</a></p>', {}, None),
+    "entity-spelt schemes": ('<p><a href="javascript&amp;colon;alert(13)">a</a> '
+                             '<a href="&#106;avascript:alert(13)">b</a> <a href="java&amp;NewLine;script:alert(13)">c</a>'
+                             ' <img src="vbscript&amp;colon;x"></p>', {}, None),
+    **{name: ("<p>正文</p>", {}, None) for name in HOSTILE_FATES},
 }
 
 
@@ -91,6 +144,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
         p.write_bytes(wxpages.page(mid=mid, body=body, **kw))
         sources.append(p)
         by_mid[str(mid)] = name
+    for n, (name, make) in enumerate(HOSTILE_PAGES.items()):
+        mid = 2650009100 + n
+        p = pages_dir / f"whole-{n}.html"
+        p.write_text(make(mid), encoding="utf-8")
+        sources.append(p)
+        by_mid[str(mid)] = name
     msg = pages_dir / "msg-link.html"
     msg.write_text(_msg_link_page(2650009099), encoding="utf-8")
     sources.append(msg)
@@ -101,6 +160,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
     outcomes = [json.loads(ln) for ln in proc.stdout.splitlines() if ln.startswith("{")]
     assert len(outcomes) == len(sources) + len(fixtures), proc.stderr
     assert all(o["status"] == "archived" for o in outcomes), [o for o in outcomes if o["status"] != "archived"]
+    fates = {mid: HOSTILE_FATES[name] for mid, name in by_mid.items() if name in HOSTILE_FATES}
+    for post in (arch / "_posts").glob("*.md"):
+        text = post.read_text(encoding="utf-8")
+        mid = str(split_post(text)[0].get("mid"))
+        if mid in fates:  # as `check` writes it (Checker._write calls apply_fate)
+            post.write_text(apply_fate(text, fates[mid], Settings()), encoding="utf-8")
+    assert sum(1 for p in (arch / "_posts").glob("*.md") if "source_status" in p.read_text()) == len(fates)
     out = root / "site"
     build = subprocess.run([JEKYLL, "build", "--source", str(arch), "--destination", str(out)],
                            cwd=root, capture_output=True, text=True, timeout=600)
@@ -118,7 +184,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> dict:
             built.setdefault("fixture:" + str(page.relative_to(out)), page)
     layouts = [lxml_html.fromstring(p.read_bytes()) for p in sorted((arch / "_layouts").glob("*.html"))
                if p.read_text().strip()]
-    return {"pages": built, "layouts": layouts, "site": out}
+    return {"pages": built, "layouts": layouts, "site": out, "archive": arch}
 
 
 def _layout_allows(layouts: list) -> tuple[set[str], set[tuple[str, str, str]]]:
@@ -130,25 +196,47 @@ def _layout_allows(layouts: list) -> tuple[set[str], set[tuple[str, str, str]]]:
 
 def live_script(page: Path, layouts: list) -> list[str]:
     """Everything in a built page that could run script, beyond what the layout put there."""
+    return hazards(page.read_bytes(), layouts)
+
+
+def hazards(markup: bytes | str, layouts: list) -> list[str]:
+    """What in ``markup``, parsed as a browser parses HTML5, could run script or load a page, beyond the layout's."""
     scripts, urls = _layout_allows(layouts)
-    doc = lxml_html.fromstring(page.read_bytes())
+    styles = {(s.text or "") for d in layouts for s in d.iter("style")}
+    doc = html5lib.parse(markup, treebuilder="etree", namespaceHTMLElements=False)  # (lxml would rename a tag)
     found = []
     for el in doc.iter():
         if not isinstance(el.tag, str):
             continue
-        if el.tag.lower() == "script" and (el.get("src") or "") + (el.text or "") not in scripts:
+        tag = el.tag.lower().rpartition("}")[2]
+        if tag == "script" and (el.get("src") or "") + (el.text or "") not in scripts:
             found.append(f"<script>{(el.text or el.get('src') or '')[:60]}")
+        if tag in _EMBEDS:
+            found.append(f"<{tag}>")
+        if tag == "meta" and (el.get("http-equiv") or "").strip().lower() == "refresh":
+            found.append("<meta http-equiv=refresh>")
+        if tag == "style" and _BAD_STYLE.search(el.text or "") and (el.text or "") not in styles:
+            found.append(f"<style>{(el.text or '')[:40]}")
         for attr, value in el.attrib.items():
-            if attr.lower().startswith("on"):
-                found.append(f"<{el.tag} {attr}={value[:40]!r}>")
-            if attr.lower() in _URL_ATTRS and _BAD_SCHEME.match(_INVISIBLE.sub("", value)) \
+            name = attr.lower().rpartition("}")[2]
+            if name.startswith("on"):
+                found.append(f"<{tag} {attr}={value[:40]!r}>")
+            if name == "style" and _BAD_STYLE.search(value):
+                found.append(f"<{tag} style={value[:40]!r}>")
+            if (name in _URL_ATTRS or attr.lower() in _URL_ATTRS) and _BAD_SCHEME.match(_INVISIBLE.sub("", value)) \
                     and (el.tag, attr, value) not in urls:
-                found.append(f"<{el.tag} {attr}={value[:40]!r}>")
+                found.append(f"<{tag} {attr}={value[:40]!r}>")
     return found
 
 
+def _markdown_it(post: Path) -> str:
+    """A post's body as CommonMark (raw HTML on, as Jekyll's other renderers and GitHub's previews show it)."""
+    return MarkdownIt("commonmark").enable("table").enable("strikethrough").render(
+        split_post(post.read_text(encoding="utf-8"))[1])
+
+
 @pytest.mark.parametrize("case", [pytest.param(name, marks=[m] if m else []) for name, (_, _, m) in HOSTILE.items()]
-                         + ["msg_link without id variables"])
+                         + list(HOSTILE_PAGES) + ["msg_link without id variables"])
 def test_hostile_page_builds_to_a_page_without_live_script(site: dict, case: str) -> None:
     page = site["pages"].get(case)
     assert page is not None, f"no built page for {case}: {sorted(site['pages'])}"
@@ -169,11 +257,30 @@ def test_every_built_page_is_checked(site: dict) -> None:
     assert {k: v for k, v in bad.items() if v and k not in hostile} == {}
 
 
+def test_every_post_rendered_by_markdown_it_is_inert(site: dict) -> None:
+    """The same posts under CommonMark (markdown-it): no renderer turns them into live script either."""
+    bad = {p.name: hazards(f"<html><body>{_markdown_it(p)}</body></html>", [])
+           for p in (site["archive"] / "_posts").glob("*.md")}
+    assert len(bad) >= len(HOSTILE) + len(HOSTILE_PAGES)
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_hostile_text_stays_readable(site: dict) -> None:
+    """Made inert, not dropped: a link's hostile text, a removed page's reason and a share card's note are shown."""
+    text = {k: lxml_html.fromstring(p.read_bytes()).text_content() for k, p in site["pages"].items()}
+    assert "官网](javascript:alert(12))" in text["link text holding ]("]
+    assert "{::nomarkdown}" in text["check: removed reason with nomarkdown"]
+    assert "原文标题" in text["share card data-url 0"]  # the link to the original is its text
+
+
 def test_the_checker_sees_live_script(tmp_path: Path) -> None:
     """The checker itself, on a page with each kind of live script (a test that cannot fail is a defect)."""
     page = tmp_path / "p.html"
     for snippet in ("<script>alert(1)</script>", '<img src=x onerror="alert(1)">', '<a href="javascript:x">a</a>',
-                    '<a href=" JaVa\tScRiPt:x">a</a>', '<iframe src="data:text/html,x"></iframe>'):
+                    '<a href=" JaVa\tScRiPt:x">a</a>', '<iframe src="data:text/html,x"></iframe>',
+                    '<a href="java&#x0A;script:x">a</a>', '<object data="x.swf"></object>', '<embed src="x">',
+                    '<meta http-equiv="Refresh" content="0;url=https://e.com">', '<div style="background:url(x)">a</div>',
+                    '<style>p{width:expression(alert(1))}</style>', '<svg><a xlink:href="javascript:x">a</a></svg>'):
         page.write_text(f"<html><body><p>{snippet}</p></body></html>")
         assert live_script(page, []), snippet
     page.write_text('<html><head><link rel="icon" href="data:,"></head><body><p>ok</p></body></html>')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,8 +39,20 @@ class Backoff:
         self.clock = clock
 
     def current(self) -> dict[str, Any] | None:
+        """The record, or None when there is none or it is not one this code wrote (a foreign or
+        hand-edited state: ``until = "abc"``), which is then ignored with a line, not a crash."""
         value = self.store.get_kv(self.KEY)
-        return value if isinstance(value, dict) else None
+        if value is None:
+            return None
+        try:
+            ok = isinstance(value, dict) and math.isfinite(float(value.get("until", 0))) \
+                and math.isfinite(float(value.get("delay", 0))) and 0 <= int(value.get("level", 0)) < 1000
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            log.warning("the back-off record in the state is not readable (%.100r); ignored", value)
+            return None
+        return {**value, "until_text": str(value.get("until_text") or _when(float(value.get("until", 0))))}
 
     def in_force(self) -> dict[str, Any] | None:
         """The back-off record while its ``until`` is in the future, else None."""

@@ -66,12 +66,18 @@ class _Layer:
         return self.d.eof or not self.started
 
 
+MAX_LAYERS = 8  # Content-Encoding layers a body may carry (servers send one)
+
+
 class BodyDecoder:
     """Feed raw body bytes; ``finish()`` gives the decoded body or raises a typed error."""
 
     def __init__(self, content_encoding: str, limit: int, url: str) -> None:
         names = [e.strip().lower() for e in content_encoding.split(",")]
         names = [n for n in names if n and n != "identity"]
+        if len(names) > MAX_LAYERS:  # each layer is a level of _push: 1,200 of them were a RecursionError
+            raise FetchError(f"{url} was sent with {len(names)} Content-Encoding layers; at most {MAX_LAYERS} are "
+                             "read", url=url)
         unknown = [n for n in names if n not in _KNOWN]
         if unknown:
             raise FetchError(f"{url} was sent with Content-Encoding {', '.join(unknown)}, which is not supported",

@@ -210,9 +210,9 @@ class Checker:
         return len(keys)
 
     def _write(self, rec: ArticleRow, fate: Fate) -> None:
-        post = self.arch.site.root / (rec.post_path or "")
+        post = self.arch.site.inside(rec.post_path)
         with self.arch._write_lock.held():
-            if post.is_file():
+            if post is not None and post.is_file():
                 text = post.read_text(encoding="utf-8")
                 new = apply_fate(text, fate, self.arch.site.settings)
                 if new != text:
@@ -300,7 +300,8 @@ class Checker:
         if not rec.raw_path:
             return None
         try:
-            return rawpage.unpack((self.arch.site.root / rec.raw_path).read_bytes())
+            raw = self.arch.site.inside(rec.raw_path)
+            return rawpage.unpack(raw.read_bytes()) if raw is not None else None
         except (OSError, WxError):
             return None
 

@@ -53,11 +53,13 @@ def change_line(o: CheckOutcome) -> str:
     """``deleted  (was alive)  _posts/….md  title: reason`` -- one line per article."""
     from .fate import SourceStatus  # loaded by the check itself; not at start-up (the parser imports this module)
 
+    from .trust import visible  # a title, reason or target is WeChat's (or anyone's) text: controls shown
+
     if o.state is None:
-        return f"failed   {o.seen:12} {o.source}  {o.message}".rstrip()
+        return visible(f"failed   {o.seen:12} {o.source}  {o.message}".rstrip())
     was = f"(was {o.previous})" if o.changed else ""
     extra = o.reason or (f"new title: {o.new_title}" if o.new_title and o.state == SourceStatus.EDITED else "") or o.target
-    return f"{o.state:14} {was:20} {o.post or ''}  {o.title or ''}" + (f": {extra}" if extra else "")
+    return visible(f"{o.state:14} {was:20} {o.post or ''}  {o.title or ''}" + (f": {extra}" if extra else ""))
 
 
 def _printer(as_json: bool, quiet: bool) -> Callable[[CheckOutcome], None]:

@@ -221,12 +221,14 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
     import logging
 
+    from .trust import VisibleFormatter  # titles and WeChat's words reach the log: controls shown, not obeyed
+
     root = logging.getLogger()
     root.handlers.clear()
     level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     h = logging.StreamHandler(sys.stderr)
     h.setLevel(level)
-    h.setFormatter(logging.Formatter("wxarchive: %(message)s"))
+    h.setFormatter(VisibleFormatter("wxarchive: %(message)s"))
     root.addHandler(h)
     root.setLevel(min(level, logging.INFO) if log_file else level)
     if log_file:
@@ -240,7 +242,7 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
         except OSError as e:
             raise UsageError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
         fh.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
-        fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        fh.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -262,6 +264,10 @@ def options_from(args: argparse.Namespace) -> Options:
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    for flag, value, most in (("--timeout", args.timeout, 86400), ("--delay", args.delay, 86400),
+                              ("--attempt-gap", args.attempt_gap, 10 * 365 * 86400)):
+        if value is not None and not value <= most:  # inf, nan, 1e308: overflow where time is computed
+            raise UsageError(f"{flag} must be at most {most} seconds, got {value:g}")
     if args.proxy:
         check_proxy(args.proxy)
     if args.cookies:
@@ -283,6 +289,7 @@ def _printer(as_json: bool, quiet: bool):
     import time
 
     from .pipeline import Result
+    from .trust import visible
 
     last = [0.0]
     encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
@@ -308,7 +315,7 @@ def _printer(as_json: bool, quiet: bool):
         elif o.status != Result.FAILED and not quiet:
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
-            emit(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", o)
+            emit(f"{o.status:9} {o.post or ''}  {visible(o.title or '')}{extra}", o)
     return show
 
 
@@ -495,7 +502,9 @@ def _failure_line(o: Outcome) -> str:
     """``  failed CODE  URL: why``; the URL once, though most error messages already carry it."""
     from .pipeline import said
 
-    text = said(o.source, o.message or "")
+    from .trust import visible
+
+    text = visible(said(o.source, o.message or ""))
     return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
 
 
@@ -699,8 +708,10 @@ def _status_info(site: Site, db: Path) -> dict:
     except UsageError:
         pass
     with Store(db, readonly=True) as st:
-        backoff = st.get_kv("backoff")
-        if isinstance(backoff, dict):
+        from .backoff import Backoff
+
+        backoff = Backoff(st).current()  # (a record this code cannot read is left out, with a line)
+        if backoff is not None:
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
         sources = []
         for s in st.sources():

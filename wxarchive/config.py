@@ -5,6 +5,14 @@ config file (``~/.config/wxarchive/config.toml``, or ``$XDG_CONFIG_HOME``; ``--c
 instead); the built-in defaults. Keys are option names (``delay``, ``proxy``, ``out``,
 ``no-images`` or ``no_images`` …); top-level keys apply to every command that has the option,
 a ``[get]``/``[import]``/… table to that command only. ``--ignore-config`` reads neither file.
+
+An archive's ``wxarchive.toml`` is not the user (issue 25): the folder may be a cloned or shared
+blog, or a backup. Options that send requests somewhere or write outside the archive
+(:data:`USER_ONLY`: routing, proxy, cookies, the log file) are taken only from the command line,
+the environment or the user's own config; in an archive's ``[options]`` they are refused with
+one line naming the key, unless the user's config lists that folder in ``trusted_archives``
+(as git's ``safe.directory``; ``"*"`` trusts every folder). Every TOML file is read by
+:func:`read_toml`: a regular file of at most 1 MB that the parser can read, else one line.
 """
 from __future__ import annotations
 
@@ -17,9 +25,15 @@ from collections.abc import Callable
 
 from .errors import UsageError
 
-__all__ = ["apply_config", "split_config_flags", "user_config_path"]
+__all__ = ["USER_ONLY", "apply_config", "read_toml", "split_config_flags", "user_config_path"]
 
 _PATHS = {"out", "cookies", "log"}
+# Options an archive's file may not set: where requests go (connect_to, proxy), what secrets they carry
+# (cookies), what is read or written outside the archive (batch_file, log). Any new option that names a host, a URL, a file
+# outside the archive, a CA file or a command belongs here (tests/test_trust_config.py checks the metavars).
+USER_ONLY = frozenset({"connect_to", "proxy", "cookies", "log", "batch_file"})
+TRUST_KEY = "trusted_archives"  # in the user's config only: archive folders whose file may set USER_ONLY
+MAX_TOML = 1 << 20  # bytes: a config is a few lines; a bigger "file" is a mistake or an attack
 
 
 def user_config_path() -> Path:
@@ -87,14 +101,34 @@ def _value(where: str, key: str, v: Any, action: argparse.Action) -> Any:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    return read_toml(path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's data, or one-line :class:`UsageError`: not a regular file (a FIFO, ``/dev/zero``: no
+    hang), over :data:`MAX_TOML` (no MemoryError), nested too deep for the parser, not TOML."""
+    import stat
     import tomllib
 
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, read or not
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"{path}: not a regular file")
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read(MAX_TOML + 1)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
+    if len(data) > MAX_TOML:
+        raise UsageError(f"{path}: over {MAX_TOML // (1 << 20)} MB; a config file is a few lines")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UsageError(f"{path}: not valid TOML ({e})") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise UsageError(f"{path}: nested too deep") from None
 
 
 def _values(data: dict[str, Any], where: str, command: str, sub: argparse.ArgumentParser,
@@ -141,27 +175,60 @@ def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Na
         return full[0]
 
     values: dict[str, Any] = {}
+    trusted: list[str] = []
+    user_file: Path | None = None
     if path is not None:
-        file = Path(path).expanduser()
-        if not file.is_file():
+        user_file = Path(path).expanduser()
+        if not user_file.is_file():
             raise UsageError(f"--config {path}: no such file")
-        values.update(_values(_read(file), str(file), args.command, sub, subs))
-    elif not ignore:
-        file = user_config_path()
-        if file.is_file():
-            values.update(_values(_read(file), str(file), args.command, sub, subs))
+    elif not ignore and user_config_path().is_file():
+        user_file = user_config_path()
+    if user_file is not None:
+        data = _read(user_file)
+        trusted = _trusted(data, user_file)
+        values.update(_values(data, str(user_file), args.command, sub, subs))
     if not ignore and "out" in _actions(sub):
         out = args.out if _given(argv, ("--out", "-o")) else values.get("out", args.out)
-        archive = Path(str(out)).expanduser() / "wxarchive.toml"
-        if archive.is_file():
+        folder = Path(str(out)).expanduser()
+        archive = folder / "wxarchive.toml"
+        if archive.exists() or archive.is_symlink():
             opts = _read(archive).get("options", {})
             if not isinstance(opts, dict):
                 raise UsageError(f"{archive}: [options] must be a table")
+            if not _is_trusted(folder, trusted):
+                _refuse_user_only(opts, f"{archive} [options]", folder, user_file or user_config_path())
             values.update(_values(opts, f"{archive} [options]", args.command, sub, subs, skip={"out"}))
     if not values:
         return args
     sub.set_defaults(**values)
     return ap.parse_args(argv)
+
+
+def _trusted(data: dict[str, Any], where: Path) -> list[str]:
+    """The user's ``trusted_archives`` (taken out of ``data``): folders whose own file may set USER_ONLY options."""
+    value = data.pop(TRUST_KEY, [])
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise UsageError(f"{where}: {TRUST_KEY} must be a list of folders, like {TRUST_KEY} = [\"~/blog\"]")
+    return value
+
+
+def _is_trusted(folder: Path, trusted: list[str]) -> bool:
+    if "*" in trusted:
+        return True
+    here = folder.resolve()
+    return any(Path(t).expanduser().resolve() == here for t in trusted)
+
+
+def _refuse_user_only(opts: dict[str, Any], where: str, folder: Path, user_file: Path) -> None:
+    """One line naming the first option of :data:`USER_ONLY` an archive's file sets (any command's table)."""
+    keys = [k for k, v in opts.items() if not isinstance(v, dict)]
+    keys += [k for v in opts.values() if isinstance(v, dict) for k in v]
+    for key in keys:
+        if key.replace("-", "_") in USER_ONLY:
+            raise UsageError(f"{where}: {key} is refused in an archive's file (it routes requests or writes outside "
+                             f"the archive); give it on the command line or in {user_file}, or trust this folder "
+                             f"there: {TRUST_KEY} = [\"{folder.resolve()}\"]")
 
 
 def _given(argv: list[str], flags: tuple[str, ...]) -> bool:

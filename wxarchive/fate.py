@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
+from .markdown import escape_text, escape_url
 from .models import SHANGHAI
+from .trust import safe_url
 
 __all__ = ["GONE", "Fate", "SourceStatus", "mark_source"]
 
@@ -91,7 +93,8 @@ class Fate:
         if self.status is SourceStatus.EDITED and self.title:
             text += "，新标题：" + _md_plain(self.title)
         if self.status is SourceStatus.MIGRATED and self.target:
-            text += f"，新地址：[链接](<{self.target}>)"
+            target = " ".join(self.target.split())[:500]
+            text += f"，新地址：[链接]({escape_url(target)})" if safe_url(target) else "，新地址：" + _md_plain(target)
         return text
 
 
@@ -99,11 +102,8 @@ FM_KEYS = ("source_status", "source_checked_at", "source_gone_at", "source_reaso
 
 
 def _md_plain(text: str) -> str:
-    """Text set in a Markdown line without becoming markup."""
-    out = " ".join(str(text).split())[:200]
-    for ch in "\\`*_[]<>#~|":
-        out = out.replace(ch, "\\" + ch)
-    return out
+    """Text set in a Markdown line without becoming markup: the body writer's own escaping (``{::`` too)."""
+    return escape_text(" ".join(str(text).split())[:200]).replace("]", "\\]")
 
 
 def mark_source(link: str, fate: Fate | None, lit: Callable[[str], str] = lambda s: s) -> str:

@@ -58,12 +58,13 @@ def cmd_ls(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .store import Status
+    from .trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 
     if getattr(args, "gone", False):
         from .ls import gone_rows, gone_line
 
         for g in gone_rows(Path(args.out)):
-            print(json.dumps(g, ensure_ascii=False) if args.json else gone_line(g))
+            print(json.dumps(g, ensure_ascii=False) if args.json else visible(gone_line(g)))
         sys.stdout.flush()
         return 0
 
@@ -75,6 +76,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
         missing = f"  [{r['images']['missing']} image(s) missing]" if r["images"]["missing"] else ""
         where = r["post"] or r["url"] or ""
         what = r["status"] if r["status"] == Status.ARCHIVED else f"{r['status']}:{r['error'] or '?'}"
-        print(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}")
+        print(visible(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}"))
     sys.stdout.flush()
     return 0

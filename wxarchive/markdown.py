@@ -29,9 +29,15 @@ from typing import NamedTuple
 
 from lxml import etree
 
+from .trust import safe_url, sanitize_html
+
 __all__ = ["MAX_DEPTH", "Writer", "to_markdown"]
 
 MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overflows kramdown's stack
+# links one paragraph may carry: kramdown's time grows faster than linearly with the links of one paragraph
+# (a post of 20,000 links in one: 401 s of `jekyll build`; in paragraphs of 100: 14 s), so a longer run
+# becomes several paragraphs (issue 25), as nesting is capped by MAX_DEPTH
+MAX_PARA_LINKS = 100
 _HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
 _BLOCK = frozenset(
     ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center", "address", "details", "summary", "main", "nav"])
@@ -71,7 +77,12 @@ def escape_line_start(line: str) -> str:
 
 def escape_url(url: str) -> str:
     """A link or image target that cannot end early or leave its parentheses."""
-    return re.sub(r"[\s()<>\\`\"']", lambda m: f"%{ord(m.group(0)):02X}", url)
+    return re.sub(r"[\s()<>\[\]\\`\"']", lambda m: f"%{ord(m.group(0)):02X}", url)
+
+
+def escape_label(text: str) -> str:
+    """Article text inside a link's ``[...]``: a ``]`` would end the label early (``[a](javascript:…)](…)``)."""
+    return escape_text(text).replace("]", "\\]")
 
 
 def _punct(ch: str) -> bool:
@@ -140,6 +151,11 @@ class Writer:
         self._local_img = local_images
         self._local_href = local_links
         self._lit = text_filter  # applied to every literal the reader sees (Liquid escaping)
+        self._in_label = False  # writing a link's [label]: text escapes ']' too
+
+    def _target_ok(self, url: str) -> bool:
+        """A link or image target the post may carry: our own local copy, or a URL :func:`safe_url` accepts."""
+        return url in self._local_img or url in self._local_href or safe_url(url)
 
     def _img(self, url: str) -> str:
         return self._local_img.get(url) or self._lit(escape_url(url))
@@ -254,10 +270,13 @@ class Writer:
                     if node.get(k):
                         node.set(k, self._lit(node.get(k)))
         for img in el.iter("img"):
-            img.set("src", self._img(img.get("src") or ""))
+            img.set("src", self._img(img.get("src") or "") if self._target_ok(img.get("src") or "") else "")
         for a in el.iter("a"):
-            a.set("href", self._href(a.get("href") or ""))
-        return etree.tostring(el, encoding="unicode", method="html").strip()
+            if self._target_ok(a.get("href") or ""):
+                a.set("href", self._href(a.get("href") or ""))
+            else:
+                a.attrib.pop("href", None)
+        return sanitize_html(etree.tostring(el, encoding="unicode", method="html").strip())
 
     def _inline_children(self, el: etree._Element, marks: frozenset[str]) -> list[Tok]:
         out: list[Tok] = []
@@ -276,15 +295,15 @@ class Writer:
             return [Tok("br")]
         if tag == "img":
             src = el.get("src") or ""
-            return [Tok("img", el.get("alt") or "", marks, href=src)] if src else []
+            return [Tok("img", el.get("alt") or "", marks, href=src)] if src and self._target_ok(src) else []
         if tag == "code":
             return [Tok("code", "".join(el.itertext()), marks)]
         if tag == "a":
             inner = [t._replace(marks=t.marks - marks)  # emphasis already around the link
                      for t in self._inline_children(el, frozenset()) if t.kind != "br"]
             href = el.get("href") or ""
-            if not href:
-                return inner
+            if not href or not self._target_ok(href):
+                return inner  # (a javascript: link is its text)
             return [Tok("link", marks=marks, href=href, children=inner)]
         if tag in _BLOCK:  # a block inside inline content (a table cell, a heading): a line of its own
             return [Tok("br"), *self._inline_children(el, marks), Tok("br")]
@@ -336,9 +355,14 @@ class Writer:
 
     def _write_block(self, b: object) -> list[str]:
         if isinstance(b, Para):
-            rendered = [self._line(ln) for ln in b.lines]
-            rendered = [r for r in rendered if r]
-            return [r + ("\\" if i < len(rendered) - 1 else "") for i, r in enumerate(rendered)]
+            out: list[str] = []
+            for part in _cap_links(b.lines):
+                rendered = [self._line(ln) for ln in part]
+                rendered = [r for r in rendered if r]
+                if out and rendered:
+                    out.append("")
+                out.extend(r + ("\\" if i < len(rendered) - 1 else "") for i, r in enumerate(rendered))
+            return out
         if isinstance(b, Heading):
             text = self._line(b.toks)
             if text.endswith("#"):
@@ -420,8 +444,9 @@ class Writer:
         return out
 
     def _tok(self, t: Tok) -> list[tuple[str, str]]:
-        if t.kind in ("text", "space"):
-            return [("t", self._lit(escape_text(t.text)))]
+        if t.kind in ("text", "space") or t.kind == "code" and self._in_label:  # (no code span in a label:
+            esc = escape_label if self._in_label else escape_text  # kramdown ends a label at a ']' in one)
+            return [("t", self._lit(esc(t.text if t.kind != "code" else _WS.sub(" ", t.text))))]
         if t.kind == "code":
             body = _WS.sub(" ", t.text)
             run = max((len(m) for m in re.findall(r"`+", body)), default=0)
@@ -435,7 +460,11 @@ class Writer:
             return [("r", t.text)]
         if t.kind == "link":
             children = [c._replace(marks=c.marks - t.marks) for c in t.children]
-            label = self._join(self._pieces(_trim(children))) or self._lit(escape_text(t.href))
+            outer, self._in_label = self._in_label, True
+            try:
+                label = self._join(self._pieces(_trim(children))) or self._lit(escape_label(t.href))
+            finally:
+                self._in_label = outer
             return [("r", f"[{label}]({self._href(t.href)})")]
         return []
 
@@ -475,6 +504,41 @@ class Writer:
         left_ok = not _punct(first) or not before or before.isspace() or _punct(before)
         right_ok = not _punct(last) or not after or after.isspace() or _punct(after)
         return "md" if left_ok and right_ok else "html"
+
+
+def _links(line: list[Tok]) -> int:
+    return sum(1 for t in _flat(line) if t.kind == "link")
+
+
+def _cap_links(lines: list[list[Tok]]) -> list[list[list[Tok]]]:
+    """A paragraph's lines in runs of at most :data:`MAX_PARA_LINKS` links, split at its line breaks; a line
+    holding more is itself cut after every MAX_PARA_LINKS-th link (a link directory: every link stays a link)."""
+    if sum(_links(ln) for ln in lines) <= MAX_PARA_LINKS:
+        return [lines]
+    parts: list[list[list[Tok]]] = [[]]
+    count = 0
+    for whole in lines:
+        for ln in _cut_line(whole):
+            n = _links(ln)
+            if parts[-1] and count + n > MAX_PARA_LINKS:
+                parts.append([])
+                count = 0
+            parts[-1].append(ln)
+            count += n
+    return parts
+
+
+def _cut_line(line: list[Tok]) -> list[list[Tok]]:
+    out: list[list[Tok]] = [[]]
+    n = 0
+    for t in line:
+        if t.kind == "link":
+            if n == MAX_PARA_LINKS:
+                out.append([])
+                n = 0
+            n += 1
+        out[-1].append(t)
+    return out
 
 
 def _match(pieces: list[tuple[str, str]], i: int) -> int:

@@ -179,6 +179,8 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
         return
     if has_body and doc.xpath('//*[@id="js_article"]//*[@id="activity-name" or @id="js_name"]'):
         return  # an article whose body is elsewhere (picture/text posts) beside hidden templates
+    if not boxes and not _wechat_own(doc, scripts):
+        return  # a proxy's "503 Service Temporarily Unavailable", "Access blocked": its words are no verdict
     title_el = doc.find(".//title")
     said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
     if not has_body and not boxes:
@@ -201,6 +203,18 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
             raise Unavailable(code, f"{url}: {detail}", url=url, target=target)
     if boxes:
         raise Unavailable("unavailable", f"{url}: {said[:200]}", url=url)
+
+
+_WX_HOSTS = ("res.wx.qq.com", "mp.weixin.qq.com", "mmbiz.qpic.cn", "mmbiz.qlogo.cn", "wx.qlogo.cn")
+_WX_REFS = etree.XPath("//@src | //@href")
+
+
+def _wechat_own(doc: lxml.html.HtmlElement, scripts: list[bytes]) -> bool:
+    """Whether a page without WeChat's message box is WeChat's own (it loads from or links to WeChat's
+    hosts): only then is its title read as WeChat's word on an article (issue 25)."""
+    if any(h in v for v in _WX_REFS(doc) for h in _WX_HOSTS):
+        return True
+    return any(h.encode() in s for s in scripts for h in _WX_HOSTS)
 
 
 _DOC_WRITE = re.compile(r"""document\.write\(\s*(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')""")

@@ -511,7 +511,7 @@ class Archiver:
         if futures and redo is None:
             self._images_asked.add(key)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
-        text = render(article, self.site.settings, fate)
+        text = render(article, self.site.settings, fate, {"keep_footers": keep_footers, "no_images": no_images})
         suffix, raw_packed = rawpage.pack(page.content)
         raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
         saved = sum(1 for i in article.images if i.local)
@@ -523,7 +523,7 @@ class Archiver:
         aliases = _aliases(source, article) if key == article.key else []
         with self._write_lock.held():
             rec = self.store.get(key)
-            old = self.site.root / rec.post_path if rec and rec.post_path else None
+            old = self.site.inside(rec.post_path) if rec else None
             post = self.site.post_path(article, taken=self._taken(article, key))
             if not _holds(self.site.root / raw_rel, raw_packed):
                 atomic_write(self.site.root / raw_rel, raw_packed)
@@ -537,9 +537,9 @@ class Archiver:
                 stripped=json.dumps(_removed(article), ensure_ascii=False))
             if old is not None and old != post and old.exists():
                 old.unlink()  # the title changed: the new name replaces the old file
-            old_raw = rec.raw_path if rec else None
-            if old_raw and old_raw != str(raw_rel):
-                (self.site.root / old_raw).unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
+            old_raw = self.site.inside(rec.raw_path) if rec and rec.raw_path != str(raw_rel) else None
+            if old_raw is not None:
+                old_raw.unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
                 self.store.mark_written(key, fate.checked_at)
         self._count_tail(article.account, key, article.tail_blocks, learning=redo is None)
@@ -782,15 +782,14 @@ class Archiver:
 
     def _heal_one(self, rec: ArticleRow, keep_footers: bool) -> Outcome | None:
         from . import rawpage
-        from .parse import parse
 
-        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
+        raw_path = self.site.inside(rec.raw_path)
         if raw_path is None or not raw_path.is_file():
             return None
-        post = self.site.root / rec.post_path if rec.post_path else None
+        post = self.site.inside(rec.post_path)
         page = Page(url=rec.url, final_url=rec.url, status=200, content=rawpage.unpack(raw_path.read_bytes()),
                     fetched_at=dt.datetime.now(dt.UTC))
-        article = self._clean(parse(page), keep_footers=keep_footers)
+        article = self._clean(self._parse_kept(page, raw_path, rec), keep_footers=keep_footers)
         lacking = [i for i in article.images if not self.saver.existing(i.name)]
         tries = {i.url: int((self.store.image(i.url) or {}).get("attempts") or 0) for i in lacking}
         if lacking and all(n >= MAX_IMAGE_TRIES for n in tries.values()):
@@ -820,10 +819,7 @@ class Archiver:
         for rec in self._records(keys):
             src = rec.url
             try:
-                if keep_footers:
-                    self.store.set_kv(f"choices:{rec.key}", {**(self.store.get_kv(f"choices:{rec.key}") or {}),
-                                                             "keep_footers": True})
-                out = self._rebuild_one(rec)
+                out = self._rebuild_one(rec, keep_footers=keep_footers)
             except (OSError, WxError) as e:
                 out = Outcome(src, Result.FAILED, error=getattr(e, "code", "io"), message=_said(src, str(e)),
                               key=rec.key)
@@ -850,23 +846,42 @@ class Archiver:
             found.append(rec)
         return found
 
-    def _rebuild_one(self, rec: ArticleRow) -> Outcome:
-        from . import rawpage
+    def _parse_kept(self, page: Page, raw_path: Path, rec: ArticleRow) -> Article:
+        """A kept raw page read for ``rec``, checked against it: a page cut short or not WeChat's is a damaged
+        file (not "network"), and a page whose own ids are another article's is never used for this one
+        (two swapped raw pages gave two posts each other's text; issue 25)."""
         from .parse import parse
 
+        try:
+            article = parse(page)
+        except FetchError as e:  # truncated, "not a WeChat page": said of a file on disk, not of the network
+            raise ArchiveError(f"the kept raw page {raw_path} cannot be used ({e.message}); the post is left as "
+                               "it is") from None
+        base = str(rec.key).split("#v")[0]  # a kept version reads its article's page
+        owner = self.store.get(article.key) if article.key != base else rec
+        if (owner is not None and owner.key.split("#v")[0] != base) or (owner is None and base.count(":") == 2):
+            raise ArchiveError(f"the kept raw page {raw_path} is the page of {article.key}, not of {base}; "
+                               "the post is left as it is")
+        return article
+
+    def _rebuild_one(self, rec: ArticleRow, keep_footers: bool = False) -> Outcome:
+        from . import rawpage
+
         src = rec.url
-        raw_path = self.site.root / rec.raw_path if rec.raw_path else None
-        post = self.site.root / rec.post_path if rec.post_path else None
+        raw_path = self.site.inside(rec.raw_path)
+        post = self.site.inside(rec.post_path)
         if raw_path is None or not raw_path.is_file():
             return Outcome(src, Result.FAILED, error="io", key=rec.key, post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
         choices = self.store.get_kv(f"choices:{rec.key}") or {}
-        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)),
+        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)) or keep_footers,
                      no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
+        if redo.keep_footers and not choices.get("keep_footers"):  # `rebuild --keep-footers` means it, from now on
+            self.store.set_kv(f"choices:{rec.key}", {**choices, "keep_footers": True})
         raw = rawpage.unpack(raw_path.read_bytes())
         page = Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                     fetched_at=dt.datetime.now(dt.UTC))
-        article = self._clean(parse(page), keep_footers=redo.keep_footers)
+        article = self._clean(self._parse_kept(page, raw_path, rec), keep_footers=redo.keep_footers)
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))

@@ -16,6 +16,7 @@ from .htmltree import fragment
 from .markdown import escape_text, escape_url, to_markdown
 from .models import Article
 from .settings import Settings
+from .trust import safe_url
 
 __all__ = ["front_matter", "render", "render_body", "source_line", "split_post"]
 
@@ -46,8 +47,11 @@ def _date(value: dt.datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S %z") if value else None
 
 
-def front_matter(article: Article, site: Settings, fate: Fate | None = None) -> dict[str, Any]:
-    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check."""
+def front_matter(article: Article, site: Settings, fate: Fate | None = None,
+                 choices: Mapping[str, bool] | None = None) -> dict[str, Any]:
+    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check.
+    ``choices``: the per-post options it was made with; ``keep_footers`` is written when set, so
+    `rebuild --from-posts` can give it back to a lost state (issue 25)."""
     fm: dict[str, Any] = {
         "layout": site.layout,
         "title": article.title,
@@ -82,6 +86,8 @@ def front_matter(article: Article, site: Settings, fate: Fate | None = None) -> 
         "archived_at": _date(article.archived_at.astimezone(article.published.tzinfo) if article.archived_at and article.published else article.archived_at),
     }
     fm.update({k: v for k, v in optional.items() if v not in (None, "", [], {})})
+    if (choices or {}).get("keep_footers"):  # (not no_images: every golden post is made with it; a lost
+        fm["keep_footers"] = True  # no_images only lets a later run fetch the images, it loses nothing)
     if fate is not None:
         fm.update(fate.front_matter())
     return fm
@@ -140,19 +146,21 @@ def _dump(fm: Mapping[str, Any]) -> str:
     return text
 
 
-def render(article: Article, site: Settings | None = None, fate: Fate | None = None) -> str:
+def render(article: Article, site: Settings | None = None, fate: Fate | None = None,
+           choices: Mapping[str, bool] | None = None) -> str:
     """The whole post: front matter, optional attribution quote, body."""
     site = site or Settings()
     prefix, liquid = site.image_prefix, site.liquid
     body = render_body(article, image_prefix=prefix, liquid=liquid)
     head = _attribution(article, liquid, fate) if site.attribution else ""
-    return "---\n" + _dump(front_matter(article, site, fate)) + "---\n\n" + head + body
+    return "---\n" + _dump(front_matter(article, site, fate, choices)) + "---\n\n" + head + body
 
 
 def source_line(url: str, fate: Fate | None = None, liquid: bool = True) -> str:
     """``来源：微信公众号 [原文链接](url)``, struck through with a note once `check` saw the original gone."""
     lit = _escape_liquid if liquid else _no_liquid
-    return "来源：微信公众号 " + mark_source(f"[原文链接]({lit(escape_url(url))})", fate, lit)
+    link = f"[原文链接]({lit(escape_url(url))})" if safe_url(url) else "原文链接"
+    return "来源：微信公众号 " + mark_source(link, fate, lit)
 
 
 def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> str:
@@ -163,7 +171,7 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
         return lit(escape_text(" ".join(s.split())))
 
     def link(label: str, url: str) -> str:
-        return f"[{label}]({lit(escape_url(url))})"
+        return f"[{label}]({lit(escape_url(url))})" if safe_url(url) else ""
 
     lines = [f"转载：{text(article.account or '微信公众号')}",
              source_line(article.canonical_url or article.url, fate, liquid)]
@@ -171,7 +179,7 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
     if orig.get("account") or orig.get("author"):
         who = "，".join(x for x in (text(orig.get("account", "")),
                                     ("作者：" + text(orig["author"])) if orig.get("author") else "") if x)
-        lines.append("原作：" + who + (" " + link("原文", orig["url"]) if orig.get("url") else ""))
+        lines.append(("原作：" + who + (" " + link("原文", orig["url"]) if orig.get("url") else "")).rstrip())
     if orig.get("note"):
         note = [text(x) for x in orig["note"].split("\n") if x.strip()]
         lines.extend(["编者荐语：" + note[0], *note[1:]])

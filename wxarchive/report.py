@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from .pipeline import Outcome, Result
 from .errors import ErrorCode
+from .trust import visible
 
 __all__ = ["Progress", "Tally", "chain", "log_outcome"]
 
@@ -200,7 +201,7 @@ class Progress:
         full = int(frac * cells)
         bar = "#" * full + "-" * (cells - full)
         eta_s = f" ETA {int(eta // 60)}:{int(eta % 60):02d}" if self.done < self.total and r > 0 else ""
-        title = " ".join((o.title or o.source).split())
+        title = visible(" ".join((o.title or o.source).split()))
         return f"{self.label} [{bar}] {self.done}/{self.total} {r * 60:.1f}/min{eta_s}  {o.status} {title}"
 
     def update(self, o: Outcome) -> None:

@@ -93,4 +93,16 @@ def load_cookies(path: str) -> http.cookiejar.CookieJar:
     for c in jar:
         if not c.expires:  # 0 is a session cookie in browsers' exports, not one that expired in 1970
             c.expires, c.discard = None, True
+        _sendable(path, c.name, c.value or "")
     return jar
+
+
+def _sendable(path: str, name: str, value: str) -> None:
+    """A cookie an HTTP header can carry (printable ASCII, no ';'), else a usage error now: sent, it would fail
+    every page request before it left, and each failure would count against an article (issue 25)."""
+    import re
+
+    bad = re.search(r"[^\x21-\x3a\x3c-\x7e ]", name + value)
+    if bad:
+        raise UsageError(f"{path}: cookie {name!r} holds {bad.group(0)!r}, which an HTTP header cannot carry; "
+                         "export the cookies again (values are sent as they are, never re-encoded)")

@@ -7,13 +7,13 @@ import hashlib
 import logging
 import os
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
+from .config import read_toml
 from .errors import UsageError
 from .models import Article
 from .settings import Settings
@@ -244,18 +244,15 @@ class Site:
         sources: list[dict[str, Any]] = []
         check: dict[str, Any] | None = None
         cfg = root / CONFIG_NAME
-        if cfg.exists():
-            try:
-                data = tomllib.loads(cfg.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-                raise UsageError(f"{cfg}: not valid TOML ({e})") from None
+        if cfg.exists() or cfg.is_symlink():
+            data = read_toml(cfg)  # a regular file of at most 1 MB: an archive folder may be anyone's
             settings = Settings.from_table(data.get("site", {}), cfg)
             sources = data.get("sources", [])
             if not isinstance(sources, list):
                 raise UsageError(f"{cfg}: sources must be a list of [[sources]] tables")
             check = data.get("check")
-            if check is not None and not isinstance(check, dict):
-                raise UsageError(f"{cfg}: [check] must be a table (max = 50, older_than = \"14d\")")
+            if check is not None:
+                _check_table(check, cfg)
         return cls(root=root, settings=settings, sources=list(sources), check=check)
 
     @property
@@ -269,6 +266,25 @@ class Site:
     @property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
+
+    def inside(self, rel: str | None) -> Path | None:
+        """``root/rel`` when a path read from the state (``post_path``, ``raw_path``) stays in the archive,
+        else None with a line: a crafted or foreign state may name ``../../.bashrc`` or ``/etc/x`` (issue 25),
+        and nothing is read, written or deleted there. Its folder must resolve inside the archive too
+        (a symlinked ``_posts`` pointing out); the file itself may be a symlink, which a rename replaces."""
+        if not rel:
+            return None
+        parts = Path(rel).parts
+        full = self.root / rel
+        try:
+            ok = not Path(rel).is_absolute() and ".." not in parts and \
+                full.parent.resolve().is_relative_to(self.root.resolve())
+        except (OSError, RuntimeError, ValueError):
+            ok = False
+        if not ok:
+            log.warning("the state names %s, which is outside the archive %s; left alone", rel, self.root)
+            return None
+        return full
 
     def init(self) -> list[Path]:
         """Lay down a minimal Jekyll site; never overwrite a file that exists.
@@ -347,6 +363,25 @@ def config_advice(config: Path) -> str:
     if not need:
         return ""
     return f"{config} is yours and was not changed; add to it " + " and ".join(need)
+
+
+_CHECK_KEYS: dict[str, tuple[type, ...]] = {"max": (int,), "older_than": (str, int), "refetch_edited": (bool,),
+                                            "account": (str,)}
+
+
+def _check_table(check: Any, cfg: Path) -> None:
+    """The ``[check]`` table typed as ``[site]`` is: ``refetch_edited = 'false'`` is not true, ``max = inf``
+    or ``account = ['x']`` one line here rather than a crash in the harvest."""
+    if not isinstance(check, dict):
+        raise UsageError(f"{cfg}: [check] must be a table (max = 50, older_than = \"14d\")")
+    for k, v in check.items():
+        want = _CHECK_KEYS.get(k)
+        if want is None:
+            raise UsageError(f"{cfg}: [check] has no key {k!r} (keys: {', '.join(_CHECK_KEYS)})")
+        if type(v) not in want or (k == "max" and not 0 <= v <= 10**9):
+            kind = {"max": "a whole number from 0", "older_than": 'a duration like "14d"',
+                    "refetch_edited": "true or false", "account": "an account's name"}[k]
+            raise UsageError(f"{cfg}: [check] {k} must be {kind}, got {v!r}")
 
 
 def _safe_rel(rel: str) -> str:

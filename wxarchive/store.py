@@ -222,6 +222,11 @@ SCHEMA_VERSION = max(MIGRATIONS)
 def _check_version(db: sqlite3.Connection, path: Path) -> int:
     """The file's schema version; a file from a newer wxarchive is refused before anything touches it."""
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if tables and "articles" not in tables:  # another program's database: never migrated into ours
+        db.close()
+        raise ArchiveError(f"{path} is not a wxarchive state (it holds the tables {', '.join(sorted(tables)[:5])}); "
+                           "move it aside or give another --out")
     if version > SCHEMA_VERSION:
         db.close()
         raise ArchiveError(f"{path} was written by a newer wxarchive (state schema {version}, this one knows "
@@ -304,10 +309,13 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        if self.path.exists() and not self.path.is_file():
+            raise ArchiveError(f"{self.path} is not a file (the state database); move it aside")
         if self.path.exists() and self.path.stat().st_size == 0:
             raise StateDamaged(self.path, "the file is empty")
         if readonly:
             self.db = self._open_readonly()
+            _check_version(self.db, self.path)  # (a foreign database is refused here too)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -597,7 +605,7 @@ class Store:
         with self._lock:
             row = self.db.execute("SELECT status, checked_at, since, gone_at, reason, target, title FROM fates "
                                   "WHERE key=? AND status IS NOT NULL", (key,)).fetchone()
-        return _fate(row) if row else None
+        return _fate(row) if row and _known_fate(row[0], key) else None
 
     def record_check(self, key: str, *, at: float, seen: str, http_status: int | None, detail: str,
                      fate: Fate | None, changed: bool, previous: str | None, tried: bool = True) -> None:
@@ -669,11 +677,22 @@ class Store:
                 f"SELECT f.status, f.checked_at, f.since, f.gone_at, f.reason, f.target, f.title, {_A_ARTICLE} "
                 "FROM fates f JOIN articles a ON a.key = f.key WHERE f.status IS NOT NULL AND a.status='archived' "
                 "ORDER BY a.published, a.key").fetchall()
-        out = [(ArticleRow._make(tuple(r)[7:]), _fate(tuple(r)[:7])) for r in rows]
+        out = [(ArticleRow._make(tuple(r)[7:]), _fate(tuple(r)[:7])) for r in rows if _known_fate(r[0], r[7])]
         return [(rec, f) for rec, f in out if f.gone or not gone_only]
 
     def _tx(self) -> _Tx:
         return _Tx(self.db)
+
+
+def _known_fate(status: object, key: object) -> bool:
+    """Whether a fate's status is one this code knows; a foreign state's ``bogus`` is left out with a line."""
+    if status in SourceStatus._value2member_map_:
+        return True
+    import logging  # (only for a foreign state: not loaded at every start-up for this)
+
+    logging.getLogger(__name__).warning("the state holds the fate %.40r for %s, which wxarchive does not know; "
+                                        "ignored", status, key)
+    return False
 
 
 def _fate(row: tuple[Any, ...]) -> Fate:
