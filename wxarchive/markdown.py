@@ -32,7 +32,8 @@ from lxml import etree
 __all__ = ["MAX_DEPTH", "Writer", "to_markdown"]
 
 MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overflows kramdown's stack
-_HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
+_HEADING_MAX = 44  # a "heading" of more letters and digits than this, or of several sentences, is body text
+_HEADING_BREAKERS = frozenset(("table", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"))
 _BLOCK = frozenset(
     ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center", "address", "details", "summary", "main", "nav"])
 _MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del", "s": "del",
@@ -40,7 +41,7 @@ _MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del"
 _MARK_ORDER = ("strong", "em", "del", "sup", "sub")
 _MD_DELIM = {"strong": "**", "em": "*"}
 _WS = re.compile(r"[ \t\n\r\f\v\xa0]+")
-_SENTENCE_END = re.compile(r"[。！？!?；;]")
+_SENTENCES = re.compile(r"[。！？!?]+|(?<![\d\s])\.(?=\s|$)")  # "Step 1." ends no sentence
 
 
 # ---- escaping -----------------------------------------------------------------------------
@@ -191,14 +192,15 @@ class Writer:
         return self.blocks(el, depth)
 
     def _heading(self, el: etree._Element, level: int, depth: int) -> list[object]:
-        if el.find(".//img") is not None or any(_tag(d) in _BLOCK for d in el.iterdescendants()):
+        """A heading, whatever inline or block wrappers hold its one line (mdnice puts the text of
+        an ``<h2>`` in a ``display:block`` span); body text in heading tags is written as body text."""
+        if el.find(".//img") is not None or any(_tag(d) in _HEADING_BREAKERS for d in el.iterdescendants()):
             return self.blocks(el, depth)
-        toks = self._inline_children(el, frozenset())
-        text = "".join(t.text for t in _flat(toks) if t.kind == "text").strip()
+        toks = _strip_breaks(self._inline_children(el, frozenset()))
+        text = "".join(t.text for t in _flat(toks) if t.kind in ("text", "code")).strip()
         if not text:
             return []
-        long_ = len(text) > _HEADING_MAX or len(_SENTENCE_END.findall(text.rstrip("。！？!?；;"))) >= 1 and len(text) > 30
-        if long_ or any(t.kind == "br" for t in toks):
+        if _body_text(text) or any(t.kind == "br" for t in toks):
             return self._paras(toks)  # body text in heading tags (or a heading of several lines)
         return [Heading(level, [_unmark(t, "strong") for t in toks])]  # a heading is bold already
 
@@ -222,6 +224,8 @@ class Writer:
             start = max(0, min(int(el.get("start") or 1), 999_999_999))
         except ValueError:
             start = 1
+        if ordered and start != 1:
+            return _numbered_lines(start, items)
         return [ListBlock(ordered, start, items)]
 
     def _table(self, el: etree._Element, depth: int) -> Table:
@@ -487,6 +491,47 @@ def _match(pieces: list[tuple[str, str]], i: int) -> int:
             if depth == 0:
                 return j
     return -1
+
+
+def _numbered_lines(start: int, items: list[list[object]]) -> list[object]:
+    """An ordered list that does not start at 1, as lines that begin with their number.
+
+    kramdown ignores a Markdown list's first number (``3.`` shows as 1.) and has no
+    portable way to set it; a paragraph starting ``3\\.`` reads "3." under kramdown and
+    CommonMark alike.
+    """
+    out: list[object] = []
+    for n, item in enumerate(items):
+        label = Tok("text", f"{start + n}. ")
+        first = item[0] if item else None
+        if isinstance(first, Para):
+            out.append(Para([[label, *first.lines[0]], *first.lines[1:]]))
+            out.extend(item[1:])
+        else:
+            out.append(Para([[label]]))
+            out.extend(item)
+    return out
+
+
+def _body_text(text: str) -> bool:
+    """Whether a heading's text is a paragraph: long (more than ``_HEADING_MAX`` letters and
+    digits: a news brief's item), or several sentences of more than 30."""
+    letters = sum(1 for ch in text if ch.isalnum())
+    sentences = sum(1 for part in _SENTENCES.split(text) if any(ch.isalnum() for ch in part))
+    return letters > _HEADING_MAX or (sentences >= 2 and letters > 30)
+
+
+def _strip_breaks(toks: list[Tok]) -> list[Tok]:
+    """Line breaks (and white space) at the very start or end of a line, which a browser does not show."""
+    def blank(t: Tok) -> bool:
+        return t.kind == "br" or t.kind == "text" and not t.text.strip(" \t\n\r\f\v\xa0")
+
+    lo, hi = 0, len(toks)
+    while lo < hi and blank(toks[lo]):
+        lo += 1
+    while hi > lo and blank(toks[hi - 1]):
+        hi -= 1
+    return toks[lo:hi]
 
 
 def _unmark(t: Tok, mark: str) -> Tok:
