@@ -133,6 +133,13 @@ def font_size(value: str | None, inherited: float | None) -> float | None:
 
 
 _DEFAULT = Computed()
+_FONT = re.compile(r"font(?:-weight|-size)?\s*:", re.I)  # (not font-family: the most common)
+_FONT_DECL = re.compile(r"(?:^|;)\s*(font-weight|font-size|font)\s*:\s*([^;]*)", re.I)
+
+
+def _font_declarations(style: str) -> dict[str, str]:
+    """:func:`declarations` for the three font properties only (a style holds a dozen others)."""
+    return declarations(";".join(f"{m.group(1)}:{m.group(2)}" for m in _FONT_DECL.finditer(style)))
 
 
 def _own(el: etree._Element, parent: Computed, tags: Mapping[str, TagStyle]) -> Computed:
@@ -143,8 +150,8 @@ def _own(el: etree._Element, parent: Computed, tags: Mapping[str, TagStyle]) -> 
         weight = font_weight(ua.weight, weight)
         size = font_size(ua.size, size)
     style = el.get("style")
-    if style and "font" in style.lower():
-        d = declarations(style)
+    if style and _FONT.search(style):
+        d = _font_declarations(style)
         weight = font_weight(d.get("font-weight"), weight)
         size = font_size(d.get("font-size"), size)
         if "font" in d:  # the shorthand: `font: bold 20px/1.5 serif`
