@@ -15,7 +15,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "wxarchive"
 
 # Pure: depend only on their arguments (golden files stay stable, `rebuild` is reproducible).
-PURE = {"parse", "clean", "render", "markdown", "jsdata", "boilerplate", "models", "urls", "errors", "routes",
+PURE = {"parse", "clean", "render", "markdown", "style", "jsdata", "boilerplate", "models", "urls", "errors", "routes",
         "fate", "wholeness", "allowlist", "bodies", "settings", "htmltree", "pagescripts"}
 # Everything that touches the network, the disk, the clock for state, or the terminal.
 IO = {"fetch", "images", "store", "site", "pipeline", "cli", "lock", "harvest", "sources", "report", "backoff",
