@@ -515,11 +515,11 @@ def _numbered_lines(start: int, items: list[list[object]]) -> list[object]:
 
 def _body_text(text: str) -> bool:
     """Whether a heading's text is a paragraph: long (more than ``_HEADING_MAX`` letters and
-    digits: a news brief's item), or of more than 30 and several sentences or a full stop."""
+    digits: a news brief's item), or several sentences of more than 30 (a title of one sentence
+    ending in a full stop is still a title)."""
     letters = sum(1 for ch in text if ch.isalnum())
     sentences = sum(1 for part in _SENTENCES.split(text) if any(ch.isalnum() for ch in part))
-    ends = text.rstrip()[-1:] in ("。", "！", "？", "；")  # a title ends in no full stop
-    return letters > _HEADING_MAX or letters > 30 and (sentences >= 2 or ends)
+    return letters > _HEADING_MAX or (sentences >= 2 and letters > 30)
 
 
 def _strip_breaks(toks: list[Tok]) -> list[Tok]:
