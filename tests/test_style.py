@@ -97,6 +97,12 @@ def test_heading_keeps_its_text_whatever_wraps_it() -> None:
     assert md == "## 尝试定位\n\n### 浏览器\n\n#### `f()`\n"
 
 
+def test_heading_keeps_its_break_and_icon() -> None:
+    md = md_of('<h2>第一部分<br><span>标题</span><br></h2>'
+               '<h3><img src="https://mmbiz.qpic.cn/mmbiz_png/Fq3xKd9mVb2LtR7cWn4JpHs8/640"> 图标之后</h3>')
+    assert md == "## 第一部分<br>标题\n\n### ![](https://mmbiz.qpic.cn/mmbiz_png/Fq3xKd9mVb2LtR7cWn4JpHs8/640) 图标之后\n"
+
+
 def test_paragraph_long_heading_is_body_text() -> None:
     md = md_of("<h1>● 塞拉利昂最大反对党塞拉利昂人民党总统候选人朱利叶斯·马达·比奥在大选宣布获胜后不久，"
                "在首都弗里敦宣誓就任总统。</h1><h1>短标题</h1>")
@@ -134,8 +140,10 @@ def _texts(root: etree._Element, xpath: str) -> list[str]:
 def test_mdnice_headings_read_as_headings(renderer: str) -> None:
     root = _rendered("structure-2024-mdnice-headings", renderer)
     assert _texts(root, "//h1") == ["前言"]
-    assert _texts(root, "//h2") == ["状态从哪里来", "最后"]
-    assert _texts(root, "//h3") == ["按下回车之后"]
+    assert _texts(root, "//h2") == ["状态从哪里来", "最后"]  # the last one after an icon
+    assert root.xpath("//h2[last()]/img"), "the heading's icon stays in it"
+    assert _texts(root, "//h3") == ["按下回车之后", "第三部分常见的坑"]
+    assert root.xpath("//h3[2]/br"), "a heading of two lines keeps its line break"
     assert _texts(root, "//h4") == ["static getDerivedStateFromProps()"]
     paras = _texts(root, "//p")
     assert any(p.startswith("● 本市今年新建") for p in paras)  # a news item in <h1>: body text

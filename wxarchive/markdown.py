@@ -192,17 +192,26 @@ class Writer:
         return self.blocks(el, depth)
 
     def _heading(self, el: etree._Element, level: int, depth: int) -> list[object]:
-        """A heading, whatever inline or block wrappers hold its one line (mdnice puts the text of
-        an ``<h2>`` in a ``display:block`` span); body text in heading tags is written as body text."""
-        if el.find(".//img") is not None or any(_tag(d) in _HEADING_BREAKERS for d in el.iterdescendants()):
+        """A heading, whatever holds its text: the ``display:block`` span mdnice wraps it in, an icon
+        before it, a line break inside it (``<br>`` in a Markdown heading reads the same in kramdown
+        and CommonMark). Body text in heading tags is written as body text."""
+        if any(_tag(d) in _HEADING_BREAKERS for d in el.iterdescendants()):
             return self.blocks(el, depth)
         toks = _strip_breaks(self._inline_children(el, frozenset()))
         text = "".join(t.text for t in _flat(toks) if t.kind in ("text", "code")).strip()
         if not text:
-            return []
-        if _body_text(text) or any(t.kind == "br" for t in toks):
-            return self._paras(toks)  # body text in heading tags (or a heading of several lines)
-        return [Heading(level, [_unmark(t, "strong") for t in toks])]  # a heading is bold already
+            return self.blocks(el, depth)  # pictures only
+        if _body_text(text):
+            return self._paras(toks)  # body text in heading tags
+        lines: list[Tok] = []
+        for t in toks:
+            if lines and lines[-1].kind == "html" and _blank([t]):
+                continue  # white space after a break: none shown
+            if t.kind != "br":
+                lines.append(_unmark(t, "strong"))  # a heading is bold already
+            elif lines and lines[-1].kind != "html":
+                lines.append(Tok("html", "<br>"))  # (a blank line between two wrapped blocks is one break)
+        return [Heading(level, lines)]
 
     def _list(self, el: etree._Element, ordered: bool, depth: int) -> list[object]:
         items: list[list[object]] = []
