@@ -67,6 +67,22 @@ def test_the_nearest_setting_wins_and_fonts_are_inherited() -> None:
     assert not {el.text: emphasis[el] for el in root.iter() if isinstance(el.tag, str)}["小标题"].bold
 
 
+@pytest.mark.parametrize(("style", "want"), [
+    ("font-weight: bold; font-weight: normal", Computed(400, 15.0)),
+    ("font-weight: bold !important; font-weight: normal", Computed(700, 15.0)),
+    ("font: bold 20px/1.5 serif", Computed(700, 20.0)),
+    ("font-weight: bold; font: 14px serif", Computed(400, 14.0)),  # the shorthand resets the weight
+    ("font: 14px serif; font-weight: 600", Computed(600, 14.0)),
+    ("font: inherit", Computed(400, 15.0)),
+    ("font-size: 2em", Computed(400, 30.0)),
+    ("font-family: bold, 20px", Computed(400, 15.0)),
+])
+def test_inline_declarations_in_order(style: str, want: Computed) -> None:
+    root = fragment(f'<div style="font-size: 15px"><span style="{style}">字</span></div>')
+    span = root.find(".//span")
+    assert compute(root)[span] == want
+
+
 # ---------------------------------------------------------------- what the cleaner and writer make of it
 
 

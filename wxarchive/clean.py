@@ -380,9 +380,7 @@ def _unlisted(root: etree._Element) -> None:
 
 
 _TITLE_MAX = 40  # letters and digits of a line that reads as a title
-_SENTENCE_INSIDE = re.compile(r"[。！？!?]+(?=.*\w)")
-
-
+_SENTENCE_INSIDE = re.compile(r"[。！？!?]+(?=.*\w)")  # a sentence end with more text after it
 _NOT_ALNUM = re.compile(r"[\W_]+")
 
 
@@ -452,15 +450,16 @@ _LINE_BLOCKS = frozenset(("p", "div", "section", "article", "center", "header", 
 
 def _all_big(el: etree._Element, fonts: dict[etree._Element, style.Computed], big: float) -> bool:
     """Every letter inside ``el`` is shown at ``big`` px or more (a child's tail in its parent's font)."""
+    def small(size: float | None) -> bool:
+        return size is None or size < big
+
     for d in el.iter():
         if not isinstance(d.tag, str):
             continue
-        if _alnum(d.text or "") and (fonts[d].size is None or fonts[d].size < big):  # type: ignore[operator]
+        if _alnum(d.text or "") and small(fonts[d].size):
             return False
-        if d is not el and _alnum(d.tail or ""):
-            size = fonts[d.getparent()].size
-            if size is None or size < big:
-                return False
+        if d is not el and _alnum(d.tail or "") and small(fonts[d.getparent()].size):
+            return False
     return True
 
 

@@ -137,12 +137,9 @@ _FONT = re.compile(r"font(?:-weight|-size)?\s*:", re.I)  # (not font-family: the
 _FONT_DECL = re.compile(r"(?:^|;)\s*(font-weight|font-size|font)\s*:\s*([^;]*)", re.I)
 
 
-def _font_declarations(style: str) -> dict[str, str]:
-    """:func:`declarations` for the three font properties only (a style holds a dozen others)."""
-    return declarations(";".join(f"{m.group(1)}:{m.group(2)}" for m in _FONT_DECL.finditer(style)))
-
-
 def _own(el: etree._Element, parent: Computed, tags: Mapping[str, TagStyle]) -> Computed:
+    """One element's font: its inline declarations in order (the later wins, ``!important`` stays),
+    else its tag's default; relative values (``bolder``, ``1.5em``) against the parent's."""
     tag = el.tag.lower() if isinstance(el.tag, str) else ""
     ua = tags.get(tag)
     weight, size = parent.weight, parent.size
@@ -151,19 +148,39 @@ def _own(el: etree._Element, parent: Computed, tags: Mapping[str, TagStyle]) -> 
         size = font_size(ua.size, size)
     style = el.get("style")
     if style and _FONT.search(style):
-        d = _font_declarations(style)
-        weight = font_weight(d.get("font-weight"), weight)
-        size = font_size(d.get("font-size"), size)
-        if "font" in d:  # the shorthand: `font: bold 20px/1.5 serif`
-            for word in d["font"].replace("/", " ").split():
-                if word in ("bold", "bolder", "lighter") or word.isdigit() and len(word) == 3:
-                    weight = font_weight(word, weight)
-                elif _LENGTH.match(word) and not word.isdigit() or word in _KEYWORD_PX:
-                    size = font_size(word, size)
-                    break  # the size comes last but for the family; a line height follows a '/'
+        important: set[str] = set()
+        for m in _FONT_DECL.finditer(style):
+            prop, value = m.group(1).lower(), m.group(2)
+            imp = bool(_IMPORTANT.search(value))
+            value = _IMPORTANT.sub("", value).strip().lower()
+            if important and not imp and (prop in important or prop == "font"):
+                continue
+            if imp:
+                important.update(("font-weight", "font-size") if prop == "font" else (prop,))
+            if prop == "font-weight":
+                weight = font_weight(value, parent.weight)
+            elif prop == "font-size":
+                size = font_size(value, parent.size)
+            else:
+                weight, size = _shorthand(value, parent, weight, size)
     if weight == parent.weight and size == parent.size:
         return parent  # (one record shared by the many elements that change nothing)
     return Computed(weight, size)
+
+
+def _shorthand(value: str, parent: Computed, weight: int, size: float | None) -> tuple[int, float | None]:
+    """``font: [style] [weight] size[/line-height] family``: the weight it names, else normal, and its size.
+    A value without a size is invalid (or a keyword like ``inherit``): nothing changes."""
+    words = value.replace("/", " / ").split()
+    new_weight = NORMAL
+    for i, word in enumerate(words):
+        if word in ("bold", "bolder", "lighter") or word.isdigit() and len(word) == 3:
+            new_weight = font_weight(word, parent.weight)
+        elif word in _KEYWORD_PX or word in ("larger", "smaller") or _LENGTH.match(word) and not word.isdigit():
+            return new_weight, font_size(word, parent.size)
+        elif word == "/" or i and words[i - 1] == "/":
+            break
+    return weight, size
 
 
 def compute(root: etree._Element, *, tags: Mapping[str, TagStyle] = UA_TAGS,
