@@ -106,6 +106,19 @@ def test_css_bold_and_big_lines_stay_bold() -> None:
     assert "**大号但很长" not in md
 
 
+@pytest.mark.parametrize("renderer", ["commonmark", "kramdown"])
+def test_bold_set_span_by_span_is_one_run(renderer: str) -> None:
+    """Editors set bold word by word; the spaces between are bold too: one run, not four."""
+    md = md_of('<p><span style="font-weight:bold">(Windows)一个</span> <strong><code>WM_KEYDOWN</code></strong> '
+               '<b>消息</b> <b>|</b> 正文</p>')
+    assert md == "**(Windows)一个 `WM_KEYDOWN` 消息 \\|** 正文\n"
+    if renderer == "kramdown" and not KRAMDOWN:
+        pytest.skip("Ruby with kramdown is not installed")
+    html = commonmark(md) if renderer == "commonmark" else _kramdown(md)
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    assert _texts(root, "//strong") == ["(Windows)一个 WM_KEYDOWN 消息 |"]
+
+
 def test_heading_keeps_its_text_whatever_wraps_it() -> None:
     md = md_of('<h2 style="display:block"><span style="display:none"></span>'
                '<span style="font-weight:bold;display:block">尝试定位</span><span style="display:none"></span></h2>'

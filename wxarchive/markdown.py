@@ -417,7 +417,7 @@ class Writer:
         """Flatten tokens to ('t', escaped text) / ('o'|'c', mark) / ('r', raw markup) pieces."""
         out: list[tuple[str, str]] = []
         open_: list[str] = []
-        for t in _spread_space(toks):
+        for t in _bridge_spaces(_spread_space(toks)):
             want = [m for m in _MARK_ORDER if m in t.marks]
             k = 0
             while k < len(open_) and k < len(want) and open_[k] == want[k]:
@@ -598,6 +598,19 @@ def _spread_space(toks: list[Tok]) -> list[Tok]:
                 out.append(Tok("space", " "))
         else:
             out.append(t)
+    return out
+
+
+def _bridge_spaces(toks: list[Tok]) -> list[Tok]:
+    """A space between two pieces of the same emphasis is inside it: ``**a b**``, not ``**a** **b**``
+    (editors set bold word by word, span by span)."""
+    out = list(toks)
+    for i in range(1, len(out) - 1):
+        t = out[i]
+        if t.kind in ("text", "space") and not t.text.strip(" ") and t.text:
+            common = out[i - 1].marks & out[i + 1].marks
+            if common - t.marks:
+                out[i] = t._replace(marks=t.marks | common)
     return out
 
 
