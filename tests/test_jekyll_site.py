@@ -582,6 +582,29 @@ def test_liquid_text_reaches_the_reader(archived, built):
         assert snippet in text, f"{snippet!r} is not in the built page of {own[0].name}"
 
 
+_LIQUID_LIKE = re.compile(r"\{[{%][^{}\n]*[}%]\}")
+
+
+def test_liquid_off_posts_show_their_text_as_written(archived, built):
+    """A post whose article text holds ``{{``/``{%`` says ``render_with_liquid: false`` (issue 22): its
+    Markdown has no ``{% raw %}`` guard (GitHub and Obsidian show guards), and Jekyll 4 really skips
+    Liquid for it: every ``{{ … }}``/``{% … %}`` of the post is in its built page as written."""
+    arch, site = archived[0], built[0]
+    off = []
+    for post in posts_of(arch):
+        fm, body = split_front_matter(post.read_text(encoding="utf-8"))
+        if fm.get("render_with_liquid") is not False:
+            continue
+        off.append(post.name)
+        assert "{% raw %}" not in body and "{% endraw %}" not in body, f"{post.name}: a guard in a Liquid-off post"
+        text = lxml_html.fromstring(page_for(site, post, fm).read_bytes()).text_content()
+        wanted = _LIQUID_LIKE.findall(body)
+        assert wanted, f"{post.name}: Liquid turned off for a post without Liquid-like text"
+        for w in wanted:
+            assert w in text, f"{w!r} of {post.name} is not in its built page"
+    assert off, "no fixture post turned Liquid off (fixtures/hostile-2023-liquid should)"
+
+
 def _snippet(body: str) -> str | None:
     """A line of plain prose from a post body (no Markdown or Liquid syntax), to look for in the page."""
     best = None

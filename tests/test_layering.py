@@ -15,8 +15,8 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "wxarchive"
 
 # Pure: depend only on their arguments (golden files stay stable, `rebuild` is reproducible).
-PURE = {"parse", "clean", "render", "markdown", "trust", "jsdata", "boilerplate", "footimg", "models", "urls", "errors",
-        "routes", "fate", "wholeness", "allowlist", "bodies", "settings", "htmltree", "pagescripts", "players"}
+PURE = {"parse", "clean", "render", "markdown", "trust", "style", "jsdata", "boilerplate", "footimg", "models", "urls",
+        "errors", "routes", "fate", "wholeness", "allowlist", "bodies", "settings", "htmltree", "pagescripts", "players"}
 # Everything that touches the network, the disk, the clock for state, or the terminal.
 IO = {"fetch", "images", "store", "site", "pipeline", "cli", "lock", "harvest", "sources", "report", "backoff",
       "rawpage", "check", "gather", "config", "listing", "dryrun", "checkcmd", "ls", "versions",

@@ -49,7 +49,8 @@ EXPECTED = {
     **{name: "article" for name in (
         "structure-2016-verse-br", "structure-2018-h1-paragraphs", "structure-2020-code-fence",
         "structure-2021-qr-tail", "structure-2022-bold-cjk", "structure-2023-pipes-numbers",
-        "structure-2024-nbsp-indent", "structure-2025-display-block", "structure-2026-footer-images")},
+        "structure-2024-nbsp-indent", "structure-2025-display-block", "structure-2026-footer-images",
+        "structure-2024-mdnice-headings", "structure-2026-css-emphasis")},
 }
 ARTICLES = [p for p in FIXTURES if not EXPECTED.get(p.parent.name, "").startswith("error:")]
 

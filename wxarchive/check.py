@@ -107,7 +107,8 @@ def apply_fate(text: str, fate: Fate, site: Settings) -> str:
     src = re.search(r"(?m)^source_url:[ \t]*(\S.*?)[ \t]*$", m.group(1))
     line = re.search(r"\A\n(?:>[^\n]*\n)*?> (来源：微信公众号 [^\n]*?)(\\?)\n", rest)
     if src and line:  # the attribution's source line, as render writes it (a trailing \ breaks to the next line)
-        new_line = source_line(yaml.safe_load(src.group(1)), fate, site.liquid)
+        liquid = site.liquid and not re.search(r"(?m)^render_with_liquid:[ \t]*false[ \t]*$", m.group(1))
+        new_line = source_line(yaml.safe_load(src.group(1)), fate, liquid)  # (a post Jekyll renders no Liquid in)
         rest = rest[:line.start(1)] + new_line + rest[line.end(1):]
     return "---\n" + fm + "---\n" + rest
 

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from lxml import etree
 
-from . import boilerplate, footimg, players
+from . import boilerplate, footimg, players, style
 from .htmltree import Element, drop_tag, drop_tree, fragment, text_content
 from .jsdata import js_unescape
 from .models import Article, Image, Media
@@ -372,6 +372,160 @@ def _card_placeholders(root: etree._Element) -> None:
         el.getparent().replace(el, p)
 
 
+_NO_MARKER = re.compile(r"(?:^|\s)none(?:\s|$)")
+
+
+def _no_marker(el: etree._Element) -> bool:
+    """Whether an element's inline style hides its list marker (``list-style: none``)."""
+    s = el.get("style")
+    if not s or "list-style" not in s.lower():
+        return False
+    d = style.declarations(s)
+    value = d.get("list-style-type", d.get("list-style", ""))
+    return bool(_NO_MARKER.search(value))
+
+
+def _unlisted(root: etree._Element) -> None:
+    """A list whose markers are hidden (``list-style: none``) is lines, not a list: its items often
+    carry typed numbers (``1.``), which a Markdown list would show twice (``1. 1.``)."""
+    for lst in list(root.iter("ol", "ul")):
+        items = [li for li in lst if isinstance(li.tag, str) and li.tag == "li"]
+        if not items or not (_no_marker(lst) or all(_no_marker(li) for li in items)):
+            continue
+        lst.tag = "div"
+        for li in items:
+            li.tag = "div"
+
+
+_TITLE_MAX = 40  # letters and digits of a line that reads as a title
+_SENTENCE_INSIDE = re.compile(r"[。！？!?]+(?=.*\w)")  # a sentence end with more text after it
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
+def _alnum(text: str) -> int:
+    """How many letters and digits (a regex pass: ~10x a character loop)."""
+    return len(_NOT_ALNUM.sub("", text)) if text else 0
+
+
+def _body_size(fonts: dict[etree._Element, style.Computed]) -> float:
+    """The article's body font size: the size most of its letters have (16 px when unknown)."""
+    weight: dict[float, int] = {}
+    for el, f in fonts.items():
+        if f.size is not None:
+            n = _alnum(el.text or "") + sum(_alnum(c.tail or "") for c in el)
+            if n:
+                weight[f.size] = weight.get(f.size, 0) + n
+    return max(weight, key=lambda k: weight[k]) if weight else 16.0
+
+
+def _big_titles(root: etree._Element, fonts: dict[etree._Element, style.Computed]) -> list[etree._Element]:
+    """Short stand-alone lines the page sets bigger than its body: titles a reader sees as such.
+
+    A leaf block (no block inside, no image, one line), of one sentence and at most
+    ``_TITLE_MAX`` letters, every letter of it in a font clearly bigger than the body's
+    (18 px and 1.2 times the body, or 20 px and 1.1 times).
+    """
+    largest = max((f.size for f in set(fonts.values()) if f.size is not None), default=0.0)
+    if largest < 18:
+        return []  # (most posts: nothing is set big)
+    body = _body_size(fonts)
+    big = min(max(18.0, 1.2 * body), max(20.0, 1.1 * body))
+    if largest < big:
+        return []
+    out = []
+    seeds = [e for e, f in fonts.items() if f.size is not None and f.size >= big
+             and (_alnum(e.text or "") or any(_alnum(c.tail or "") for c in e))]
+    for el in _blocks_holding(root, seeds):
+        text = text_content(el)
+        n = _alnum(text)
+        if not n or n > _TITLE_MAX or _SENTENCE_INSIDE.search(text.strip()) or el.find(".//img") is not None \
+                or any(b.tail and b.tail.strip() for b in el.iter("br")) \
+                or any(isinstance(d.tag, str) and d.tag in BLOCK_TAGS for d in el.iterdescendants()):
+            continue
+        if _all_big(el, fonts, big):
+            out.append(el)
+    return out
+
+
+def _blocks_holding(root: etree._Element, elements: list[etree._Element]) -> list[etree._Element]:
+    """The nearest line block (paragraph, section...) around each element, once each, in no order."""
+    out: dict[etree._Element, None] = {}
+    for el in elements:
+        e: etree._Element | None = el
+        while e is not None and e is not root and not (isinstance(e.tag, str) and e.tag in _LINE_BLOCKS):
+            if isinstance(e.tag, str) and e.tag in BLOCK_TAGS:
+                e = None  # a heading, cell, list item...: not a line of body text
+                break
+            e = e.getparent()
+        if e is not None and e is not root:
+            out[e] = None
+    return list(out)
+
+
+_LINE_BLOCKS = frozenset(("p", "div", "section", "article", "center", "header", "footer", "aside", "blockquote",
+                          "figcaption"))
+
+
+def _all_big(el: etree._Element, fonts: dict[etree._Element, style.Computed], big: float) -> bool:
+    """Every letter inside ``el`` is shown at ``big`` px or more (a child's tail in its parent's font)."""
+    def small(size: float | None) -> bool:
+        return size is None or size < big
+
+    for d in el.iter():
+        if not isinstance(d.tag, str):
+            continue
+        if _alnum(d.text or "") and small(fonts[d].size):
+            return False
+        if d is not el and _alnum(d.tail or "") and small(fonts[d.getparent()].size):
+            return False
+    return True
+
+
+def _computed_emphasis(root: etree._Element) -> None:
+    """Bold is what the browser shows bold: the computed font weight, not the tags.
+
+    ``font-weight: bold``/``600``+ on a span is bold; spans set to ``font-weight: normal``
+    inside a ``<strong>`` are not; a short stand-alone line set bigger than the body is a
+    title and stays bold. Every ``<strong>``/``<b>`` goes and each run of text shown bold is
+    wrapped in its own ``<strong>`` (the writer joins neighbouring runs into one).
+    """
+    fonts = style.compute(root, tags=style.EMPHASIS_TAGS)
+    bold = {el for el, f in fonts.items() if f.bold}
+    for title in _big_titles(root, fonts):
+        bold.update(d for d in title.iter() if isinstance(d.tag, str))
+    code = {d for c in root.iter("pre", "code") for d in c.iter()}
+    texts: list[etree._Element] = []  # elements whose own text is shown bold
+    tails: list[etree._Element] = []  # elements whose tail is (their parent is bold)
+    codes: list[etree._Element] = []  # inline code shown bold: wrapped whole
+    for el in fonts:
+        if el in code:
+            if el.tag == "code" and el in bold and el is not root and el.getparent() not in code:
+                codes.append(el)
+            continue
+        if el not in bold:
+            continue
+        if el.text:
+            texts.append(el)
+        tails.extend(ch for ch in el if ch.tail and isinstance(ch.tag, str))
+    for el in texts:
+        s = Element("strong")
+        s.text, el.text = el.text, None
+        el.insert(0, s)
+    for ch in tails:
+        s = Element("strong")
+        s.text, ch.tail = ch.tail, None
+        ch.addnext(s)
+    for c in codes:
+        s = Element("strong")
+        c.addprevious(s)
+        s.tail, c.tail = c.tail, None
+        s.append(c)
+    for el in list(root.iter("strong", "b")):
+        if el not in fonts:
+            continue  # one of ours
+        el.tag = "span"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Cleaned:
     html: str
@@ -522,6 +676,7 @@ def _simplify_structure(root: etree._Element) -> None:
     for p in list(root.iter("p")):  # p inside p is invalid: the outer one is a div
         if p in blocky:
             p.tag = "div"
+    _inline_headings(root)
     for el in list(root.iter("strong", "em", "b", "i", "del", "s", "strike")):
         if el.getparent() is None:
             continue
@@ -529,6 +684,26 @@ def _simplify_structure(root: etree._Element) -> None:
             _drop_keep_breaks(el)
         elif el.find(".//img") is not None or el.xpath(".//*[self::p or self::div or self::br]"):
             _unwrap(el)
+
+
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _inline_headings(root: etree._Element) -> None:
+    """A heading keeps its text inline: the paragraphs an editor wraps it in (mdnice's
+    ``display:block`` span) go, each a line break on either side. (An HTML parser closes an
+    ``<h2>`` at a ``<p>``: the heading would be left empty, its text a paragraph.)"""
+    for h in list(root.iter(*_HEADINGS)):
+        inner = [d for d in h.iterdescendants() if isinstance(d.tag, str) and d.tag in ("p", "div")]
+        if not inner or any(isinstance(d.tag, str) and d.tag in BLOCK_TAGS and d.tag not in ("p", "div")
+                            for d in h.iterdescendants()):
+            continue
+        for b in reversed(inner):  # innermost first
+            b.insert(0, Element("br"))
+            if b.text:
+                b[0].tail, b.text = b.text, None
+            b.append(Element("br"))
+            drop_tag(b)
 
 
 def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), keep_footers: bool = False,
@@ -555,6 +730,8 @@ def clean_fragment(body_html: str, *, learned: frozenset[str] = frozenset(), kee
                         marked=marked)
     _drop_noise(root)
     _rebuild_code(root)
+    _unlisted(root)
+    _computed_emphasis(root)
     shapes = None if gallery else _image_shapes(root)
     images = _collect_images(root, backgrounds="url(" in body_html)
     _clean_links(root)

@@ -38,7 +38,8 @@ MAX_DEPTH = 8  # lists/quotes nested deeper are written flat: deep nesting overf
 # (a post of 20,000 links in one: 401 s of `jekyll build`; in paragraphs of 100: 14 s), so a longer run
 # becomes several paragraphs (issue 25), as nesting is capped by MAX_DEPTH
 MAX_PARA_LINKS = 100
-_HEADING_MAX = 60  # a "heading" longer than this, or of several sentences, is body text
+_HEADING_MAX = 44  # a "heading" of more letters and digits than this, or of several sentences, is body text
+_HEADING_BREAKERS = frozenset(("table", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr"))
 _BLOCK = frozenset(
     ["p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "figcaption", "hr", "dl", "dt", "dd", "header", "footer", "aside", "center", "address", "details", "summary", "main", "nav"])
 _MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del", "s": "del",
@@ -46,7 +47,7 @@ _MARKS = {"strong": "strong", "b": "strong", "em": "em", "i": "em", "del": "del"
 _MARK_ORDER = ("strong", "em", "del", "sup", "sub")
 _MD_DELIM = {"strong": "**", "em": "*"}
 _WS = re.compile(r"[ \t\n\r\f\v\xa0]+")
-_SENTENCE_END = re.compile(r"[。！？!?；;]")
+_SENTENCES = re.compile(r"[。！？!?]+|(?<![\d\s])\.(?=\s|$)")  # "Step 1." ends no sentence
 
 
 # ---- escaping -----------------------------------------------------------------------------
@@ -207,16 +208,26 @@ class Writer:
         return self.blocks(el, depth)
 
     def _heading(self, el: etree._Element, level: int, depth: int) -> list[object]:
-        if el.find(".//img") is not None or any(_tag(d) in _BLOCK for d in el.iterdescendants()):
+        """A heading, whatever holds its text: the ``display:block`` span mdnice wraps it in, an icon
+        before it, a line break inside it (``<br>`` in a Markdown heading reads the same in kramdown
+        and CommonMark). Body text in heading tags is written as body text."""
+        if any(_tag(d) in _HEADING_BREAKERS for d in el.iterdescendants()):
             return self.blocks(el, depth)
-        toks = self._inline_children(el, frozenset())
-        text = "".join(t.text for t in _flat(toks) if t.kind == "text").strip()
+        toks = _strip_breaks(self._inline_children(el, frozenset()))
+        text = "".join(t.text for t in _flat(toks) if t.kind in ("text", "code")).strip()
         if not text:
-            return []
-        long_ = len(text) > _HEADING_MAX or len(_SENTENCE_END.findall(text.rstrip("。！？!?；;"))) >= 1 and len(text) > 30
-        if long_ or any(t.kind == "br" for t in toks):
-            return self._paras(toks)  # body text in heading tags (or a heading of several lines)
-        return [Heading(level, [_unmark(t, "strong") for t in toks])]  # a heading is bold already
+            return self.blocks(el, depth)  # pictures only
+        if _body_text(text):
+            return self._paras(toks)  # body text in heading tags
+        lines: list[Tok] = []
+        for t in toks:
+            if lines and lines[-1].kind == "html" and _blank([t]):
+                continue  # white space after a break: none shown
+            if t.kind != "br":
+                lines.append(_unmark(t, "strong"))  # a heading is bold already
+            elif lines and lines[-1].kind != "html":
+                lines.append(Tok("html", "<br>"))  # (a blank line between two wrapped blocks is one break)
+        return [Heading(level, lines)]
 
     def _list(self, el: etree._Element, ordered: bool, depth: int) -> list[object]:
         items: list[list[object]] = []
@@ -238,6 +249,8 @@ class Writer:
             start = max(0, min(int(el.get("start") or 1), 999_999_999))
         except ValueError:
             start = 1
+        if ordered and start != 1:
+            return _numbered_lines(start, items)
         return [ListBlock(ordered, start, items)]
 
     def _table(self, el: etree._Element, depth: int) -> Table:
@@ -428,7 +441,7 @@ class Writer:
         """Flatten tokens to ('t', escaped text) / ('o'|'c', mark) / ('r', raw markup) pieces."""
         out: list[tuple[str, str]] = []
         open_: list[str] = []
-        for t in _spread_space(toks):
+        for t in _bridge_spaces(_spread_space(toks)):
             want = [m for m in _MARK_ORDER if m in t.marks]
             k = 0
             while k < len(open_) and k < len(want) and open_[k] == want[k]:
@@ -553,6 +566,48 @@ def _match(pieces: list[tuple[str, str]], i: int) -> int:
     return -1
 
 
+def _numbered_lines(start: int, items: list[list[object]]) -> list[object]:
+    """An ordered list that does not start at 1, as lines that begin with their number.
+
+    kramdown ignores a Markdown list's first number (``3.`` shows as 1.) and has no
+    portable way to set it; a paragraph starting ``3\\.`` reads "3." under kramdown and
+    CommonMark alike.
+    """
+    out: list[object] = []
+    for n, item in enumerate(items):
+        label = Tok("text", f"{start + n}. ")
+        first = item[0] if item else None
+        if isinstance(first, Para):
+            out.append(Para([[label, *first.lines[0]], *first.lines[1:]]))
+            out.extend(item[1:])
+        else:
+            out.append(Para([[label]]))
+            out.extend(item)
+    return out
+
+
+def _body_text(text: str) -> bool:
+    """Whether a heading's text is a paragraph: long (more than ``_HEADING_MAX`` letters and
+    digits: a news brief's item), or several sentences of more than 30 (a title of one sentence
+    ending in a full stop is still a title)."""
+    letters = sum(1 for ch in text if ch.isalnum())
+    sentences = sum(1 for part in _SENTENCES.split(text) if any(ch.isalnum() for ch in part))
+    return letters > _HEADING_MAX or (sentences >= 2 and letters > 30)
+
+
+def _strip_breaks(toks: list[Tok]) -> list[Tok]:
+    """Line breaks (and white space) at the very start or end of a line, which a browser does not show."""
+    def blank(t: Tok) -> bool:
+        return t.kind == "br" or t.kind == "text" and not t.text.strip(" \t\n\r\f\v\xa0")
+
+    lo, hi = 0, len(toks)
+    while lo < hi and blank(toks[lo]):
+        lo += 1
+    while hi > lo and blank(toks[hi - 1]):
+        hi -= 1
+    return toks[lo:hi]
+
+
 def _unmark(t: Tok, mark: str) -> Tok:
     return t._replace(marks=t.marks - {mark}, children=[_unmark(c, mark) for c in t.children])
 
@@ -607,6 +662,19 @@ def _spread_space(toks: list[Tok]) -> list[Tok]:
                 out.append(Tok("space", " "))
         else:
             out.append(t)
+    return out
+
+
+def _bridge_spaces(toks: list[Tok]) -> list[Tok]:
+    """A space between two pieces of the same emphasis is inside it: ``**a b**``, not ``**a** **b**``
+    (editors set bold word by word, span by span)."""
+    out = list(toks)
+    for i in range(1, len(out) - 1):
+        t = out[i]
+        if t.kind in ("text", "space") and not t.text.strip(" ") and t.text:
+            common = out[i - 1].marks & out[i + 1].marks
+            if common - t.marks:
+                out[i] = t._replace(marks=t.marks | common)
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import yaml
 
@@ -33,14 +33,35 @@ def _no_liquid(text: str) -> str:
 
 def render_body(article: Article, *, image_prefix: str = "{{ site.baseurl }}/postimg/", liquid: bool = True) -> str:
     """The article body as Markdown, images pointing at their local copies when saved."""
+    return _body(article, image_prefix, _escape_liquid if liquid else _no_liquid)
+
+
+def _body(article: Article, image_prefix: str, lit: Callable[[str], str]) -> str:
     local = {img.url: image_prefix + img.local for img in article.images if img.local}
     media = {m.url: image_prefix + m.local for m in article.media if m.local}
     if not (article.body_html or "").strip():
         return "\n"
     root = fragment(article.body_html)
-    md = to_markdown(root, local_images=local, local_links=media,
-                     text_filter=_escape_liquid if liquid else _no_liquid)
+    md = to_markdown(root, local_images=local, local_links=media, text_filter=lit)
     return md or "\n"
+
+
+class _LiquidSeen:
+    """A text filter that leaves the article's literals alone and notes whether Liquid would read one."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, text: str) -> str:
+        if "{{" in text or "{%" in text:
+            self.seen = True
+        return text
+
+
+def _own_liquid(article: Article, site: Settings) -> bool:
+    """Whether the post's own links need Liquid: saved images or media behind a ``{{ site.baseurl }}`` prefix."""
+    liquid_prefix = "{{" in site.image_prefix or "{%" in site.image_prefix
+    return liquid_prefix and (any(i.local for i in article.images) or any(m.local for m in article.media))
 
 
 def _date(value: dt.datetime | None) -> str | None:
@@ -148,24 +169,39 @@ def _dump(fm: Mapping[str, Any]) -> str:
 
 def render(article: Article, site: Settings | None = None, fate: Fate | None = None,
            choices: Mapping[str, bool] | None = None) -> str:
-    """The whole post: front matter, optional attribution quote, body."""
+    """The whole post: front matter, optional attribution quote, body.
+
+    Article text holding ``{{`` or ``{%`` must reach Jekyll's readers literally. The post then
+    says ``render_with_liquid: false`` (Jekyll 4.1+ skips Liquid for it) and its Markdown stays
+    clean for GitHub and Obsidian too. Only a post that also needs Liquid itself (saved images
+    behind a ``{{ site.baseurl }}`` prefix) wraps each such literal in ``{% raw %}`` instead.
+    """
     site = site or Settings()
-    prefix, liquid = site.image_prefix, site.liquid
-    body = render_body(article, image_prefix=prefix, liquid=liquid)
-    head = _attribution(article, liquid, fate) if site.attribution else ""
-    return "---\n" + _dump(front_matter(article, site, fate, choices)) + "---\n\n" + head + body
+    fm = front_matter(article, site, fate, choices)
+    seen = _LiquidSeen()
+    body = _body(article, site.image_prefix, seen if site.liquid else _no_liquid)
+    head = _attribution(article, seen if site.liquid else _no_liquid, fate) if site.attribution else ""
+    if seen.seen:
+        if _own_liquid(article, site):
+            body = _body(article, site.image_prefix, _escape_liquid)
+            head = _attribution(article, _escape_liquid, fate) if site.attribution else ""
+        else:
+            fm["render_with_liquid"] = False
+    return "---\n" + _dump(fm) + "---\n\n" + head + body
 
 
 def source_line(url: str, fate: Fate | None = None, liquid: bool = True) -> str:
     """``来源：微信公众号 [原文链接](url)``, struck through with a note once `check` saw the original gone."""
-    lit = _escape_liquid if liquid else _no_liquid
+    return _source_line(url, fate, _escape_liquid if liquid else _no_liquid)
+
+
+def _source_line(url: str, fate: Fate | None, lit: Callable[[str], str]) -> str:
     link = f"[原文链接]({lit(escape_url(url))})" if safe_url(url) else "原文链接"
     return "来源：微信公众号 " + mark_source(link, fate, lit)
 
 
-def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> str:
+def _attribution(article: Article, lit: Callable[[str], str], fate: Fate | None = None) -> str:
     """The quote on top of a post: whose it is and where it came from (a reprint's origin too)."""
-    lit = _escape_liquid if liquid else _no_liquid
 
     def text(s: str) -> str:
         return lit(escape_text(" ".join(s.split())))
@@ -174,7 +210,7 @@ def _attribution(article: Article, liquid: bool, fate: Fate | None = None) -> st
         return f"[{label}]({lit(escape_url(url))})" if safe_url(url) else ""
 
     lines = [f"转载：{text(article.account or '微信公众号')}",
-             source_line(article.canonical_url or article.url, fate, liquid)]
+             _source_line(article.canonical_url or article.url, fate, lit)]
     orig = dict(article.reprint_of)
     if orig.get("account") or orig.get("author"):
         who = "，".join(x for x in (text(orig.get("account", "")),
