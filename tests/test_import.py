@@ -87,7 +87,7 @@ def test_import_nothing_found_and_bad_file(tmp_path: Path, server) -> None:  # t
     f = tmp_path / "empty.txt"
     f.write_text("# nothing\nhttps://example.com/\n")
     r = imp(tmp_path / "arch", server, str(f))
-    assert r.returncode == 0 and "no WeChat article links" in r.stderr
+    assert r.returncode == 2 and "no WeChat article links" in r.stderr
     r = imp(tmp_path / "arch", server, str(tmp_path / "missing.txt"))
     assert r.returncode == 2 and "cannot read" in r.stderr
 

@@ -345,12 +345,24 @@ def _not_for_get(src: str) -> str | None:
     p = Path(src)
     if "://" not in src and p.is_file() and not src.lower().endswith((".html", ".htm", ".mhtml", ".xhtml")):
         try:
-            head = p.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+            data = p.read_bytes()
         except OSError:
             return None
-        if not head.startswith(b"<"):
-            return f"{src} looks like a list of links: use `wxarchive import {src}` (or `get -a {src}`)"
+        if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return _what_file(src, data)
     return None
+
+
+def _what_file(src: str, data: bytes) -> str:
+    """What a file given to ``get`` is, when it is no saved page: a list of links, or what else it is."""
+    from .sources import reading_of
+
+    reading = reading_of(data)
+    if reading.what:
+        return f"{src} is {reading.what}, not a saved page or a list of links"
+    if not reading.urls:
+        return f"{src} is a text file with no WeChat article link in it ({reading.summary()})"
+    return f"{src} looks like a list of links: use `wxarchive import {src}` (or `get -a {src}`)"
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -514,18 +526,31 @@ def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
         raise
 
 
+def _say_skipped(reading: Any, verbose: int) -> None:
+    """At -v, each line of a list that gave no article, with why (the summary line counts them)."""
+    if verbose:
+        for line in reading.skipped:
+            print(f"wxarchive:   {line.describe()}", file=sys.stderr)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .backoff import Backoff
     from .pipeline import Outcome, Result
     from .report import Progress, Tally, chain, log_outcome
-    from .sources import read_list
+    from .sources import read_list_report
 
     opts = options_from(args)
-    urls = read_list(args.file)
+    reading = read_list_report(args.file)
+    urls = reading.urls
     if not urls:
-        if not args.quiet:
-            print(f"wxarchive: no WeChat article links found in {args.file}", file=sys.stderr)
-        return 0
+        what = f"{args.file} is {reading.what}, not a list of links" if reading.what else \
+            f"no WeChat article links found in {args.file} ({reading.summary()})"
+        _say_skipped(reading, args.verbose)
+        print(f"wxarchive: {what}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        _say_skipped(reading, args.verbose)
+        print(f"wxarchive: {args.file}: {reading.summary()}", file=sys.stderr)
     if args.dry_run:
         from .dryrun import classify, report
 
