@@ -400,9 +400,14 @@ def cmd_get(args: argparse.Namespace) -> int:
                   f"{held['until_text']}", file=sys.stderr)
         from .report import chain, log_outcome
 
-        outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
-        if arch.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, log_outcome))
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
+            if arch.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, log_outcome))
+        if arch.interrupt.soft.is_set():
+            return _interrupted("get", args.sources, outs, show if args.json else None)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
             done = {o.source for o in outs}
@@ -533,8 +538,25 @@ def _say_skipped(reading: Any, verbose: int) -> None:
             print(f"wxarchive:   {line.describe()}", file=sys.stderr)
 
 
+def _interrupted(what: str, sources: list[str], outs: list[Outcome], show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
+    """The end of a run stopped by a first Ctrl-C once the articles under way were finished: what was
+    done, how many links were not tried (each a ``not tried`` JSON line under --json); exit 130."""
+    from .pipeline import Outcome, Result
+
+    done = {o.source for o in outs}
+    left = [s for s in sources if s not in done]
+    if show is not None:
+        for s in left:
+            show(Outcome(s, Result.FAILED, error="interrupted", message="not tried: stopped by Ctrl-C"))
+    summary = f"{tally.line()}; " if tally is not None else ""
+    print(f"wxarchive: {what} stopped by Ctrl-C: {summary}{len(left)} link(s) not tried; run the same command "
+          "again to carry on", file=sys.stderr)
+    return 130
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .backoff import Backoff
+    from .interrupt import two_step_ctrl_c
     from .pipeline import Outcome, Result
     from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list_report
@@ -566,10 +588,13 @@ def cmd_import(args: argparse.Namespace) -> int:
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
         _log().info("import: %d article link(s) from %s", len(urls), args.file)
-        with Progress(len(urls), enabled=not args.quiet) as prog:
-            outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
-        if arch.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            with Progress(len(urls), enabled=not args.quiet) as prog:
+                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
+            if arch.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+        if arch.interrupt.soft.is_set():
+            return _interrupted("import", urls, outs, show if args.json else None, tally)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
@@ -623,14 +648,22 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     show = _printer(args.json, False) if (args.json or args.verbose) else None
     lock, arch = _locked_archiver(opts, "harvest")
     try:
-        res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
-                      ignore_backoff=args.ignore_backoff)
-        if not res.waited and res.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
-        checked = _harvest_check(arch, site.check, res) if site.check is not None else []
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
+                          ignore_backoff=args.ignore_backoff)
+            if not res.waited and res.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+            stopped = arch.interrupt.soft.is_set()
+            checked = _harvest_check(arch, site.check, res) if site.check is not None and not stopped else []
     finally:
         arch.close()
         lock.release()
+    if stopped:
+        tally.not_tried += sum(r.not_tried for r in res.runs)
+        print(f"wxarchive: harvest stopped by Ctrl-C: {tally.line()}; run it again to carry on", file=sys.stderr)
+        return 130
     tally.not_tried += sum(r.not_tried for r in res.runs)
     source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
     if res.waited:
@@ -850,8 +883,8 @@ def run() -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-    if any(t.is_alive() and not t.daemon for t in _threads()):
-        sys.exit(code)
+    if code != 130 and any(t.is_alive() and not t.daemon for t in _threads()):
+        sys.exit(code)  # (after Ctrl-C twice, downloads left on a slow server are not waited for)
     os._exit(code)
 
 

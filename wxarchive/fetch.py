@@ -21,6 +21,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from .bodies import ACCEPT_ENCODING, BodyDecoder
 from .errors import FetchError, RateLimited, UsageError
+from .interrupt import Interrupt, StopRequested
 from .models import MAX_PAGE_BYTES, Page
 from .routes import check_proxy, load_cookies, parse_connect_to
 from .urls import ARTICLE_HOST, IMAGE_HOSTS
@@ -218,6 +219,8 @@ class Fetcher:
         self._last: dict[str, float] = {}
         self._pace_lock = threading.Lock()
         self.requests = 0
+        self.interrupt: Interrupt | None = None  # set by the pipeline: Ctrl-C ends a pacing wait
+
 
     def close(self) -> None:
         self.client.close()
@@ -240,7 +243,12 @@ class Fetcher:
                 gap = random.uniform(lo, hi) if hi > lo else lo
                 wait = last + gap - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                if self.interrupt is None:
+                    time.sleep(wait)
+                else:
+                    self.interrupt.soft.wait(wait)
+            if self.interrupt is not None and self.interrupt.soft.is_set():
+                raise StopRequested()  # the first Ctrl-C: this page is new work, not asked for
             self._last[host] = time.monotonic()
 
     # ---- core

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 
+from .interrupt import Interrupt, StopRequested
 from .errors import (ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
@@ -250,6 +251,19 @@ class _InOrder:
         self.pending.append((source, item))
         self.emit()
 
+    def emit_completed(self) -> None:
+        """After a stop: report the outcomes that are there (an article finished, or one that failed
+        before its images), in order; the articles the stop cut short are left out."""
+        for _source, item in self.pending:
+            if isinstance(item, cf.Future):
+                if not item.done() or item.cancelled() or item.exception() is not None:
+                    continue
+                item = item.result()
+            self.outcomes.append(item)
+            if self.on_outcome:
+                self.on_outcome(item)
+        self.pending.clear()
+
     def emit(self, block: bool = False) -> None:
         """Report every outcome at the head that is ready; ``block``: wait for all of them."""
         while self.pending:
@@ -291,6 +305,7 @@ class Archiver:
         self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
         self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
+        self.interrupt = Interrupt()  # Ctrl-C: the CLI's handler sets it (see interrupt.two_step_ctrl_c)
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -298,20 +313,30 @@ class Archiver:
         from .fetch import Fetcher
 
         o = self.opts
-        return Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff, delay=o.delay,
-                       proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent)
+        fetcher = Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff,
+                          delay=o.delay, proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent)
+        fetcher.interrupt = self.interrupt
+        return fetcher
 
     @functools.cached_property
     def saver(self) -> ImageSaver:
         from .images import ImageSaver
 
-        return ImageSaver(self.fetcher, self.site.image_dir, concurrency=self.opts.concurrency)
+        saver = ImageSaver(self.fetcher, self.site.image_dir, concurrency=self.opts.concurrency)
+        saver.interrupt = self.interrupt
+        return saver
 
     def close(self) -> None:
-        if "saver" in self.__dict__:
-            self.saver.close()
-        if "fetcher" in self.__dict__:
-            self.fetcher.close()
+        if self.interrupt.hard.is_set():
+            # the second Ctrl-C: downloads still waiting on a slow server are left (their temp files
+            # removed now), not waited for; the client is not closed under them
+            if "saver" in self.__dict__:
+                self.saver.abandon()
+        else:
+            if "saver" in self.__dict__:
+                self.saver.close()
+            if "fetcher" in self.__dict__:
+                self.fetcher.close()
         self.store.close()
         self._write_lock.close()
 
@@ -457,10 +482,11 @@ class Archiver:
         if futures:
             from .images import gather, sync_files
 
-            article = gather(article, futures)
+            article = gather(article, futures, self.interrupt)
             sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
         if self.opts.media and not no_images and article.media and redo is None:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
+        self.interrupt.check_hard()  # the second Ctrl-C: no post is begun after it
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         key = key or article.key
@@ -589,8 +615,19 @@ class Archiver:
             for source in self._looking_ahead(sources):
                 if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
-                queue.add(source, self._start(source, finisher))
+                if self.interrupt.soft.is_set():
+                    break  # the first Ctrl-C: what is under way is finished below, nothing new begun
+                try:
+                    item = self._start(source, finisher)
+                except StopRequested:
+                    break  # (Ctrl-C during the wait before a page request: that page is not asked for)
+                queue.add(source, item)
             queue.emit(block=True)
+        except KeyboardInterrupt:
+            self.interrupt.hard.set()  # the second Ctrl-C: workers stop before writing anything more
+            finisher.shutdown(wait=True, cancel_futures=True)
+            queue.emit_completed()  # every article finished before it is still reported
+            raise
         finally:
             finisher.shutdown(wait=True)
         self.settle()
@@ -683,7 +720,7 @@ class Archiver:
         if self.opts.no_images:
             return outs
         for rec in self.store.missing_images():
-            if self.blocked is not None or self.offline is not None:
+            if self.blocked is not None or self.offline is not None or self.interrupt.soft.is_set():
                 break
             if rec.key in self._images_asked:
                 continue
