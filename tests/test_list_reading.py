@@ -100,6 +100,8 @@ def test_import_of_a_utf16_list_finds_its_links(tmp_path: Path) -> None:
     f = tmp_path / "list.txt"
     f.write_text(f"{A}\r\n{B}\r\n", encoding="utf-16")  # Windows Notepad's "Unicode"
     r = wx("import", f, "--out", tmp_path / "arch", "--dry-run")
+    assert r.returncode == 0 and "2 would be fetched" in r.stderr, r.stderr
+    r = wx("import", f, "--out", tmp_path / "arch", "--dry-run", "-v")
     assert r.returncode == 0 and "2 lines: 2 links" in r.stderr, r.stderr
 
 

@@ -84,13 +84,14 @@ def summary(outs: list[CheckOutcome]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import Checker, parse_age
-    from .cli import _locked_archiver, options_from
+    from .cli import _locked_archiver, options_from, require_archive
     from .backoff import Backoff
     from .report import Progress, chain
 
     if args.max is not None and args.max < 0:
         raise UsageError("--max must be 0 or more")
     older = parse_age(args.older_than) if args.older_than else None
+    require_archive(args.out, "check")
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     lock, arch = _locked_archiver(opts, "check")

@@ -250,6 +250,19 @@ def archive_dir(out: str) -> Path:
     return p
 
 
+def require_archive(out: str, what: str) -> None:
+    """Refuse a folder that holds no archive (neither wxarchive.toml nor a state): a typo in ``--out``
+    must not become a new site, nor be blamed on a missing ``[[sources]]``."""
+    from .site import CONFIG_NAME, STATE_DIR
+
+    root = archive_dir(out)
+    if (root / CONFIG_NAME).is_file() or (root / STATE_DIR / "state.sqlite3").is_file():
+        return
+    made = "" if root.is_dir() else " (no such folder)"
+    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/state.sqlite3; "
+                     f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
+
+
 def options_from(args: argparse.Namespace) -> Options:
     from .pipeline import Options
     from .routes import check_proxy, load_cookies, parse_connect_to
@@ -570,7 +583,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         _say_skipped(reading, args.verbose)
         print(f"wxarchive: {what}", file=sys.stderr)
         return 2
-    if not args.quiet:
+    if not args.quiet and (reading.skipped or args.verbose):  # (a clean list: the run's own tally says it)
         _say_skipped(reading, args.verbose)
         print(f"wxarchive: {args.file}: {reading.summary()}", file=sys.stderr)
     if args.dry_run:
@@ -632,6 +645,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     from .report import Tally, chain, log_outcome
     from .site import Site
 
+    require_archive(args.out, "harvest")
     opts = options_from(args)
     site = Site.open(opts.out)
     specs = load_specs(site.sources) if site.sources or site.check is None else []
