@@ -114,9 +114,9 @@ def test_failed_articles_retried_up_to_max_attempts_then_given_up(tmp_path: Path
     assert r.returncode == 1 and "1 given up" in r.stderr and "[given up]" in r.stderr
     assert odd_requests() == 2
     r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2", "--json")
-    assert r.returncode == 1 and odd_requests() == 2  # given up: no request
+    assert r.returncode == 0 and odd_requests() == 2  # given up: no request, skipped (issue 23: cron-safe)
     out = [json.loads(x) for x in r.stdout.splitlines()]
-    assert out[1]["status"] == "failed" and out[1]["gave_up"] is True
+    assert out[1]["status"] == "skipped" and out[1]["gave_up"] is True and out[1]["error"] == "layout"
     r = imp(root, server, str(lst), "--attempt-gap", "0", "--max-attempts", "2", "--retry-failed")
     assert r.returncode == 1 and odd_requests() == 3
     st = run_cli("status", "--out", str(root))

@@ -311,7 +311,7 @@ def _printer(as_json: bool, quiet: bool):
     def show(o: Outcome) -> None:
         if as_json:
             emit(encode(o.as_json()), o)
-        elif o.status != Result.FAILED and not quiet:
+        elif o.status != Result.FAILED and not quiet and not o.gave_up:  # (given up earlier: -v says so)
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
             emit(f"{o.status:9} {o.post or ''}  {o.title or ''}{extra}", o)
@@ -416,7 +416,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         from .interrupt import two_step_ctrl_c
 
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
+            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args)))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, log_outcome))
         if arch.interrupt.soft.is_set():
@@ -433,6 +433,19 @@ def cmd_get(args: argparse.Namespace) -> int:
             left = _not_tried(args.sources, outs, show if args.json else None)
             print(f"wxarchive: {_offline_line(arch, left)}", file=sys.stderr)
         return exit_code(outs, arch.blocked is not None)
+
+
+def _given_up_note(args: argparse.Namespace) -> Callable[[Outcome], None] | None:
+    """``get`` names its articles one by one: one given up earlier says why on stderr (``import`` only at -v)."""
+    if args.quiet or args.verbose:
+        return None
+
+    def note(o: Outcome) -> None:
+        if o.gave_up and o.status != "failed":
+            from .pipeline import said
+
+            print(f"wxarchive: {said(o.source, o.message or '')}", file=sys.stderr)
+    return note
 
 
 def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]

@@ -205,7 +205,7 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
     if has_body and doc.xpath('//*[@id="js_article"]//*[@id="activity-name" or @id="js_name"]'):
         return  # an article whose body is elsewhere (picture/text posts) beside hidden templates
     title_el = doc.find(".//title")
-    said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
+    said_parts = [_box_said(e) for e in boxes[:1]] + [_text(title_el)]
     if not has_body and not boxes:
         said_parts.append(_written_text(scripts))  # the message may exist only in a document.write() string
     said = " ".join(p for p in said_parts if p).strip()
@@ -226,6 +226,22 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
             raise Unavailable(code, f"{url}: {detail}", url=url, target=target)
     if boxes:
         raise Unavailable("unavailable", f"{url}: {said[:200]}", url=url)
+
+
+_BOX_FURNITURE = etree.XPath('.//*[contains(@class, "footer") or contains(@class, "extra-area") or '
+                             'contains(@class, "__opr-area")]')
+
+
+def _box_said(box: Any) -> str:
+    """What a message box says: its text less the box's furniture (the footer's 微信公众平台运营中心 and
+    我要反馈 links, the buttons), which is the same on every such page and says nothing of this one."""
+    import copy
+
+    box = copy.deepcopy(box)
+    for el in _BOX_FURNITURE(box):
+        if el.getparent() is not None:
+            el.drop_tree()  # (its tail stays)
+    return _text(box)
 
 
 _DOC_WRITE = re.compile(r"""document\.write\(\s*(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')""")

@@ -365,12 +365,7 @@ class Archiver:
                     return self._skipped(source, rec, post)
             if rec and not self.opts.retry_failed:  # noqa: SIM102 (one case of several to come)
                 if rec.status == Status.GAVE_UP and (rec.permanent or rec.attempts >= self.opts.max_attempts):
-                    why = rec.error_msg or rec.error_code or "failed"
-                    msg = (f"given up earlier after {rec.attempts} attempt(s): {why}; "
-                           "nothing fetched (use --retry-failed to try it again)")
-                    log.error("%s: %s", source, msg)  # said even without --json: silence looked like a crash
-                    return Outcome(source, Result.FAILED, error=rec.error_code, key=rec.key, gave_up=True,
-                                   message=msg)
+                    return self._given_up_earlier(source, rec)
             if self.blocked is not None:
                 raise self.blocked
             fetcher = self.fetcher  # (made before the thread below starts: they would share one GIL)
@@ -431,6 +426,16 @@ class Archiver:
                 return self._skipped(source, rec)
         article = self._clean(article)
         return article, page
+
+    def _given_up_earlier(self, source: str, rec: ArticleRow) -> Outcome:
+        """A link given up in an earlier run: skipped, not failed again (a list holding deleted articles
+        must not fail every cron run); said once, when it was given up, and again here only at -v."""
+        why = rec.error_msg or rec.error_code or "failed"
+        msg = (f"given up earlier after {rec.attempts} attempt(s): {why}; "
+               "nothing fetched (use --retry-failed to try it again)")
+        log.info("%s: skipped (given up earlier: %s)", source, rec.error_code or "failed")
+        return Outcome(source, Result.SKIPPED, error=rec.error_code or "failed", key=rec.key, gave_up=True,
+                       message=msg)
 
     def _skipped(self, source: str, rec: ArticleRow, post: str | None = None) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""

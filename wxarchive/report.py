@@ -36,6 +36,7 @@ class Tally:
     images_found: int = 0
     images_failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
+    given_up_earlier: collections.Counter = field(default_factory=collections.Counter)  # skipped: why, how many
 
     def add(self, o: Outcome) -> None:
         if o.status == Result.HEALED:
@@ -45,6 +46,8 @@ class Tally:
             self.archived += 1
         elif o.status == Result.SKIPPED:
             self.skipped += 1
+            if o.gave_up:
+                self.given_up_earlier[o.error or "failed"] += 1
         elif o.status == Result.FAILED and o.error == "verify":
             self.not_tried += 1  # the block itself: reported once as such, tried again on resume
         elif o.status == Result.FAILED:
@@ -62,6 +65,9 @@ class Tally:
 
     def line(self) -> str:
         parts = [f"{self.archived} archived", f"{self.skipped} skipped"]
+        if self.given_up_earlier:
+            why = ", ".join(f"{k} {v}" for k, v in self.given_up_earlier.most_common())
+            parts[1] += f" ({sum(self.given_up_earlier.values())} given up earlier: {why})"
         if self.n_failed:
             reasons = ", ".join(f"{k} {v}" for k, v in self.failed.most_common())
             parts.append(f"{self.n_failed} failed ({reasons})")
@@ -223,8 +229,8 @@ class Progress:
 
 def log_outcome(o: Outcome) -> None:
     """One line per article for ``--log FILE`` (INFO: off the terminal unless -v)."""
-    if o.status == Result.FAILED:
-        return  # the pipeline has logged it as an error already
+    if o.status == Result.FAILED or o.gave_up:
+        return  # the pipeline has logged it already
     log.info("%s %s %s", o.status, o.source, o.title or "")
 
 
