@@ -38,6 +38,8 @@ def add_parser(sub: Any) -> None:
                    help="minimum seconds between article pages (default 2, plus up to 1 s jitter)")
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the articles that would be checked; no request, nothing written (works read-only)")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
@@ -92,6 +94,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("--max must be 0 or more")
     older = parse_age(args.older_than) if args.older_than else None
     require_archive(args.out, "check")
+    if args.dry_run:
+        return _dry_run(args, older)
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     lock, arch = _locked_archiver(opts, "check")
@@ -125,6 +129,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     if checker.blocked is not None:
         return 3
     return 1 if any(o.state is None for o in outs) else 0
+
+
+def _dry_run(args: argparse.Namespace, older: float | None) -> int:
+    """``check --dry-run``: the articles a check would ask about, read from the state opened read-only
+    (no lock, no request, nothing written: it works on a read-only archive)."""
+    import json
+    from types import SimpleNamespace
+
+    from .check import Checker
+    from .site import Site
+    from .store import Store
+
+    db = Site.open(args.out).state_dir / "state.sqlite3"
+    if not db.is_file():
+        raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
+    with Store(db, readonly=True) as st:
+        checker = Checker(SimpleNamespace(store=st, opts=None))  # type: ignore[arg-type]
+        recs = checker.select(args.targets or None, max_n=args.max, older_than=older, account=args.account)
+    for rec in recs:
+        if args.json:
+            print(json.dumps({"key": rec.key, "url": rec.canonical_url or rec.url, "title": rec.title,
+                              "post": rec.post_path, "dry_run": True}, ensure_ascii=False))
+        else:
+            print(f"would check  {rec.canonical_url or rec.url}  {rec.title or ''}")
+    if not args.quiet:
+        print(f"wxarchive: check --dry-run: {len(recs)} article(s) would be checked; nothing asked or written",
+              file=sys.stderr)
+    return 0
 
 
 def check_slice(arch: Any, cfg: dict[str, Any]) -> tuple[list[CheckOutcome], Any]:

@@ -169,6 +169,7 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
   wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", nargs="?", default="archive")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
   wxarchive rebuild --out ~/blog             # every post again from its kept raw page
@@ -210,6 +211,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
     p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:

@@ -30,6 +30,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
     p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
     p.add_argument("--gone", action="store_true", help="only articles whose original was found deleted, removed, ...")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     return p
 
 
@@ -41,7 +42,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
     db = root / STATE_DIR / "state.sqlite3"
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
-    with Store(db) as st:
+    with Store(db, readonly=True) as st:  # (ls reads: it works on a read-only archive)
         for rec in st.articles():
             found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
             archived = rec["status"] == Status.ARCHIVED
