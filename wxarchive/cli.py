@@ -265,24 +265,55 @@ def require_archive(out: str, what: str) -> None:
                      f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
 
 
+_PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
+
+def _from_command_line(args: argparse.Namespace, dest: str) -> Any:
+    """The value the command line itself gave ``dest`` (None: not given there, only by a config file).
+    Without a record of the command line (a Namespace built by hand), every value counts as given."""
+    given = getattr(args, "_command_line", None)
+    return getattr(args, dest, None) if given is None else given.get(dest)
+
+
+def _connect_routes(args: argparse.Namespace, parse: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """``--connect-to`` routes, host by host: the command line over WXARCHIVE_CONNECT_TO over the config
+    files (argparse appends the command line's pairs to the ones a config file gave)."""
+    every = list(args.connect_to or [])
+    typed = list(_from_command_line(args, "connect_to") or [])
+    configured = every[:len(every) - len(typed)]
+    return {**parse(configured), **parse(None, os.environ.get("WXARCHIVE_CONNECT_TO")), **parse(typed)}
+
+
+def _proxy_setting(args: argparse.Namespace) -> str | None:
+    """``--proxy``: the command line over the *_PROXY environment over the config files (None: the
+    environment's, "": none)."""
+    typed = _from_command_line(args, "proxy")
+    if typed is not None:
+        return str(typed)
+    if args.proxy is not None and any(os.environ.get(v) for v in _PROXY_ENV):
+        return None  # a proxy only a config file names gives way to the environment's
+    return str(args.proxy) if args.proxy is not None else None
+
+
 def options_from(args: argparse.Namespace) -> Options:
     from .pipeline import Options
     from .routes import check_proxy, load_cookies, parse_connect_to
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
-    if args.proxy:
-        check_proxy(args.proxy)
+    proxy = _proxy_setting(args)
+    if proxy:
+        check_proxy(proxy)
     if args.cookies:
         load_cookies(args.cookies)  # a bad file is a usage error now, not at the first request
-    routes = parse_connect_to(args.connect_to, os.environ.get("WXARCHIVE_CONNECT_TO"))
+    routes = _connect_routes(args, parse_connect_to)
     delay = (2.0, 3.0) if args.delay is None else (max(0.0, args.delay), max(0.0, args.delay) * 1.5)
     if args.concurrency < 1 or args.max_attempts < 1:
         raise UsageError("--concurrency and --max-attempts must be at least 1")
     return Options(out=archive_dir(args.out), no_images=args.no_images, force=args.force, media=args.media,
                    keep_footers=args.keep_footers, max_attempts=args.max_attempts, retry_failed=args.retry_failed,
                    concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
-                   attempt_gap=max(0.0, args.attempt_gap), proxy=args.proxy, cookies=args.cookies,
+                   attempt_gap=max(0.0, args.attempt_gap), proxy=proxy, cookies=args.cookies,
                    user_agent=args.user_agent)
 
 
@@ -852,7 +883,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .config import apply_config
 
+        typed = dict(vars(args))  # what the command line itself said (see _from_command_line)
         args = apply_config(ap, argv, args, config_file, ignore_config, everything=build_parser)
+        args._command_line = typed
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
         return COMMANDS[args.command](args)
     except UsageError as e:
