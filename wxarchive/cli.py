@@ -232,14 +232,54 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
             raise UsageError(f"--log {log_file} is a folder; give a file name, like --log {Path(log_file) / 'wxarchive.log'}")
         try:
             Path(log_file).parent.mkdir(parents=True, exist_ok=True)  # `--log .wxarchive/harvest.log` on a first run
-            fh = logging.FileHandler(log_file, encoding="utf-8")
-        except OSError as e:
+            fh = _log_file_handler()(log_file, encoding="utf-8")
+        except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError) as e:  # a path that cannot be
             raise UsageError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
+        except OSError as e:  # a full disk, a read-only one, no permission: the run is worth more than its log
+            print(f"wxarchive: cannot write the log file {log_file}: {e.strerror or e}; going on without it",
+                  file=sys.stderr)
+            return
         fh.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _log_file_handler() -> type:
+    """A ``--log`` file handler that, when a write fails (a full disk), says so in one line on stderr
+    and writes no more, instead of logging's traceback for every later record; the run goes on."""
+    import logging
+
+    class LogFile(logging.FileHandler):
+        failed = False
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if not self.failed:
+                super().emit(record)
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            self._failed(sys.exc_info()[1])
+
+        def _failed(self, e: BaseException | None) -> None:
+            if not self.failed:
+                self.failed = True
+                print(f"wxarchive: cannot write the log file {self.baseFilename}: "
+                      f"{getattr(e, 'strerror', None) or e}; going on without it", file=sys.stderr)
+
+        def flush(self) -> None:
+            try:
+                super().flush()
+            except OSError as e:  # (a buffered write fails at its flush: ENOSPC arrives here)
+                self._failed(e)
+
+        def close(self) -> None:
+            try:
+                super().close()
+            except OSError:
+                pass
+
+    return LogFile
 
 
 def archive_dir(out: str) -> Path:
