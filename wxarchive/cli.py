@@ -113,6 +113,7 @@ class _Commands:
         if self.only is not None and name != self.only:
             return _Unused()
         raw = kw.get("formatter_class") is argparse.RawDescriptionHelpFormatter
+        kw.setdefault("allow_abbrev", False)  # `--max 3` must not silently mean --max-attempts 3
         kw["formatter_class"] = _RawHelp if raw else kw.get("formatter_class", _Help)
         return self.sub.add_parser(name, **kw)
 
@@ -126,7 +127,7 @@ def command_of(argv: Sequence[str]) -> str | None:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, the top level and that command's parser alone."""
     ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.",
-                                 formatter_class=_Help)
+                                 formatter_class=_Help, allow_abbrev=False)
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
     ap.add_argument("--config", metavar="FILE",
                     help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
@@ -168,7 +169,8 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
   wxarchive init ~/blog          # _config.yml, layouts, index, wxarchive.toml (existing files kept)
   wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir", nargs="?", default="archive")
+    p.add_argument("dir", nargs="?", default=None, help="the site's folder (default: --out, else ./archive)")
+    p.add_argument("--out", "-o", default=None, metavar="DIR", help="the same as DIR, as every command takes it")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
@@ -286,6 +288,9 @@ def archive_dir(out: str) -> Path:
     """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
     from pathlib import Path
 
+    if "%(" in out:
+        raise UsageError(f"-o/--out is the archive's folder, not a file name template (as yt-dlp's -o is): {out!r}; "
+                         "posts are named by date and title inside it")
     p = Path(out).expanduser()
     if p.exists() and not p.is_dir():
         raise UsageError(f"{out} is a file, not a folder; give the archive's folder (--out DIR)")
@@ -341,6 +346,10 @@ def options_from(args: argparse.Namespace) -> Options:
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
+    if args.delay is not None and not args.delay >= 0:
+        raise UsageError(f"--delay must be 0 seconds or more, got {args.delay:g}")
+    if args.user_agent is not None and not args.user_agent.strip():
+        raise UsageError("--user-agent must not be empty (leave it out for the default)")
     proxy = _proxy_setting(args)
     if proxy:
         check_proxy(proxy)
@@ -543,6 +552,9 @@ def _offline_line(arch: Archiver, left: int) -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     from .site import Site
 
+    if args.dir is not None and args.out is not None and args.dir != args.out:
+        raise UsageError(f"give the folder once: {args.dir} or --out {args.out}")
+    args.dir = args.dir or args.out or "archive"
     site = Site.open(archive_dir(args.dir))
     try:
         made = site.init()

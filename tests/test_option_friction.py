@@ -1,0 +1,48 @@
+"""Issue 23, friction with option names: no abbreviations, -o is a folder (not a yt-dlp template),
+--delay -1 and --user-agent '' refused, init --out DIR."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PAGE = Path(__file__).resolve().parent.parent / "fixtures" / "article-2024-modern" / "page.html"
+
+
+def wx(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXARCHIVE_")}
+    return subprocess.run([sys.executable, "-m", "wxarchive", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=60, cwd=cwd)
+
+
+@pytest.mark.parametrize("args", [["import", "x.txt", "--max", "3"], ["get", "x", "--retry"], ["check", "--old", "3d"],
+                                  ["ls", "--js"]])
+def test_abbreviations_are_not_options(tmp_path: Path, args: list[str]) -> None:
+    r = wx(*args, "--out", tmp_path / "a", cwd=tmp_path)
+    assert r.returncode == 2 and "unrecognized arguments" in r.stderr, r.stderr
+
+
+def test_an_output_template_is_not_a_folder(tmp_path: Path) -> None:
+    for args in (["get", PAGE, "-o", "%(title)s.md"], ["init", "%(title)s"]):
+        r = wx(*args, cwd=tmp_path)
+        assert r.returncode == 2 and "archive's folder" in r.stderr, r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args, said", [(["--delay", "-1"], "--delay must be 0 seconds or more"),
+                                        (["--user-agent", ""], "--user-agent must not be empty"),
+                                        (["--user-agent", "  "], "--user-agent must not be empty")])
+def test_nonsense_values_are_refused(tmp_path: Path, args: list[str], said: str) -> None:
+    r = wx("get", PAGE, "--out", tmp_path / "a", *args)
+    assert r.returncode == 2 and said in r.stderr, r.stderr
+    assert not (tmp_path / "a").exists()
+
+
+def test_init_takes_out_as_every_command_does(tmp_path: Path) -> None:
+    r = wx("init", "--out", tmp_path / "blog")
+    assert r.returncode == 0 and (tmp_path / "blog" / "wxarchive.toml").is_file(), r.stderr
+    r = wx("init", tmp_path / "x", "--out", tmp_path / "y")
+    assert r.returncode == 2 and "once" in r.stderr
