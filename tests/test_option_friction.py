@@ -46,3 +46,26 @@ def test_init_takes_out_as_every_command_does(tmp_path: Path) -> None:
     assert r.returncode == 0 and (tmp_path / "blog" / "wxarchive.toml").is_file(), r.stderr
     r = wx("init", tmp_path / "x", "--out", tmp_path / "y")
     assert r.returncode == 2 and "once" in r.stderr
+
+
+def test_get_dry_run_asks_nothing_and_writes_nothing(tmp_path: Path) -> None:
+    url = "https://mp.weixin.qq.com/s?__biz=MzA5OTk5OTk5OQ==&mid=2650000901&idx=1&sn=abc&chksm=1#rd"
+    r = wx("get", url, PAGE, "--out", tmp_path / "a", "--dry-run", "--connect-to", "mp.weixin.qq.com=http://127.0.0.1:9")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].split() == ["new", url.split("&chksm")[0]]
+    assert "get --dry-run: 2 would be fetched" in r.stderr
+    assert not (tmp_path / "a").exists()
+    r = wx("get", PAGE, "--out", tmp_path / "a", "--no-images")
+    assert r.returncode == 0, r.stderr
+    r = wx("get", PAGE, "--out", tmp_path / "a", "--dry-run", "--json")
+    assert r.returncode == 0 and '"dry_run": true' in r.stdout
+    r = wx("get", "https://example.com/x", "--out", tmp_path / "a", "--dry-run")
+    assert r.returncode == 2 and "not a WeChat article URL" in r.stderr
+
+
+def test_get_from_stdin_says_get(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXARCHIVE_")}
+    r = subprocess.run([sys.executable, "-m", "wxarchive", "get", "-", "--out", str(tmp_path / "a"), "--dry-run"],
+                       input="https://mp.weixin.qq.com/s/AAAAAAAAAAAAAAAAAAAAAA\n", capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0 and "get --dry-run: 1 would be fetched" in r.stderr and "import" not in r.stderr

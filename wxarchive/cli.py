@@ -161,6 +161,8 @@ def _add_get(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-a", "--batch-file", metavar="FILE",
                    help="archive every link in FILE (- for stdin), as `wxarchive import FILE` does")
     _common(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be fetched (new) and what is known, with no request and no write")
 
 
 def _add_site_commands(sub: argparse._SubParsersAction) -> None:
@@ -423,7 +425,7 @@ def _get_as_import(args: argparse.Namespace) -> int | None:
     if args.batch_file is not None and args.sources:
         raise UsageError("give either links or -a FILE, not both")
     args.file = args.batch_file if args.batch_file is not None else "-"
-    args.ignore_backoff, args.dry_run = False, False
+    args.ignore_backoff = False
     return cmd_import(args)
 
 
@@ -467,6 +469,8 @@ def cmd_get(args: argparse.Namespace) -> int:
     if as_import is not None:
         return as_import
     opts = options_from(args)
+    if args.dry_run:
+        return _get_dry_run(args, opts)
     show = _printer(args.json, args.quiet)
     bad = []
     for src in args.sources:
@@ -528,6 +532,22 @@ def _given_up_note(args: argparse.Namespace) -> Callable[[Outcome], None] | None
 
             print(f"wxarchive: {said(o.source, o.message or '')}", file=sys.stderr)
     return note
+
+
+def _get_dry_run(args: argparse.Namespace, opts: Options) -> int:
+    """``get --dry-run``: each source new, known or given up, as ``import --dry-run`` says it; a source
+    that is not an article (a typo, an album) is refused as a real run would refuse it."""
+    from .dryrun import classify, report
+    from .pipeline import check_source
+    from .urls import is_article_url, normalize_article_url
+
+    for src in args.sources:
+        hint = _not_for_get(src)
+        if hint:
+            raise UsageError(hint)
+        check_source(src)
+    urls = [normalize_article_url(s) if is_article_url(s) else s for s in args.sources]
+    return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "get")
 
 
 def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
@@ -672,6 +692,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .report import Progress, Tally, chain, log_outcome
     from .sources import read_list_report
 
+    name = args.command  # `get -` and `get -a FILE` run this and say `get`
     opts = options_from(args)
     reading = read_list_report(args.file)
     urls = reading.urls
@@ -687,10 +708,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.dry_run:
         from .dryrun import classify, report
 
-        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "import")
+        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
     show = _printer(args.json, args.quiet)
     tally = Tally()
-    lock, arch = _locked_archiver(opts, "import")
+    lock, arch = _locked_archiver(opts, name)
     try:
         backoff = Backoff(arch.store)
         held = backoff.in_force()
@@ -698,14 +719,14 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        _log().info("import: %d article link(s) from %s", len(urls), args.file)
+        _log().info("%s: %d article link(s) from %s", name, len(urls), args.file)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            with Progress(len(urls), enabled=not args.quiet) as prog:
+            with Progress(len(urls), enabled=not args.quiet, label=name) as prog:
                 outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
         if arch.interrupt.soft.is_set():
-            return _interrupted("import", urls, outs, show if args.json else None, tally)
+            return _interrupted(name, urls, outs, show if args.json else None, tally)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
@@ -720,13 +741,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             backoff.clear()
         if arch.offline is not None:
             left = _not_tried(urls, outs, show if args.json else None)
-            print(f"wxarchive: import {_offline_line(arch, left)}", file=sys.stderr)
+            print(f"wxarchive: {name} {_offline_line(arch, left)}", file=sys.stderr)
             return 1
     finally:
         arch.close()
         lock.release()
     if not args.quiet:
-        print(f"wxarchive: import: {tally.line()}", file=sys.stderr)
+        print(f"wxarchive: {name}: {tally.line()}", file=sys.stderr)
         for o in tally.failures[:20]:
             print(_failure_line(o), file=sys.stderr)
         if len(tally.failures) > 20:

@@ -137,6 +137,7 @@ class Progress:
         self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.every, self.every_s, self.label = every, every_s, label
         self.done = 0
+        self.fetched = 0  # outcomes that cost a request (a skip costs none: it says nothing of the pace)
         self.start = time.monotonic()
         self._last_line = self.start
         self._text = ""
@@ -194,8 +195,16 @@ class Progress:
                 self.clear()
 
     def rate(self) -> float:
-        el = time.monotonic() - self.start
-        return self.done / el if el > 0 else 0.0
+        """Articles fetched per second: skipped ones (thousands a second on a re-run) are not counted, and
+        the first second is not divided by less than a second (a burst is not a pace)."""
+        return self.fetched / max(time.monotonic() - self.start, 1.0)
+
+    def _pace(self, r: float) -> str:
+        """`` 12/min`` (`` 0.5/min`` when slow); "" with nothing fetched yet."""
+        if r <= 0:
+            return ""
+        per_min = r * 60
+        return f" {per_min:.0f}/min" if per_min >= 10 else f" {per_min:.1f}/min"
 
     def _bar_text(self, o: Outcome) -> str:
         r = self.rate()
@@ -206,10 +215,11 @@ class Progress:
         bar = "#" * full + "-" * (cells - full)
         eta_s = f" ETA {int(eta // 60)}:{int(eta % 60):02d}" if self.done < self.total and r > 0 else ""
         title = " ".join((o.title or o.source).split())
-        return f"{self.label} [{bar}] {self.done}/{self.total} {r * 60:.1f}/min{eta_s}  {o.status} {title}"
+        return f"{self.label} [{bar}] {self.done}/{self.total}{self._pace(r)}{eta_s}  {o.status} {title}"
 
     def update(self, o: Outcome) -> None:
         self.done += 1
+        self.fetched += int(o.status != Result.SKIPPED)
         if not self.enabled:
             return
         if self.tty:
@@ -223,8 +233,8 @@ class Progress:
             r = self.rate()
             eta = (self.total - self.done) / r if r > 0 else 0
             eta_s = f", about {int(eta // 60)} min {int(eta % 60)} s left" if self.done < self.total and r > 0 else ""
-            print(f"wxarchive: {self.label}: {self.done}/{self.total} done ({r * 60:.1f}/min{eta_s})",
-                  file=self.stream, flush=True)
+            pace = f" ({self._pace(r).strip()}{eta_s})" if r > 0 else ""
+            print(f"wxarchive: {self.label}: {self.done}/{self.total} done{pace}", file=self.stream, flush=True)
 
 
 def log_outcome(o: Outcome) -> None:
