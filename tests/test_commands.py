@@ -78,7 +78,11 @@ def test_rebuild_applies_changed_settings_to_every_post(archive: Path, run_cli) 
     res = run_cli("rebuild", "--out", archive, "--json")
     assert res.code == 0, res.err
     assert sorted(ln["status"] for ln in res.lines) == ["rebuilt", "rebuilt"]
+    assert [ln["changed"] for ln in res.lines] == [True, True]
+    assert "rebuild: 2 posts, 2 changed" in res.err  # (issue 23: whether the new setting took)
     assert posts(archive) == sorted([first, second])
+    again = run_cli("rebuild", "--out", archive)
+    assert again.code == 0 and "rebuild: 2 posts, 0 changed" in again.err
     for post in (first, second):
         assert "来源：微信公众号" not in _body(post)
         assert _front(post)["title"]

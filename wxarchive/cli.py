@@ -624,12 +624,27 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     lock, arch = _locked_archiver(opts, "rebuild")
     try:
         outs = arch.rebuild(on_outcome=show)
-        if not opts.no_images:
-            arch.heal_images(on_outcome=show)  # the one step of a rebuild that asks the network
+        healed = [] if opts.no_images else arch.heal_images(on_outcome=show)  # the one step that asks the network
     finally:
         arch.close()
         lock.release()
+    if not args.quiet:
+        print(f"wxarchive: rebuild: {_rebuild_line(outs, len(healed))}", file=sys.stderr)
     return 1 if any(o.status == Result.FAILED for o in outs) else 0
+
+
+def _rebuild_line(outs: list[Outcome], healed: int) -> str:
+    """``33 posts, 0 changed`` (and what failed, what images were healed): whether a settings change took."""
+    from .pipeline import Result
+
+    failed = sum(1 for o in outs if o.status == Result.FAILED)
+    done = [o for o in outs if o.status == Result.REBUILT]
+    line = f"{len(outs)} post{'s' if len(outs) != 1 else ''}, {sum(1 for o in done if o.changed)} changed"
+    if failed:
+        line += f", {failed} failed"
+    if healed:
+        line += f", {healed} healed (missing images saved)"
+    return line
 
 
 def _failure_line(o: Outcome) -> str:

@@ -105,6 +105,7 @@ class Outcome:
     url: str | None = None
     account: str | None = None
     published: str | None = None
+    changed: bool | None = None  # `rebuild`: whether the post's bytes (or its name) changed
 
     def as_json(self) -> dict:
         url = self.url
@@ -117,7 +118,16 @@ class Outcome:
             d["message"] = self.message
         if self.gave_up:
             d["gave_up"] = True
+        if self.changed is not None:
+            d["changed"] = self.changed
         return d
+
+
+def _read_or_none(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
 
 
 def _written_for(post: Path, article: Article) -> bool:
@@ -816,8 +826,10 @@ class Archiver:
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
+        before = _read_or_none(post)
         out = self._finish(src, article, page, [], redo, key=rec.key)  # a kept version keeps its own key
         out.status = Result.REBUILT
+        out.changed = out.post != str(post) or _read_or_none(Path(out.post or "")) != before
         return out
 
 
