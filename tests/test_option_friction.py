@@ -69,3 +69,18 @@ def test_get_from_stdin_says_get(tmp_path: Path) -> None:
                        input="https://mp.weixin.qq.com/s/AAAAAAAAAAAAAAAAAAAAAA\n", capture_output=True, text=True,
                        env=env, timeout=60)
     assert r.returncode == 0 and "get --dry-run: 1 would be fetched" in r.stderr and "import" not in r.stderr
+
+
+def test_images_not_saved_are_one_line_per_article(tmp_path: Path) -> None:
+    """Issue 23: a newcomer offline saw one warning per image. Now one line for the article (how many,
+    why, that the next run tries again); each image's URL at -v."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXARCHIVE_")}
+    env["WXARCHIVE_CONNECT_TO"] = "mmbiz.qpic.cn=http://127.0.0.1:9"  # nothing listens
+    for verbose in ([], ["-v"]):
+        r = subprocess.run([sys.executable, "-m", "wxarchive", "get", str(PAGE), "--out", str(tmp_path / "a"),
+                            "--timeout", "2", "--force", *verbose], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 4, r.stderr
+        said = [ln for ln in r.stderr.splitlines() if "not saved" in ln]
+        one = [ln for ln in said if "2 images not saved" in ln]
+        assert len(one) == 1 and "next run tries again" in one[0] and "mmbiz" not in one[0], r.stderr
+        assert len(said) == (3 if verbose else 1), r.stderr

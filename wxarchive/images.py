@@ -157,7 +157,7 @@ class ImageSaver:
         try:
             return dataclasses.replace(img, local=self._download(img), error=None)
         except (ImageError, FetchError, RateLimited) as e:
-            log.warning("image not saved: %s (%s)", img.url, e)
+            log.info("image not saved: %s (%s)", img.url, e)  # (-v; the article's one line says how many)
             return dataclasses.replace(img, local=None, error=str(e))
 
     def save_media(self, m: Media) -> Media:

@@ -123,6 +123,26 @@ class Outcome:
         return d
 
 
+_URL_IN_ERROR = re.compile(r"(?:\s*\b(?:fetching|reading|for|from)\b)?\s*https?://\S+?(?=:\s|\s|$)")
+
+
+def _say_images_failed(source: str, images: tuple[Image, ...]) -> None:
+    """One line for an article's images that could not be saved this run (each URL only at -v): what a
+    person needs is how many, why, and that nothing is lost."""
+    from .allowlist import REFUSED
+
+    failed = [i for i in images if not i.local and i.error and i.error not in (REFUSED, "given up")]
+    if not failed:
+        return
+    reasons = collections.Counter(" ".join(_URL_IN_ERROR.sub("", i.error or "").split()) or "error" for i in failed)
+    why = ", ".join(r if n == len(failed) else f"{r} ×{n}" for r, n in reasons.most_common(2))
+    if len(reasons) > 2:
+        why += ", …"
+    n = len(failed)
+    log.warning("%s: %d image%s not saved (%s); the post keeps %s remote URL%s and the next run tries again",
+                source, n, "s" if n != 1 else "", why, "their" if n != 1 else "its", "s" if n != 1 else "")
+
+
 def _read_or_none(path: Path | None) -> bytes | None:
     try:
         return path.read_bytes() if path is not None else None
@@ -499,6 +519,7 @@ class Archiver:
 
             article = gather(article, futures, self.interrupt)
             sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
+            _say_images_failed(source, article.images)
         if self.opts.media and not no_images and article.media and redo is None:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
         self.interrupt.check_hard()  # the second Ctrl-C: no post is begun after it
