@@ -60,3 +60,15 @@ def test_proxy(tmp_path: Path, given: str) -> None:
         asked = {name: len(s.requests) for name, s in (("config", conf), ("env", envs), ("command line", cli))}
     want = given.split("+")[-1]
     assert asked[want] >= 1 and all(n == 0 for k, n in asked.items() if k != want), asked
+
+
+def test_v_says_the_versions_and_where_each_setting_came_from(tmp_path: Path) -> None:
+    r = run(tmp_path, "delay = 4\ntimeout = 9\n", {"WXARCHIVE_CONNECT_TO": "mp.weixin.qq.com=http://127.0.0.1:9"},
+            "--dry-run", "-v")
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith("wxarchive: wxarchive ") and "Python 3." in lines[0] and "httpx" in lines[0], r.stderr
+    settings = lines[1]
+    assert "delay=0.0 (command line)" in settings and "timeout=2.0 (command line)" in settings, settings
+    assert "connect-to='mp.weixin.qq.com=http://127.0.0.1:9' (environment WXARCHIVE_CONNECT_TO)" in settings
+    r = run(tmp_path, "max-attempts = 7\n", {}, "--dry-run", "-v")
+    assert "max-attempts=7 (config file)" in r.stderr.splitlines()[1], r.stderr

@@ -286,6 +286,42 @@ def _log_file_handler() -> type:
     return LogFile
 
 
+def _builtin_defaults(ap: argparse.ArgumentParser, command: str) -> dict[str, Any]:
+    """The command's own defaults, before a config file changes them (for -v's account of the settings)."""
+    subs = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {a.dest: a.default for a in subs[command]._actions if a.option_strings}
+
+
+def _say_setup(args: argparse.Namespace, typed: dict[str, Any], builtin: dict[str, Any]) -> None:
+    """``-v`` begins with the versions that matter to a bug report and where each setting that is not
+    the default came from (command line, environment, config file)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    log = _log()
+    log.info("wxarchive %s, Python %s, httpx %s, lxml %s", __version__, sys.version.split()[0], ver("httpx"),
+             ver("lxml"))
+    said = []
+    for dest, default in builtin.items():
+        if dest in ("help", "verbose", "version"):
+            continue
+        value = getattr(args, dest, default)
+        where = "command line" if typed.get(dest) != default else "config file" if value != default else ""
+        if where:
+            said.append(f"{dest.replace('_', '-')}={value!r} ({where})")
+    if os.environ.get("WXARCHIVE_CONNECT_TO") and "connect_to" in builtin:
+        said.append(f"connect-to={os.environ['WXARCHIVE_CONNECT_TO']!r} (environment WXARCHIVE_CONNECT_TO)")
+    env_proxy = next((v for v in _PROXY_ENV if os.environ.get(v)), None)
+    if env_proxy and "proxy" in builtin and typed.get("proxy") is None:
+        said.append(f"proxy={os.environ[env_proxy]!r} (environment {env_proxy})")
+    log.info("settings: %s", "; ".join(said) if said else "all defaults")
+
+
 def archive_dir(out: str) -> Path:
     """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
     from pathlib import Path
@@ -972,9 +1008,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .config import apply_config
 
         typed = dict(vars(args))  # what the command line itself said (see _from_command_line)
+        builtin = _builtin_defaults(ap, args.command)
         args = apply_config(ap, argv, args, config_file, ignore_config, everything=build_parser)
         args._command_line = typed
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
+        if getattr(args, "verbose", 0):
+            _say_setup(args, typed, builtin)
         return COMMANDS[args.command](args)
     except UsageError as e:
         print(f"wxarchive: {e.message}", file=sys.stderr)
