@@ -72,3 +72,23 @@ def test_v_says_the_versions_and_where_each_setting_came_from(tmp_path: Path) ->
     assert "connect-to='mp.weixin.qq.com=http://127.0.0.1:9' (environment WXARCHIVE_CONNECT_TO)" in settings
     r = run(tmp_path, "max-attempts = 7\n", {}, "--dry-run", "-v")
     assert "max-attempts=7 (config file)" in r.stderr.splitlines()[1], r.stderr
+
+
+def test_one_post_path_form_joins_get_check_and_ls(tmp_path: Path) -> None:
+    """Issue 23: every command names a post the same way in its output and --json (the path from the
+    current directory, --out joined), so `check --json` and `ls --json` join on it."""
+    import json
+
+    with RawServer(_answer) as srv:
+        route = ["--connect-to", f"mp.weixin.qq.com={srv.url}"]
+        got = run(tmp_path, "", {}, "--json", *route)
+        assert got.returncode == 0, got.stderr
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WXARCHIVE_")}
+        out = ["--out", str(tmp_path / "arch")]
+        check = subprocess.run([sys.executable, "-m", "wxarchive", "check", "--json", "--delay", "0", *out, *route],
+                               capture_output=True, text=True, env=env, timeout=60)
+        ls = subprocess.run([sys.executable, "-m", "wxarchive", "ls", "--json", *out], capture_output=True, text=True,
+                            env=env, timeout=60)
+    posts = [json.loads(p.stdout.splitlines()[0])["post"] for p in (got, check, ls)]
+    assert posts[0] == posts[1] == posts[2], posts
+    assert Path(posts[0]).is_file()

@@ -260,7 +260,9 @@ class Checker:
                                 detail=obs.reason or obs.title or obs.target or obs.message,
                                 fate=fate if obs.status is not None else None, changed=changed,
                                 previous=before.value if changed else None, tried=obs.seen != "verify")
-        out = CheckOutcome(key=key, source=url, post=rec.post_path, title=rec.title,
+        # the post as every command names it: reachable from the current directory (--out joined)
+        post = str(self.arch.site.root / rec.post_path) if rec.post_path else None
+        out = CheckOutcome(key=key, source=url, post=post, title=rec.title,
                            previous=(old.status if old else SourceStatus.ALIVE).value,
                            state=fate.status.value if fate and obs.status else None, seen=obs.seen, changed=changed,
                            http_status=obs.http_status, checked_at=now if obs.status else None, reason=obs.reason,
