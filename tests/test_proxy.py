@@ -8,11 +8,13 @@ where they go.
 """
 from __future__ import annotations
 
+import os
 import select
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -260,3 +262,22 @@ def test_an_https_route_still_checks_the_certificate(run_cli, tmp_path: Path, tl
     r = run_cli("get", fake.articles[0].url(), "--out", root, "--delay", "0", "--no-images",
                 "--connect-to", f"mp.weixin.qq.com=http://127.0.0.1:{srv.port}")
     assert r.code != 0  # (a plain request to a TLS port: refused, never an archived page)
+
+
+def test_a_proxy_that_refuses_is_named(tmp_path: Path) -> None:
+    """Issue 23: "mp.weixin.qq.com: Connection refused" sent people looking at WeChat; it was their proxy."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    proxy = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and not k.startswith("WXARCHIVE_")}
+    for how, extra in (("flag", {}), ("environment", {"HTTPS_PROXY": proxy})):
+        args = ["--proxy", proxy] if how == "flag" else []
+        r = subprocess.run([sys.executable, "-m", "wxarchive", "get", "https://mp.weixin.qq.com/s/AAAAAAAAAAAAAAAAAAAAAA",
+                            "--out", str(tmp_path / "a"), "--delay", "0", "--timeout", "2", *args],
+                           capture_output=True, text=True, env={**env, **extra}, timeout=60)
+        assert r.returncode == 1, r.stderr
+        assert f"proxy {proxy} refused the connection" in r.stderr, (how, r.stderr)

@@ -343,11 +343,28 @@ class Fetcher:
         except httpx.TimeoutException as e:
             raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url, transport=True) from None
         except httpx.TransportError as e:
-            raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url,
-                             transport=True) from None
+            raise FetchError(self._transport_message(url, e), url=url, transport=True) from None
         except httpx.DecodingError as e:
             raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
         raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises
+
+    def _transport_message(self, url: str, e: httpx.TransportError) -> str:
+        """What went wrong, naming the proxy when the connection that failed was the one to the proxy
+        (through a proxy, every connection the tool makes is to the proxy): "mp.weixin.qq.com: Connection
+        refused" sent people looking at WeChat when their proxy was down."""
+        try:
+            target = httpx.URL(url)
+            proxy = None if target.host in self._routing.routes else self._routing.proxy_for(target)
+        except (httpx.InvalidURL, ValueError):
+            proxy = None
+        why = str(e) or type(e).__name__
+        if proxy and isinstance(e, httpx.ConnectError):
+            if "refused" in why.lower():
+                return f"proxy {proxy} refused the connection (fetching {url})"
+            return f"cannot reach the proxy {proxy}: {why} (fetching {url})"
+        if proxy and isinstance(e, httpx.ProxyError):
+            return f"proxy {proxy}: {why} (fetching {url})"
+        return f"network error fetching {url}: {why}"
 
     def _read(self, url: str, resp: httpx.Response, limit: int) -> bytes:
         """The whole body, decoded by hand under a size cap counted at every Content-Encoding
