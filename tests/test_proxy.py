@@ -281,3 +281,21 @@ def test_a_proxy_that_refuses_is_named(tmp_path: Path) -> None:
                            capture_output=True, text=True, env={**env, **extra}, timeout=60)
         assert r.returncode == 1, r.stderr
         assert f"proxy {proxy} refused the connection" in r.stderr, (how, r.stderr)
+
+
+# (the refused handshake resets the test proxy's tunnel under its pump thread: that is the point)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_company_ca_bundle(run_cli, tmp_path: Path, tls_wechat, proxy, cert, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: --ca-cert FILE trusts a private CA besides the default store (a company's TLS-inspecting
+    proxy); without it (and without SSL_CERT_FILE) the same run is refused by certificate checking."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    srv, fake, _ = tls_wechat
+    jar = cookies_txt(tmp_path / "cookies.txt")
+    args = ["get", fake.articles[0].url(), "--delay", "0", "--proxy", proxy.url, "--cookies", jar, "--timeout", "5"]
+    r = run_cli(*args, "--out", tmp_path / "no")
+    assert r.code == 1 and "CERTIFICATE_VERIFY_FAILED" in r.err and posts(tmp_path / "no") == [], r.err
+    r = run_cli(*args, "--out", tmp_path / "yes", "--ca-cert", cert[0])
+    assert r.code == 0, r.err
+    assert len(posts(tmp_path / "yes")) == 1
+    r = run_cli(*args, "--out", tmp_path / "bad", "--ca-cert", tmp_path / "cookies.txt")
+    assert r.code == 2 and "not a PEM file" in r.err

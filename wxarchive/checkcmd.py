@@ -46,6 +46,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--proxy", metavar="URL", help="proxy for every request, as for import ('' for none)")
     p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt")
     p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
+    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM)")
     # what options_from reads for the archiving commands; a check archives nothing (but --refetch-edited)
     p.set_defaults(no_images=False, force=False, media=False, keep_footers=False, max_attempts=3,
                    retry_failed=False, concurrency=4, attempt_gap=3600.0)

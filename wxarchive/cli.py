@@ -64,6 +64,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
     p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt (as yt-dlp takes)")
     p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
+    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM), as a company's "
+                                                     "TLS-inspecting proxy needs (SSL_CERT_FILE replaces the store)")
 
 
 def _examples(text: str) -> str:
@@ -388,6 +390,10 @@ def options_from(args: argparse.Namespace) -> Options:
         raise UsageError(f"--delay must be 0 seconds or more, got {args.delay:g}")
     if args.user_agent is not None and not args.user_agent.strip():
         raise UsageError("--user-agent must not be empty (leave it out for the default)")
+    if args.ca_cert:
+        from .routes import check_ca_cert
+
+        args.ca_cert = check_ca_cert(os.path.expanduser(args.ca_cert))  # a bad file: a usage error now
     proxy = _proxy_setting(args)
     if proxy:
         check_proxy(proxy)
@@ -401,7 +407,7 @@ def options_from(args: argparse.Namespace) -> Options:
                    keep_footers=args.keep_footers, max_attempts=args.max_attempts, retry_failed=args.retry_failed,
                    concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
                    attempt_gap=max(0.0, args.attempt_gap), proxy=proxy, cookies=args.cookies,
-                   user_agent=args.user_agent)
+                   user_agent=args.user_agent, ca_cert=args.ca_cert)
 
 
 def _printer(as_json: bool, quiet: bool):

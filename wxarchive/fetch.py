@@ -9,6 +9,7 @@ import datetime as dt
 import email.utils
 import logging
 import random
+import ssl
 import threading
 import time
 import urllib.request
@@ -60,9 +61,11 @@ class _Routing(httpx.BaseTransport):
     record), then the proxy (``--proxy``, else ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` minus
     ``NO_PROXY``), else direct."""
 
-    def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None) -> None:
+    def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None,
+                 ca_cert: str | None = None) -> None:
         self.routes = {h: httpx.URL(str(u)) for h, u in routes.items()}
         self.proxy = proxy  # None: from the environment; "": never
+        self.ca_cert = ca_cert
         self._direct: dict[str, httpx.HTTPTransport] = {}  # by scheme, made on first use (see _straight)
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
@@ -79,8 +82,18 @@ class _Routing(httpx.BaseTransport):
             t = self._direct.get("http" if plain else "https")
             if t is None:
                 t = self._direct["http" if plain else "https"] = (
-                    httpx.HTTPTransport(retries=0, verify=False) if plain else httpx.HTTPTransport(retries=0))
+                    httpx.HTTPTransport(retries=0, verify=False) if plain else
+                    httpx.HTTPTransport(retries=0, verify=self._verify()))
             return t
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """The certificate store: the default one (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), plus the
+        CA certificates of ``--ca-cert`` when given (a company's TLS-inspecting proxy signs with its own)."""
+        if not self.ca_cert:
+            return True
+        ctx = httpx.create_ssl_context()
+        ctx.load_verify_locations(cafile=self.ca_cert)
+        return ctx
 
     def proxy_for(self, url: httpx.URL) -> str | None:
         if self.proxy is not None:
@@ -101,7 +114,7 @@ class _Routing(httpx.BaseTransport):
         with self._lock:
             t = self._proxied.get(proxy)
             if t is None:
-                t = self._proxied[proxy] = httpx.HTTPTransport(retries=0, proxy=_proxy(proxy))
+                t = self._proxied[proxy] = httpx.HTTPTransport(retries=0, proxy=_proxy(proxy), verify=self._verify())
             return t
 
     def route(self, request: httpx.Request) -> tuple[httpx.BaseTransport, httpx.Request]:
@@ -186,11 +199,12 @@ class Fetcher:
         proxy: str | None = None,
         cookies: str | None = None,
         user_agent: str | None = None,
+        ca_cert: str | None = None,
     ) -> None:
         if proxy:
             _proxy(proxy)  # a bad --proxy is a usage error before any request
         jar = load_cookies(cookies) if cookies else None
-        self._routing = _Routing(connect_to or {}, proxy)
+        self._routing = _Routing(connect_to or {}, proxy, ca_cert)
         self.client = httpx.Client(
             transport=self._routing,
             cookies=jar,

@@ -73,6 +73,7 @@ class Options:
     proxy: str | None = None  # None: HTTPS_PROXY/HTTP_PROXY/ALL_PROXY/NO_PROXY; "": none
     cookies: str | None = None  # a Netscape cookies.txt
     user_agent: str | None = None
+    ca_cert: str | None = None  # a PEM file of CA certificates trusted besides the default store
 
 
 class Result(StrEnum):
@@ -344,7 +345,8 @@ class Archiver:
 
         o = self.opts
         fetcher = Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff,
-                          delay=o.delay, proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent)
+                          delay=o.delay, proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent,
+                          ca_cert=o.ca_cert)
         fetcher.interrupt = self.interrupt
         return fetcher
 
