@@ -165,6 +165,14 @@ def _add_get(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be fetched (new) and what is known, with no request and no write")
+    _add_hooks(p)
+
+
+def _add_hooks(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exec", metavar="CMD", help="run CMD after each archived post, without a shell; {archive}, "
+                   "{post}, {title}, {url}, {key}, {account} are put into its words")
+    p.add_argument("--exec-after", metavar="CMD",
+                   help="run CMD once after a run that archived anything (e.g. 'jekyll build -s {archive}')")
 
 
 def _add_site_commands(sub: argparse._SubParsersAction) -> None:
@@ -199,6 +207,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be fetched (new) and what is known, with no request and no write")
+    _add_hooks(p)
 
     p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)", epilog=_examples("""
   wxarchive harvest --out ~/blog --log ~/blog/.wxarchive/harvest.log   # from cron: silent when all is well
@@ -208,6 +217,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
     p.add_argument("--dry-run", action="store_true",
                    help="list the sources and say what would be fetched; no article page requested, nothing written")
+    _add_hooks(p)
 
 
 def _add_status(sub: argparse._SubParsersAction) -> None:
@@ -513,6 +523,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     opts = options_from(args)
     if args.dry_run:
         return _get_dry_run(args, opts)
+    hooks = _RunHooks(args, opts.out)
     show = _printer(args.json, args.quiet)
     bad = []
     for src in args.sources:
@@ -544,7 +555,8 @@ def cmd_get(args: argparse.Namespace) -> int:
         from .interrupt import two_step_ctrl_c
 
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args)))
+            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
+                                                                    hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, log_outcome))
         if arch.interrupt.soft.is_set():
@@ -560,6 +572,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         if arch.offline is not None:
             left = _not_tried(args.sources, outs, show if args.json else None)
             print(f"wxarchive: {_offline_line(arch, left)}", file=sys.stderr)
+        hooks.after_run()
         return exit_code(outs, arch.blocked is not None)
 
 
@@ -590,6 +603,32 @@ def _get_dry_run(args: argparse.Namespace, opts: Options) -> int:
         check_source(src)
     urls = [normalize_article_url(s) if is_article_url(s) else s for s in args.sources]
     return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "get")
+
+
+class _RunHooks:
+    """``--exec`` after each archived post, ``--exec-after`` once after a run that archived any (both checked
+    before the run starts: a typo in the command is a usage error, not a failure after every article)."""
+
+    def __init__(self, args: argparse.Namespace, root: Path) -> None:
+        from .hooks import Hook
+
+        self.root = os.path.abspath(root)  # absolute: `git -C {archive} add {post}` works from any folder
+        self.each = Hook(args.exec, "--exec") if getattr(args, "exec", None) else None
+        self.after = Hook(args.exec_after, "--exec-after") if getattr(args, "exec_after", None) else None
+        self.archived = 0
+
+    def each_post(self, o: Outcome) -> None:
+        if o.status != "archived":
+            return
+        self.archived += 1
+        if self.each is not None:
+            post = os.path.abspath(o.post) if o.post else None
+            self.each.run({"archive": self.root, "post": post, "title": o.title, "url": o.url or o.source,
+                           "key": o.key, "account": o.account})
+
+    def after_run(self) -> None:
+        if self.after is not None and self.archived:
+            self.after.run({"archive": self.root})
 
 
 def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
@@ -766,6 +805,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         from .dryrun import classify, report
 
         return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
+    hooks = _RunHooks(args, opts.out)
     show = _printer(args.json, args.quiet)
     tally = Tally()
     lock, arch = _locked_archiver(opts, name)
@@ -779,7 +819,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         _log().info("%s: %d article link(s) from %s", name, len(urls), args.file)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
             with Progress(len(urls), enabled=not args.quiet, label=name) as prog:
-                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
+                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
+                                                                hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
         if arch.interrupt.soft.is_set():
@@ -809,6 +850,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(_failure_line(o), file=sys.stderr)
         if len(tally.failures) > 20:
             print(f"  … and {len(tally.failures) - 20} more (wxarchive status)", file=sys.stderr)
+    hooks.after_run()
     return exit_code(outs, arch.blocked is not None)
 
 
@@ -836,12 +878,14 @@ def cmd_harvest(args: argparse.Namespace) -> int:
                 h.setLevel(logging.CRITICAL + 1)
     tally = Tally()
     show = _printer(args.json, False) if (args.json or args.verbose) else None
+    hooks = _RunHooks(args, opts.out)
     lock, arch = _locked_archiver(opts, "harvest")
     try:
         from .interrupt import two_step_ctrl_c
 
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
+            res = harvest(arch, specs, backoff=Backoff(arch.store),
+                          on_outcome=chain(show, tally.add, log_outcome, hooks.each_post),
                           ignore_backoff=args.ignore_backoff)
             if not res.waited and res.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
@@ -855,6 +899,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         print(f"wxarchive: harvest stopped by Ctrl-C: {tally.line()}; run it again to carry on", file=sys.stderr)
         return 130
     tally.not_tried += sum(r.not_tried for r in res.runs)
+    hooks.after_run()
     source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
     if res.waited:
         _log().info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
