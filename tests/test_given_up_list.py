@@ -82,3 +82,25 @@ def test_a_list_with_deleted_articles_can_sit_in_cron(tmp_path: Path) -> None:
         lst.write_text(lst.read_text() + wxpages.article_url(LATER) + "\n")
         new = run(root, lst, srv)
         assert new.returncode == 1 and "1 failed (deleted 1)" in new.stderr, new.stderr
+
+
+def test_ls_shows_an_original_check_found_gone(tmp_path: Path) -> None:
+    """Issue 23: `ls` said `archived` of a post whose original `check` had found deleted."""
+    srv = Site()
+    lst, root = tmp_path / "links.txt", tmp_path / "arch"
+    lst.write_text(wxpages.article_url(GOOD) + "\n" + wxpages.article_url(LATER) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WXARCHIVE_")}
+    with srv.server:
+        assert run(root, lst, srv).returncode == 0
+        srv.gone[GOOD] = srv.gone[DELETED]  # the author deletes it
+        chk = subprocess.run([sys.executable, "-m", "wxarchive", "check", "--out", str(root), "--delay", "0",
+                              "--connect-to", f"mp.weixin.qq.com={srv.server.url}"], capture_output=True, text=True,
+                             env=env, timeout=60)
+        assert chk.returncode == 0, chk.stderr
+    ls = subprocess.run([sys.executable, "-m", "wxarchive", "ls", "--out", str(root)], capture_output=True, text=True,
+                        env=env, timeout=60)
+    lines = {("gone" if "文章 %d" % GOOD in ln else "alive"): ln for ln in ls.stdout.splitlines()}
+    assert "[original gone: deleted]" in lines["gone"] and "gone" not in lines["alive"], ls.stdout
+    js = subprocess.run([sys.executable, "-m", "wxarchive", "ls", "--json", "--out", str(root)], capture_output=True,
+                        text=True, env=env, timeout=60)
+    assert sorted(json.loads(ln)["gone"] or "" for ln in js.stdout.splitlines()) == ["", "deleted"]

@@ -43,6 +43,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
     with Store(db, readonly=True) as st:  # (ls reads: it works on a read-only archive)
+        gone = {r.key: f.status.value for r, f in st.fates(gone_only=True)}  # one query, not one per article
         for rec in st.articles():
             found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
             archived = rec["status"] == Status.ARCHIVED
@@ -51,6 +52,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
                    "post": str(root / rec["post_path"]) if archived and rec.get("post_path") else None,
                    "url": rec.get("canonical_url") or rec.get("url") or None,
                    "error": None if archived else rec.get("error_code"),
+                   "gone": gone.get(rec["key"]),  # what `check` found of the original: deleted, removed, …
                    "images": {"found": found, "saved": saved, "missing": max(0, found - saved) if archived and not rec.get("no_images") else 0}}
 
 
@@ -74,6 +76,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             continue
         day = (r["published"] or "")[:10] or "-"
         missing = f"  [{r['images']['missing']} image(s) missing]" if r["images"]["missing"] else ""
+        missing += f"  [original gone: {r['gone']}]" if r.get("gone") else ""
         where = r["post"] or r["url"] or ""
         what = r["status"] if r["status"] == Status.ARCHIVED else f"{r['status']}:{r['error'] or '?'}"
         print(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}")
