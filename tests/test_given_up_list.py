@@ -54,6 +54,9 @@ def test_a_list_with_deleted_articles_can_sit_in_cron(tmp_path: Path) -> None:
         assert first.returncode == 1, first.stderr  # new failures: a person should look
         assert "该内容已被发布者删除" in first.stderr and "此内容因违规无法查看" in first.stderr
         assert not any(f in first.stderr for f in FURNITURE), first.stderr
+        for mid in (DELETED, REMOVED):  # each failure said once (it was said live and again in the summary)
+            assert first.stderr.count(f"mid={mid}&") == 1, first.stderr
+        assert "[given up" in first.stderr  # (a deleted article is given up at once: the line says so)
         asked = srv.asked()
 
         again = run(root, lst, srv)

@@ -845,11 +845,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         arch.close()
         lock.release()
     if not args.quiet:
-        print(f"wxarchive: {name}: {tally.line()}", file=sys.stderr)
-        for o in tally.failures[:20]:
-            print(_failure_line(o), file=sys.stderr)
-        if len(tally.failures) > 20:
-            print(f"  … and {len(tally.failures) - 20} more (wxarchive status)", file=sys.stderr)
+        # each failure was said once, as it happened (stderr, -q included); `status` lists them again
+        more = " (each said above; `wxarchive status` lists them)" if tally.failures else ""
+        print(f"wxarchive: {name}: {tally.line()}{more}", file=sys.stderr)
     hooks.after_run()
     return exit_code(outs, arch.blocked is not None)
 

@@ -124,6 +124,7 @@ class Outcome:
         return d
 
 
+_GIVEN_UP = "  [given up: not asked for again; --retry-failed tries it]"
 _URL_IN_ERROR = re.compile(r"(?:\s*\b(?:fetching|reading|for|from)\b)?\s*https?://\S+?(?=:\s|\s|$)")
 
 
@@ -587,8 +588,8 @@ class Archiver:
         self._network_ok = True
         deferred, self._deferred = self._deferred, []
         for source, e in deferred:
-            log.error("%s", _said(source, e.message))
-            self._count_failure(source, e)
+            _key, gave_up = self._count_failure(source, e)
+            log.error("%s%s", _said(source, e.message), _GIVEN_UP if gave_up else "")
 
     def _count_failure(self, source: str, e: WxError) -> tuple[str | None, bool]:
         key = article_key(e.url or source) if (e.url or source).startswith("http") else None
@@ -642,7 +643,7 @@ class Archiver:
         elif not isinstance(e, UsageError):
             key, gave_up = self._count_failure(source, e)
         if not isinstance(e, RateLimited):  # a block is reported once, by the command that stops
-            log.error("%s", _said(source, msg))
+            log.error("%s%s", _said(source, msg), _GIVEN_UP if gave_up else "")
         return Outcome(source, Result.FAILED, error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
