@@ -206,3 +206,28 @@ def test_an_article_finished_before_the_second_ctrl_c_is_reported(tmp_path: Path
     lines = [json.loads(ln) for ln in out.splitlines()]
     assert [(ln["status"], ln["images"]["saved"]) for ln in lines] == [("archived", IMAGES)], out
     assert len(_archived(root)) == 1 and _leftovers(root) == []
+
+
+def test_check_stops_at_the_first_ctrl_c_after_the_check_under_way(tmp_path: Path) -> None:
+    srv = Trickle(seconds=0.0)
+    with srv.server:
+        lst = tmp_path / "links.txt"
+        lst.write_text("\n".join(wxpages.article_url(m) for m in MIDS) + "\n")
+        root, url = tmp_path / "arch", srv.server.url
+        route = ["--connect-to", f"mp.weixin.qq.com={url}", "--connect-to", f"mmbiz.qpic.cn={url}"]
+        r = subprocess.run([sys.executable, "-m", "wxarchive", "import", str(lst), "--out", str(root), "--delay", "0",
+                            "--no-images", *route], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        before = len(srv.pages_asked())
+        term = Terminal("check", "--out", str(root), "--delay", "3", *route)
+        end = time.monotonic() + 20
+        while len(srv.pages_asked()) == before and time.monotonic() < end:
+            term.read(0.05)
+        term.read(0.3)
+        term.ctrl_c()
+        t0 = time.monotonic()
+        code, screen, _ = term.finish(timeout=10)
+    assert code == 130, screen
+    assert time.monotonic() - t0 < 2.5, "the pacing wait before the next check was not cut short"
+    assert len(srv.pages_asked()) == before + 1  # the one under way; no new one
+    assert "finishing the current article" in screen and "check stopped by Ctrl-C: 1 checked" in screen, screen

@@ -225,10 +225,18 @@ class Checker:
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
         outs: list[CheckOutcome] = []
         silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
+        from .interrupt import StopRequested
+
+        stop = getattr(self.arch, "interrupt", None)
         for rec in recs:
             if self.blocked is not None or self.offline is not None:
                 break
-            out = self.check_one(rec)
+            if stop is not None and stop.soft.is_set():
+                break  # the first Ctrl-C: the check under way was finished, no new one begins
+            try:
+                out = self.check_one(rec)
+            except StopRequested:
+                break  # (Ctrl-C during the wait before the page request: not asked for)
             outs.append(out)
             silent = silent + 1 if out.seen == "network" else 0
             if silent >= self.offline_after:

@@ -110,8 +110,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        with Progress(len(recs), enabled=not args.quiet, label="check") as prog:
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet), \
+                Progress(len(recs), enabled=not args.quiet, label="check") as prog:
             outs = checker.check_many(recs, on_outcome=chain(show, prog.update))  # type: ignore[arg-type]
+        if arch.interrupt.soft.is_set():
+            print(f"wxarchive: check stopped by Ctrl-C: {summary(outs)}; {len(recs) - len(outs)} article(s) not "
+                  "checked; run it again to carry on", file=sys.stderr)
+            return 130
         if checker.offline is not None:
             print(f"wxarchive: stopped: no server answered {checker.offline_after} checks in a row "
                   f"({checker.offline}); nothing was recorded as a fate. Run again when the network is back.",
