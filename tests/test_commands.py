@@ -78,7 +78,11 @@ def test_rebuild_applies_changed_settings_to_every_post(archive: Path, run_cli) 
     res = run_cli("rebuild", "--out", archive, "--json")
     assert res.code == 0, res.err
     assert sorted(ln["status"] for ln in res.lines) == ["rebuilt", "rebuilt"]
+    assert [ln["changed"] for ln in res.lines] == [True, True]
+    assert "rebuild: 2 posts, 2 changed" in res.err  # (issue 23: whether the new setting took)
     assert posts(archive) == sorted([first, second])
+    again = run_cli("rebuild", "--out", archive)
+    assert again.code == 0 and "rebuild: 2 posts, 0 changed" in again.err
     for post in (first, second):
         assert "来源：微信公众号" not in _body(post)
         assert _front(post)["title"]
@@ -195,3 +199,20 @@ def test_atomic_write_leaves_nothing_when_the_rename_fails(tmp_path: Path) -> No
     else:  # pragma: no cover
         raise AssertionError("replacing a non-empty folder by a file must fail")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder"], "the temp file was removed"
+
+
+def test_progress_rate_counts_only_fetched_articles() -> None:
+    """Issue 23: a re-run's skips (thousands a second) made rates like 535928.3/min. Skips cost no request
+    and say nothing of the pace: a run of skips shows none; a burst is not divided by less than a second."""
+    stream = io.StringIO()
+    with Progress(1000, stream=stream, every=500, every_s=3600) as prog:
+        for i in range(1000):
+            prog.update(_outcome(i, "skipped"))
+    assert [ln for ln in stream.getvalue().splitlines()] == ["wxarchive: import: 500/1000 done",
+                                                             "wxarchive: import: 1000/1000 done"]
+    stream = io.StringIO()
+    with Progress(3, stream=stream, every=1, every_s=3600) as prog:
+        for i in range(3):
+            prog.update(_outcome(i))
+    rates = [float(ln.split("(")[1].split("/min")[0]) for ln in stream.getvalue().splitlines()]
+    assert rates and all(r <= 180 for r in rates), stream.getvalue()  # at most 3 in the first second

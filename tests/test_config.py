@@ -84,7 +84,7 @@ def test_config_path_is_where_platformdirs_looks(monkeypatch, xdg_value: str | N
 
 
 @pytest.mark.parametrize("argv", [["get", "x", "--delay", "3", "--no-images"], ["init", "d"], ["rebuild", "--out", "d"],
-                                  ["status", "--json"], ["import", "-", "--dry-run"], ["harvest", "--max", "5"],
+                                  ["status", "--json"], ["import", "-", "--dry-run"], ["harvest", "--max-attempts", "5"],
                                   ["ls", "--json"], ["check", "--max", "2"]])
 def test_one_command_parser_reads_what_the_whole_one_does(argv: list[str]) -> None:
     """`main` builds only the parser of the command being run (start-up); it must parse the same."""

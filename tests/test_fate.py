@@ -95,3 +95,18 @@ def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None
     assert "- 手加\nnote: 我加的\n" in out
     assert post_text_after_head(out) == post_text_after_head(edited) == "正文一段。\n"
     assert split_post(out)[0]["source_status"] == "removed" and "source_checked_at" in split_post(out)[0]
+
+
+def test_fate_times_have_the_type_of_archived_at() -> None:
+    """Issue 23: source_checked_at (and source_gone_at) were quoted strings where archived_at is a YAML
+    timestamp; one type for every date-time of a post."""
+    from wxarchive.fate import Fate as _Fate, SourceStatus as _Status
+    from wxarchive.render import _dump
+
+    fm = {"archived_at": "2026-11-27 06:41:56 +0800",
+          **_Fate(_Status.DELETED, checked_at=1764197000.0, since=1764197000.0, gone_at=1764197000.0).front_matter()}
+    import re as _re
+
+    text = _dump(fm)  # Ruby's YAML (Jekyll) reads an unquoted one as a Time, a quoted one as a String
+    for key in ("archived_at", "source_checked_at", "source_gone_at"):
+        assert _re.search(rf"^{key}: \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d \+0800$", text, _re.M), text

@@ -175,9 +175,9 @@ def test_get_batch_file_and_stdin_are_import(tmp_path: Path, server) -> None:  #
     tail = ["--out", str(tmp_path / "a"), "--delay", "0", *connect_args(server)]
     p = subprocess.run(base + ["-a", str(lst)] + tail, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert "import: 2 archived" in p.stderr and len(posts(tmp_path / "a")) == 2
+    assert "get: 2 archived" in p.stderr and len(posts(tmp_path / "a")) == 2
     p = subprocess.run(base + ["-"] + tail, input=lst.read_text(), capture_output=True, text=True, timeout=120)
-    assert p.returncode == 0 and "2 skipped" in p.stderr, p.stderr
+    assert p.returncode == 0 and "get: 0 archived; 2 skipped" in p.stderr and "import" not in p.stderr, p.stderr
 
 
 def test_get_an_album_or_a_link_list_points_elsewhere(run_cli, tmp_path: Path) -> None:

@@ -193,6 +193,9 @@ def test_url_list_source_and_missing_config(tmp_path: Path, server) -> None:  # 
     server.expect_request("/list.txt").respond_with_data("\n".join(a.url() for a in arts), content_type="text/plain")
     root = tmp_path / "arch"
     r = harvest(root, server)
+    assert r.returncode == 2 and "holds no wxarchive archive" in r.stderr  # no folder: not an archive at all
+    write_config(root, "")
+    r = harvest(root, server)
     assert r.returncode == 2 and "[[sources]]" in r.stderr
     write_config(root, '[[sources]]\nurl = "https://lists.example.org/list.txt"\n')
     r = harvest(root, server)

@@ -701,3 +701,12 @@ def test_index_in_a_browser(archived, built, browser):
     for href in state["links"]:
         assert urlsplit(href).hostname == "127.0.0.1", href
         _http_get(href)
+
+
+def test_the_index_links_the_gone_page(built):
+    """Issue 23: the list of originals found gone is reachable from the site's front page."""
+    site = built[0]
+    index = site / "index.html"
+    doc = lxml_html.fromstring(index.read_bytes())
+    targets = [local_target(site, index, a.get("href")) for a in doc.iter("a") if a.get("href")]
+    assert site / "gone" / "index.html" in targets, [a.get("href") for a in doc.iter("a")]

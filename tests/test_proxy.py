@@ -8,11 +8,13 @@ where they go.
 """
 from __future__ import annotations
 
+import os
 import select
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -260,3 +262,40 @@ def test_an_https_route_still_checks_the_certificate(run_cli, tmp_path: Path, tl
     r = run_cli("get", fake.articles[0].url(), "--out", root, "--delay", "0", "--no-images",
                 "--connect-to", f"mp.weixin.qq.com=http://127.0.0.1:{srv.port}")
     assert r.code != 0  # (a plain request to a TLS port: refused, never an archived page)
+
+
+def test_a_proxy_that_refuses_is_named(tmp_path: Path) -> None:
+    """Issue 23: "mp.weixin.qq.com: Connection refused" sent people looking at WeChat; it was their proxy."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    proxy = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower() and not k.startswith("WXARCHIVE_")}
+    for how, extra in (("flag", {}), ("environment", {"HTTPS_PROXY": proxy})):
+        args = ["--proxy", proxy] if how == "flag" else []
+        r = subprocess.run([sys.executable, "-m", "wxarchive", "get", "https://mp.weixin.qq.com/s/AAAAAAAAAAAAAAAAAAAAAA",
+                            "--out", str(tmp_path / "a"), "--delay", "0", "--timeout", "2", *args],
+                           capture_output=True, text=True, env={**env, **extra}, timeout=60)
+        assert r.returncode == 1, r.stderr
+        assert f"proxy {proxy} refused the connection" in r.stderr, (how, r.stderr)
+
+
+# (the refused handshake resets the test proxy's tunnel under its pump thread: that is the point)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_company_ca_bundle(run_cli, tmp_path: Path, tls_wechat, proxy, cert, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue 23: --ca-cert FILE trusts a private CA besides the default store (a company's TLS-inspecting
+    proxy); without it (and without SSL_CERT_FILE) the same run is refused by certificate checking."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    srv, fake, _ = tls_wechat
+    jar = cookies_txt(tmp_path / "cookies.txt")
+    args = ["get", fake.articles[0].url(), "--delay", "0", "--proxy", proxy.url, "--cookies", jar, "--timeout", "5"]
+    r = run_cli(*args, "--out", tmp_path / "no")
+    assert r.code == 1 and "CERTIFICATE_VERIFY_FAILED" in r.err and posts(tmp_path / "no") == [], r.err
+    r = run_cli(*args, "--out", tmp_path / "yes", "--ca-cert", cert[0])
+    assert r.code == 0, r.err
+    assert len(posts(tmp_path / "yes")) == 1
+    r = run_cli(*args, "--out", tmp_path / "bad", "--ca-cert", tmp_path / "cookies.txt")
+    assert r.code == 2 and "not a PEM file" in r.err

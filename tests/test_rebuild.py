@@ -50,7 +50,8 @@ def test_missing_raw_page_is_reported(run_cli, tmp_path: Path) -> None:
     before = _snapshot(root)
     r = run_cli("rebuild", "--out", root)
     assert r.code == 1
-    assert "raw page missing" in r.err and len(r.err.strip().splitlines()) == 1
+    lines = r.err.strip().splitlines()
+    assert "raw page missing" in lines[0] and lines[1:] == ["wxarchive: rebuild: 1 post, 0 changed, 1 failed"], r.err
     assert _snapshot(root) == before
 
 

@@ -227,10 +227,18 @@ class Checker:
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
         outs: list[CheckOutcome] = []
         silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
+        from .interrupt import StopRequested
+
+        stop = getattr(self.arch, "interrupt", None)
         for rec in recs:
             if self.blocked is not None or self.offline is not None:
                 break
-            out = self.check_one(rec)
+            if stop is not None and stop.soft.is_set():
+                break  # the first Ctrl-C: the check under way was finished, no new one begins
+            try:
+                out = self.check_one(rec)
+            except StopRequested:
+                break  # (Ctrl-C during the wait before the page request: not asked for)
             outs.append(out)
             silent = silent + 1 if out.seen == ErrorCode.NETWORK else 0
             if silent >= self.offline_after:
@@ -262,7 +270,9 @@ class Checker:
                                 detail=obs.reason or obs.title or obs.target or obs.message,
                                 fate=fate if obs.status is not None else None, changed=changed,
                                 previous=before.value if changed else None, tried=obs.seen != ErrorCode.VERIFY)
-        out = CheckOutcome(key=key, source=url, post=rec.post_path, title=rec.title,
+        # the post as every command names it: reachable from the current directory (--out joined)
+        post = str(self.arch.site.root / rec.post_path) if rec.post_path else None
+        out = CheckOutcome(key=key, source=url, post=post, title=rec.title,
                            previous=(old.status if old else SourceStatus.ALIVE).value,
                            state=fate.status.value if fate and obs.status else None, seen=obs.seen, changed=changed,
                            http_status=obs.http_status, checked_at=now if obs.status else None, reason=obs.reason,

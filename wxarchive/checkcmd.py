@@ -38,12 +38,15 @@ def add_parser(sub: Any) -> None:
                    help="minimum seconds between article pages (default 2, plus up to 1 s jitter)")
     p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the articles that would be checked; no request, nothing written (works read-only)")
     p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
     p.add_argument("--proxy", metavar="URL", help="proxy for every request, as for import ('' for none)")
     p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt")
     p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
+    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM)")
     # what options_from reads for the archiving commands; a check archives nothing (but --refetch-edited)
     p.set_defaults(no_images=False, force=False, media=False, keep_footers=False, max_attempts=3,
                    retry_failed=False, concurrency=4, attempt_gap=3600.0)
@@ -86,13 +89,16 @@ def summary(outs: list[CheckOutcome]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from .check import Checker, parse_age
-    from .cli import _locked_archiver, options_from
+    from .cli import _locked_archiver, options_from, require_archive
     from .backoff import Backoff
     from .report import Progress, chain
 
     if args.max is not None and args.max < 0:
         raise UsageError("--max must be 0 or more")
     older = parse_age(args.older_than) if args.older_than else None
+    require_archive(args.out, "check")
+    if args.dry_run:
+        return _dry_run(args, older)
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
     lock, arch = _locked_archiver(opts, "check")
@@ -106,8 +112,15 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        with Progress(len(recs), enabled=not args.quiet, label="check") as prog:
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet), \
+                Progress(len(recs), enabled=not args.quiet, label="check") as prog:
             outs = checker.check_many(recs, on_outcome=chain(show, prog.update))  # type: ignore[arg-type]
+        if arch.interrupt.soft.is_set():
+            print(f"wxarchive: check stopped by Ctrl-C: {summary(outs)}; {len(recs) - len(outs)} article(s) not "
+                  "checked; run it again to carry on", file=sys.stderr)
+            return 130
         if checker.offline is not None:
             print(f"wxarchive: stopped: no server answered {checker.offline_after} checks in a row "
                   f"({checker.offline}); nothing was recorded as a fate. Run again when the network is back.",
@@ -126,6 +139,34 @@ def cmd_check(args: argparse.Namespace) -> int:
     if checker.blocked is not None:
         return 3
     return 1 if any(o.state is None for o in outs) else 0
+
+
+def _dry_run(args: argparse.Namespace, older: float | None) -> int:
+    """``check --dry-run``: the articles a check would ask about, read from the state opened read-only
+    (no lock, no request, nothing written: it works on a read-only archive)."""
+    import json
+    from types import SimpleNamespace
+
+    from .check import Checker
+    from .site import Site
+    from .store import Store
+
+    db = Site.open(args.out).state_dir / "state.sqlite3"
+    if not db.is_file():
+        raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
+    with Store(db, readonly=True) as st:
+        checker = Checker(SimpleNamespace(store=st, opts=None))  # type: ignore[arg-type]
+        recs = checker.select(args.targets or None, max_n=args.max, older_than=older, account=args.account)
+    for rec in recs:
+        if args.json:
+            print(json.dumps({"key": rec.key, "url": rec.canonical_url or rec.url, "title": rec.title,
+                              "post": rec.post_path, "dry_run": True}, ensure_ascii=False))
+        else:
+            print(f"would check  {rec.canonical_url or rec.url}  {rec.title or ''}")
+    if not args.quiet:
+        print(f"wxarchive: check --dry-run: {len(recs)} article(s) would be checked; nothing asked or written",
+              file=sys.stderr)
+    return 0
 
 
 def check_slice(arch: Any, cfg: dict[str, Any]) -> tuple[list[CheckOutcome], Any]:

@@ -66,6 +66,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
     p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt (as yt-dlp takes)")
     p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
+    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM), as a company's "
+                                                     "TLS-inspecting proxy needs (SSL_CERT_FILE replaces the store)")
 
 
 def _examples(text: str) -> str:
@@ -115,6 +117,7 @@ class _Commands:
         if self.only is not None and name != self.only:
             return _Unused()
         raw = kw.get("formatter_class") is argparse.RawDescriptionHelpFormatter
+        kw.setdefault("allow_abbrev", False)  # `--max 3` must not silently mean --max-attempts 3
         kw["formatter_class"] = _RawHelp if raw else kw.get("formatter_class", _Help)
         return self.sub.add_parser(name, **kw)
 
@@ -128,7 +131,7 @@ def command_of(argv: Sequence[str]) -> str | None:
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, the top level and that command's parser alone."""
     ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.",
-                                 formatter_class=_Help)
+                                 formatter_class=_Help, allow_abbrev=False)
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
     ap.add_argument("--config", metavar="FILE",
                     help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
@@ -163,6 +166,16 @@ def _add_get(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-a", "--batch-file", metavar="FILE",
                    help="archive every link in FILE (- for stdin), as `wxarchive import FILE` does")
     _common(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be fetched (new) and what is known, with no request and no write")
+    _add_hooks(p)
+
+
+def _add_hooks(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--exec", metavar="CMD", help="run CMD after each archived post, without a shell; {archive}, "
+                   "{post}, {title}, {url}, {key}, {account} are put into its words")
+    p.add_argument("--exec-after", metavar="CMD",
+                   help="run CMD once after a run that archived anything (e.g. 'jekyll build -s {archive}')")
 
 
 def _add_site_commands(sub: argparse._SubParsersAction) -> None:
@@ -171,7 +184,9 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
   wxarchive init ~/blog          # _config.yml, layouts, index, wxarchive.toml (existing files kept)
   wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("dir", nargs="?", default="archive")
+    p.add_argument("dir", nargs="?", default=None, help="the site's folder (default: --out, else ./archive)")
+    p.add_argument("--out", "-o", default=None, metavar="DIR", help="the same as DIR, as every command takes it")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
   wxarchive rebuild --out ~/blog             # every post again from its kept raw page
@@ -198,6 +213,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
     p.add_argument("--dry-run", action="store_true",
                    help="say what would be fetched (new) and what is known, with no request and no write")
+    _add_hooks(p)
 
     p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)", epilog=_examples("""
   wxarchive harvest --out ~/blog --log ~/blog/.wxarchive/harvest.log   # from cron: silent when all is well
@@ -207,6 +223,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
     p.add_argument("--dry-run", action="store_true",
                    help="list the sources and say what would be fetched; no article page requested, nothing written")
+    _add_hooks(p)
 
 
 def _add_status(sub: argparse._SubParsersAction) -> None:
@@ -216,6 +233,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
     p.add_argument("--json", action="store_true")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
@@ -238,9 +256,13 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
             raise UsageError(f"--log {log_file} is a folder; give a file name, like --log {Path(log_file) / 'wxarchive.log'}")
         try:
             Path(log_file).parent.mkdir(parents=True, exist_ok=True)  # `--log .wxarchive/harvest.log` on a first run
-            fh = logging.FileHandler(log_file, encoding="utf-8")
-        except OSError as e:
+            fh = _log_file_handler()(log_file, encoding="utf-8")
+        except (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError) as e:  # a path that cannot be
             raise UsageError(f"cannot write the log file {log_file}: {e.strerror or e}") from None
+        except OSError as e:  # a full disk, a read-only one, no permission: the run is worth more than its log
+            print(f"wxarchive: cannot write the log file {log_file}: {e.strerror or e}; going on without it",
+                  file=sys.stderr)
+            return
         fh.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
         fh.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
@@ -248,14 +270,132 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _log_file_handler() -> type:
+    """A ``--log`` file handler that, when a write fails (a full disk), says so in one line on stderr
+    and writes no more, instead of logging's traceback for every later record; the run goes on."""
+    import logging
+
+    class LogFile(logging.FileHandler):
+        failed = False
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if not self.failed:
+                super().emit(record)
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            self._failed(sys.exc_info()[1])
+
+        def _failed(self, e: BaseException | None) -> None:
+            if not self.failed:
+                self.failed = True
+                print(f"wxarchive: cannot write the log file {self.baseFilename}: "
+                      f"{getattr(e, 'strerror', None) or e}; going on without it", file=sys.stderr)
+
+        def flush(self) -> None:
+            try:
+                super().flush()
+            except OSError as e:  # (a buffered write fails at its flush: ENOSPC arrives here)
+                self._failed(e)
+
+        def close(self) -> None:
+            try:
+                super().close()
+            except OSError:
+                pass
+
+    return LogFile
+
+
+def _builtin_defaults(ap: argparse.ArgumentParser, command: str) -> dict[str, Any]:
+    """The command's own defaults, before a config file changes them (for -v's account of the settings)."""
+    subs = next(a for a in ap._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {a.dest: a.default for a in subs[command]._actions if a.option_strings}
+
+
+def _say_setup(args: argparse.Namespace, typed: dict[str, Any], builtin: dict[str, Any]) -> None:
+    """``-v`` begins with the versions that matter to a bug report and where each setting that is not
+    the default came from (command line, environment, config file)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "?"
+
+    log = _log()
+    log.info("wxarchive %s, Python %s, httpx %s, lxml %s", __version__, sys.version.split()[0], ver("httpx"),
+             ver("lxml"))
+    said = []
+    for dest, default in builtin.items():
+        if dest in ("help", "verbose", "version"):
+            continue
+        value = getattr(args, dest, default)
+        where = "command line" if typed.get(dest) != default else "config file" if value != default else ""
+        if where:
+            said.append(f"{dest.replace('_', '-')}={value!r} ({where})")
+    if os.environ.get("WXARCHIVE_CONNECT_TO") and "connect_to" in builtin:
+        said.append(f"connect-to={os.environ['WXARCHIVE_CONNECT_TO']!r} (environment WXARCHIVE_CONNECT_TO)")
+    env_proxy = next((v for v in _PROXY_ENV if os.environ.get(v)), None)
+    if env_proxy and "proxy" in builtin and typed.get("proxy") is None:
+        said.append(f"proxy={os.environ[env_proxy]!r} (environment {env_proxy})")
+    log.info("settings: %s", "; ".join(said) if said else "all defaults")
+
+
 def archive_dir(out: str) -> Path:
     """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
     from pathlib import Path
 
+    if "%(" in out:
+        raise UsageError(f"-o/--out is the archive's folder, not a file name template (as yt-dlp's -o is): {out!r}; "
+                         "posts are named by date and title inside it")
     p = Path(out).expanduser()
     if p.exists() and not p.is_dir():
         raise UsageError(f"{out} is a file, not a folder; give the archive's folder (--out DIR)")
     return p
+
+
+def require_archive(out: str, what: str) -> None:
+    """Refuse a folder that holds no archive (neither wxarchive.toml nor a state): a typo in ``--out``
+    must not become a new site, nor be blamed on a missing ``[[sources]]``."""
+    from .site import CONFIG_NAME, STATE_DIR
+
+    root = archive_dir(out)
+    if (root / CONFIG_NAME).is_file() or (root / STATE_DIR / "state.sqlite3").is_file():
+        return
+    made = "" if root.is_dir() else " (no such folder)"
+    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/state.sqlite3; "
+                     f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
+
+
+_PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
+
+
+def _from_command_line(args: argparse.Namespace, dest: str) -> Any:
+    """The value the command line itself gave ``dest`` (None: not given there, only by a config file).
+    Without a record of the command line (a Namespace built by hand), every value counts as given."""
+    given = getattr(args, "_command_line", None)
+    return getattr(args, dest, None) if given is None else given.get(dest)
+
+
+def _connect_routes(args: argparse.Namespace, parse: Callable[..., dict[str, str]]) -> dict[str, str]:
+    """``--connect-to`` routes, host by host: the command line over WXARCHIVE_CONNECT_TO over the config
+    files (argparse appends the command line's pairs to the ones a config file gave)."""
+    every = list(args.connect_to or [])
+    typed = list(_from_command_line(args, "connect_to") or [])
+    configured = every[:len(every) - len(typed)]
+    return {**parse(configured), **parse(None, os.environ.get("WXARCHIVE_CONNECT_TO")), **parse(typed)}
+
+
+def _proxy_setting(args: argparse.Namespace) -> str | None:
+    """``--proxy``: the command line over the *_PROXY environment over the config files (None: the
+    environment's, "": none)."""
+    typed = _from_command_line(args, "proxy")
+    if typed is not None:
+        return str(typed)
+    if args.proxy is not None and any(os.environ.get(v) for v in _PROXY_ENV):
+        return None  # a proxy only a config file names gives way to the environment's
+    return str(args.proxy) if args.proxy is not None else None
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -268,11 +408,20 @@ def options_from(args: argparse.Namespace) -> Options:
                               ("--attempt-gap", args.attempt_gap, 10 * 365 * 86400)):
         if value is not None and not value <= most:  # inf, nan, 1e308: overflow where time is computed
             raise UsageError(f"{flag} must be at most {most} seconds, got {value:g}")
-    if args.proxy:
-        check_proxy(args.proxy)
+    if args.delay is not None and not args.delay >= 0:
+        raise UsageError(f"--delay must be 0 seconds or more, got {args.delay:g}")
+    if args.user_agent is not None and not args.user_agent.strip():
+        raise UsageError("--user-agent must not be empty (leave it out for the default)")
+    if args.ca_cert:
+        from .routes import check_ca_cert
+
+        args.ca_cert = check_ca_cert(os.path.expanduser(args.ca_cert))  # a bad file: a usage error now
+    proxy = _proxy_setting(args)
+    if proxy:
+        check_proxy(proxy)
     if args.cookies:
         load_cookies(args.cookies)  # a bad file is a usage error now, not at the first request
-    routes = parse_connect_to(args.connect_to, os.environ.get("WXARCHIVE_CONNECT_TO"))
+    routes = _connect_routes(args, parse_connect_to)
     delay = (2.0, 3.0) if args.delay is None else (max(0.0, args.delay), max(0.0, args.delay) * 1.5)
     if args.concurrency < 1 or args.max_attempts < 1:
         raise UsageError("--concurrency and --max-attempts must be at least 1")
@@ -280,8 +429,8 @@ def options_from(args: argparse.Namespace) -> Options:
                    keep_footers=args.keep_footers, learn=getattr(args, "learn", True), max_attempts=args.max_attempts,
                    retry_failed=args.retry_failed,
                    concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
-                   attempt_gap=max(0.0, args.attempt_gap), proxy=args.proxy, cookies=args.cookies,
-                   user_agent=args.user_agent)
+                   attempt_gap=max(0.0, args.attempt_gap), proxy=proxy, cookies=args.cookies,
+                   user_agent=args.user_agent, ca_cert=args.ca_cert)
 
 
 def _printer(as_json: bool, quiet: bool):
@@ -312,7 +461,7 @@ def _printer(as_json: bool, quiet: bool):
     def show(o: Outcome) -> None:
         if as_json:
             emit(encode(o.as_json()), o)
-        elif o.status != Result.FAILED and not quiet:
+        elif o.status != Result.FAILED and not quiet and not o.gave_up:  # (given up earlier: -v says so)
             imgs = o.images
             extra = f"  [images {imgs['saved']}/{imgs['found']}]" if imgs.get("found") else ""
             emit(f"{o.status:9} {o.post or ''}  {visible(o.title or '')}{extra}", o)
@@ -342,7 +491,7 @@ def _get_as_import(args: argparse.Namespace) -> int | None:
     if args.batch_file is not None and args.sources:
         raise UsageError("give either links or -a FILE, not both")
     args.file = args.batch_file if args.batch_file is not None else "-"
-    args.ignore_backoff, args.dry_run = False, False
+    args.ignore_backoff = False
     return cmd_import(args)
 
 
@@ -359,12 +508,24 @@ def _not_for_get(src: str) -> str | None:
     p = Path(src)
     if "://" not in src and p.is_file() and not src.lower().endswith((".html", ".htm", ".mhtml", ".xhtml")):
         try:
-            head = p.read_bytes()[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+            data = p.read_bytes()
         except OSError:
             return None
-        if not head.startswith(b"<"):
-            return f"{src} looks like a list of links: use `wxarchive import {src}` (or `get -a {src}`)"
+        if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            return _what_file(src, data)
     return None
+
+
+def _what_file(src: str, data: bytes) -> str:
+    """What a file given to ``get`` is, when it is no saved page: a list of links, or what else it is."""
+    from .sources import reading_of
+
+    reading = reading_of(data)
+    if reading.what:
+        return f"{src} is {reading.what}, not a saved page or a list of links"
+    if not reading.urls:
+        return f"{src} is a text file with no WeChat article link in it ({reading.summary()})"
+    return f"{src} looks like a list of links: use `wxarchive import {src}` (or `get -a {src}`)"
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -374,6 +535,9 @@ def cmd_get(args: argparse.Namespace) -> int:
     if as_import is not None:
         return as_import
     opts = options_from(args)
+    if args.dry_run:
+        return _get_dry_run(args, opts)
+    hooks = _RunHooks(args, opts.out)
     show = _printer(args.json, args.quiet)
     bad = []
     for src in args.sources:
@@ -402,9 +566,15 @@ def cmd_get(args: argparse.Namespace) -> int:
                   f"{held['until_text']}", file=sys.stderr)
         from .report import chain, log_outcome
 
-        outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome))
-        if arch.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, log_outcome))
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
+                                                                    hooks.each_post))
+            if arch.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, log_outcome))
+        if arch.interrupt.soft.is_set():
+            return _interrupted("get", args.sources, outs, show if args.json else None)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
             done = {o.source for o in outs}
@@ -416,7 +586,63 @@ def cmd_get(args: argparse.Namespace) -> int:
         if arch.offline is not None:
             left = _not_tried(args.sources, outs, show if args.json else None)
             print(f"wxarchive: {_offline_line(arch, left)}", file=sys.stderr)
+        hooks.after_run()
         return exit_code(outs, arch.blocked is not None)
+
+
+def _given_up_note(args: argparse.Namespace) -> Callable[[Outcome], None] | None:
+    """``get`` names its articles one by one: one given up earlier says why on stderr (``import`` only at -v)."""
+    if args.quiet or args.verbose:
+        return None
+
+    def note(o: Outcome) -> None:
+        if o.gave_up and o.status != "failed":
+            from .pipeline import said
+
+            print(f"wxarchive: {said(o.source, o.message or '')}", file=sys.stderr)
+    return note
+
+
+def _get_dry_run(args: argparse.Namespace, opts: Options) -> int:
+    """``get --dry-run``: each source new, known or given up, as ``import --dry-run`` says it; a source
+    that is not an article (a typo, an album) is refused as a real run would refuse it."""
+    from .dryrun import classify, report
+    from .pipeline import check_source
+    from .urls import is_article_url, normalize_article_url
+
+    for src in args.sources:
+        hint = _not_for_get(src)
+        if hint:
+            raise UsageError(hint)
+        check_source(src)
+    urls = [normalize_article_url(s) if is_article_url(s) else s for s in args.sources]
+    return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "get")
+
+
+class _RunHooks:
+    """``--exec`` after each archived post, ``--exec-after`` once after a run that archived any (both checked
+    before the run starts: a typo in the command is a usage error, not a failure after every article)."""
+
+    def __init__(self, args: argparse.Namespace, root: Path) -> None:
+        from .hooks import Hook
+
+        self.root = os.path.abspath(root)  # absolute: `git -C {archive} add {post}` works from any folder
+        self.each = Hook(args.exec, "--exec") if getattr(args, "exec", None) else None
+        self.after = Hook(args.exec_after, "--exec-after") if getattr(args, "exec_after", None) else None
+        self.archived = 0
+
+    def each_post(self, o: Outcome) -> None:
+        if o.status != "archived":
+            return
+        self.archived += 1
+        if self.each is not None:
+            post = os.path.abspath(o.post) if o.post else None
+            self.each.run({"archive": self.root, "post": post, "title": o.title, "url": o.url or o.source,
+                           "key": o.key, "account": o.account})
+
+    def after_run(self) -> None:
+        if self.after is not None and self.archived:
+            self.after.run({"archive": self.root})
 
 
 def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
@@ -441,6 +667,9 @@ def _offline_line(arch: Archiver, left: int) -> str:
 def cmd_init(args: argparse.Namespace) -> int:
     from .site import Site
 
+    if args.dir is not None and args.out is not None and args.dir != args.out:
+        raise UsageError(f"give the folder once: {args.dir} or --out {args.out}")
+    args.dir = args.dir or args.out or "archive"
     site = Site.open(archive_dir(args.dir))
     try:
         made = site.init()
@@ -490,12 +719,27 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     lock, arch = _locked_archiver(opts, "rebuild")
     try:
         outs = arch.rebuild(on_outcome=show, keys=args.keys or None, keep_footers=opts.keep_footers)
-        if not opts.no_images:
-            arch.heal_images(on_outcome=show)  # the one step of a rebuild that asks the network
+        healed = [] if opts.no_images else arch.heal_images(on_outcome=show)  # the one step that asks the network
     finally:
         arch.close()
         lock.release()
+    if not args.quiet:
+        print(f"wxarchive: rebuild: {_rebuild_line(outs, len(healed))}", file=sys.stderr)
     return 1 if any(o.status == Result.FAILED for o in outs) else 0
+
+
+def _rebuild_line(outs: list[Outcome], healed: int) -> str:
+    """``33 posts, 0 changed`` (and what failed, what images were healed): whether a settings change took."""
+    from .pipeline import Result
+
+    failed = sum(1 for o in outs if o.status == Result.FAILED)
+    done = [o for o in outs if o.status == Result.REBUILT]
+    line = f"{len(outs)} post{'s' if len(outs) != 1 else ''}, {sum(1 for o in done if o.changed)} changed"
+    if failed:
+        line += f", {failed} failed"
+    if healed:
+        line += f", {healed} healed (missing images saved)"
+    return line
 
 
 def _failure_line(o: Outcome) -> str:
@@ -530,25 +774,57 @@ def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
         raise
 
 
+def _say_skipped(reading: Any, verbose: int) -> None:
+    """At -v, each line of a list that gave no article, with why (the summary line counts them)."""
+    if verbose:
+        for line in reading.skipped:
+            print(f"wxarchive:   {line.describe()}", file=sys.stderr)
+
+
+def _interrupted(what: str, sources: list[str], outs: list[Outcome], show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
+    """The end of a run stopped by a first Ctrl-C once the articles under way were finished: what was
+    done, how many links were not tried (each a ``not tried`` JSON line under --json); exit 130."""
+    from .pipeline import Outcome, Result
+
+    done = {o.source for o in outs}
+    left = [s for s in sources if s not in done]
+    if show is not None:
+        for s in left:
+            show(Outcome(s, Result.FAILED, error="interrupted", message="not tried: stopped by Ctrl-C"))
+    summary = f"{tally.line()}; " if tally is not None else ""
+    print(f"wxarchive: {what} stopped by Ctrl-C: {summary}{len(left)} link(s) not tried; run the same command "
+          "again to carry on", file=sys.stderr)
+    return 130
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from .backoff import Backoff
+    from .interrupt import two_step_ctrl_c
     from .pipeline import Outcome, Result
     from .report import Progress, Tally, chain, log_outcome
-    from .sources import read_list
+    from .sources import read_list_report
 
+    name = args.command  # `get -` and `get -a FILE` run this and say `get`
     opts = options_from(args)
-    urls = read_list(args.file)
+    reading = read_list_report(args.file)
+    urls = reading.urls
     if not urls:
-        if not args.quiet:
-            print(f"wxarchive: no WeChat article links found in {args.file}", file=sys.stderr)
-        return 0
+        what = f"{args.file} is {reading.what}, not a list of links" if reading.what else \
+            f"no WeChat article links found in {args.file} ({reading.summary()})"
+        _say_skipped(reading, args.verbose)
+        print(f"wxarchive: {what}", file=sys.stderr)
+        return 2
+    if not args.quiet and (reading.skipped or args.verbose):  # (a clean list: the run's own tally says it)
+        _say_skipped(reading, args.verbose)
+        print(f"wxarchive: {args.file}: {reading.summary()}", file=sys.stderr)
     if args.dry_run:
         from .dryrun import classify, report
 
-        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "import")
+        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
+    hooks = _RunHooks(args, opts.out)
     show = _printer(args.json, args.quiet)
     tally = Tally()
-    lock, arch = _locked_archiver(opts, "import")
+    lock, arch = _locked_archiver(opts, name)
     try:
         backoff = Backoff(arch.store)
         held = backoff.in_force()
@@ -556,11 +832,15 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        _log().info("import: %d article link(s) from %s", len(urls), args.file)
-        with Progress(len(urls), enabled=not args.quiet) as prog:
-            outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome))
-        if arch.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+        _log().info("%s: %d article link(s) from %s", name, len(urls), args.file)
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            with Progress(len(urls), enabled=not args.quiet, label=name) as prog:
+                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
+                                                                hooks.each_post))
+            if arch.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+        if arch.interrupt.soft.is_set():
+            return _interrupted(name, urls, outs, show if args.json else None, tally)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
             done = {o.source for o in outs}
@@ -575,17 +855,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             backoff.clear()
         if arch.offline is not None:
             left = _not_tried(urls, outs, show if args.json else None)
-            print(f"wxarchive: import {_offline_line(arch, left)}", file=sys.stderr)
+            print(f"wxarchive: {name} {_offline_line(arch, left)}", file=sys.stderr)
             return 1
     finally:
         arch.close()
         lock.release()
     if not args.quiet:
-        print(f"wxarchive: import: {tally.line()}", file=sys.stderr)
-        for o in tally.failures[:20]:
-            print(_failure_line(o), file=sys.stderr)
-        if len(tally.failures) > 20:
-            print(f"  … and {len(tally.failures) - 20} more (wxarchive status)", file=sys.stderr)
+        # each failure was said once, as it happened (stderr, -q included); `status` lists them again
+        more = " (each said above; `wxarchive status` lists them)" if tally.failures else ""
+        print(f"wxarchive: {name}: {tally.line()}{more}", file=sys.stderr)
+    hooks.after_run()
     return exit_code(outs, arch.blocked is not None)
 
 
@@ -598,6 +877,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     from .report import Tally, chain, log_outcome
     from .site import Site
 
+    require_archive(args.out, "harvest")
     opts = options_from(args)
     site = Site.open(opts.out)
     specs = load_specs(site.sources) if site.sources or site.check is None else []
@@ -612,17 +892,28 @@ def cmd_harvest(args: argparse.Namespace) -> int:
                 h.setLevel(logging.CRITICAL + 1)
     tally = Tally()
     show = _printer(args.json, False) if (args.json or args.verbose) else None
+    hooks = _RunHooks(args, opts.out)
     lock, arch = _locked_archiver(opts, "harvest")
     try:
-        res = harvest(arch, specs, backoff=Backoff(arch.store), on_outcome=chain(show, tally.add, log_outcome),
-                      ignore_backoff=args.ignore_backoff)
-        if not res.waited and res.blocked is None and arch.offline is None:
-            arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
-        checked = _harvest_check(arch, site.check, res) if site.check is not None else []
+        from .interrupt import two_step_ctrl_c
+
+        with two_step_ctrl_c(arch.interrupt, args.quiet):
+            res = harvest(arch, specs, backoff=Backoff(arch.store),
+                          on_outcome=chain(show, tally.add, log_outcome, hooks.each_post),
+                          ignore_backoff=args.ignore_backoff)
+            if not res.waited and res.blocked is None and arch.offline is None:
+                arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
+            stopped = arch.interrupt.soft.is_set()
+            checked = _harvest_check(arch, site.check, res) if site.check is not None and not stopped else []
     finally:
         arch.close()
         lock.release()
+    if stopped:
+        tally.not_tried += sum(r.not_tried for r in res.runs)
+        print(f"wxarchive: harvest stopped by Ctrl-C: {tally.line()}; run it again to carry on", file=sys.stderr)
+        return 130
     tally.not_tried += sum(r.not_tried for r in res.runs)
+    hooks.after_run()
     source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
     if res.waited:
         _log().info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
@@ -784,8 +1075,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from .config import apply_config
 
+        typed = dict(vars(args))  # what the command line itself said (see _from_command_line)
+        builtin = _builtin_defaults(ap, args.command)
         args = apply_config(ap, argv, args, config_file, ignore_config, everything=build_parser)
+        args._command_line = typed
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
+        if getattr(args, "verbose", 0):
+            _say_setup(args, typed, builtin)
         return COMMANDS[args.command](args)
     except UsageError as e:
         print(f"wxarchive: {e.message}", file=sys.stderr)
@@ -844,8 +1140,8 @@ def run() -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-    if any(t.is_alive() and not t.daemon for t in _threads()):
-        sys.exit(code)
+    if code != 130 and any(t.is_alive() and not t.daemon for t in _threads()):
+        sys.exit(code)  # (after Ctrl-C twice, downloads left on a slow server are not waited for)
     os._exit(code)
 
 

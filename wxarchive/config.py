@@ -8,7 +8,7 @@ a ``[get]``/``[import]``/… table to that command only. ``--ignore-config`` rea
 
 An archive's ``wxarchive.toml`` is not the user (issue 25): the folder may be a cloned or shared
 blog, or a backup. Options that send requests somewhere or write outside the archive
-(:data:`USER_ONLY`: routing, proxy, cookies, the log file) are taken only from the command line,
+(:data:`USER_ONLY`: routing, proxy, cookies, CA files, the log file, command hooks) are taken only from the command line,
 the environment or the user's own config; in an archive's ``[options]`` they are refused with
 one line naming the key, unless the user's config lists that folder in ``trusted_archives``
 (as git's ``safe.directory``; ``"*"`` trusts every folder). Every TOML file is read by
@@ -31,7 +31,7 @@ _PATHS = {"out", "cookies", "log"}
 # Options an archive's file may not set: where requests go (connect_to, proxy), what secrets they carry
 # (cookies), what is read or written outside the archive (batch_file, log). Any new option that names a host, a URL, a file
 # outside the archive, a CA file or a command belongs here (tests/test_trust_config.py checks the metavars).
-USER_ONLY = frozenset({"connect_to", "proxy", "cookies", "log", "batch_file"})
+USER_ONLY = frozenset({"connect_to", "proxy", "cookies", "log", "batch_file", "ca_cert", "exec", "exec_after"})
 TRUST_KEY = "trusted_archives"  # in the user's config only: archive folders whose file may set USER_ONLY
 MAX_TOML = 1 << 20  # bytes: a config is a few lines; a bigger "file" is a mistake or an attack
 

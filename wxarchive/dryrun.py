@@ -76,7 +76,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
             self.store: Any = Store(db) if db.is_file() else _NoState()
             self.fetcher = Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
                                    backoff=opts.backoff, delay=opts.delay, proxy=opts.proxy, cookies=opts.cookies,
-                                   user_agent=opts.user_agent)
+                                   user_agent=opts.user_agent, ca_cert=opts.ca_cert)
 
     view = _View()
     urls: list[str] = []

@@ -9,6 +9,7 @@ import datetime as dt
 import email.utils
 import logging
 import random
+import ssl
 import threading
 import time
 import urllib.request
@@ -21,6 +22,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from .bodies import ACCEPT_ENCODING, BodyDecoder
 from .errors import FetchError, RateLimited, UsageError
+from .interrupt import Interrupt, StopRequested
 from .models import MAX_PAGE_BYTES, Page
 from .routes import check_proxy, load_cookies, parse_connect_to
 from .urls import ARTICLE_HOST, IMAGE_HOSTS
@@ -59,9 +61,11 @@ class _Routing(httpx.BaseTransport):
     record), then the proxy (``--proxy``, else ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` minus
     ``NO_PROXY``), else direct."""
 
-    def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None) -> None:
+    def __init__(self, routes: Mapping[str, httpx.URL | str], proxy: str | None = None,
+                 ca_cert: str | None = None) -> None:
         self.routes = {h: httpx.URL(str(u)) for h, u in routes.items()}
         self.proxy = proxy  # None: from the environment; "": never
+        self.ca_cert = ca_cert
         self._direct: dict[str, httpx.HTTPTransport] = {}  # by scheme, made on first use (see _straight)
         self._proxied: dict[str, httpx.HTTPTransport] = {}
         self._lock = threading.Lock()
@@ -78,8 +82,18 @@ class _Routing(httpx.BaseTransport):
             t = self._direct.get("http" if plain else "https")
             if t is None:
                 t = self._direct["http" if plain else "https"] = (
-                    httpx.HTTPTransport(retries=0, verify=False) if plain else httpx.HTTPTransport(retries=0))
+                    httpx.HTTPTransport(retries=0, verify=False) if plain else
+                    httpx.HTTPTransport(retries=0, verify=self._verify()))
             return t
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        """The certificate store: the default one (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), plus the
+        CA certificates of ``--ca-cert`` when given (a company's TLS-inspecting proxy signs with its own)."""
+        if not self.ca_cert:
+            return True
+        ctx = httpx.create_ssl_context()
+        ctx.load_verify_locations(cafile=self.ca_cert)
+        return ctx
 
     def proxy_for(self, url: httpx.URL) -> str | None:
         if self.proxy is not None:
@@ -100,7 +114,7 @@ class _Routing(httpx.BaseTransport):
         with self._lock:
             t = self._proxied.get(proxy)
             if t is None:
-                t = self._proxied[proxy] = httpx.HTTPTransport(retries=0, proxy=_proxy(proxy))
+                t = self._proxied[proxy] = httpx.HTTPTransport(retries=0, proxy=_proxy(proxy), verify=self._verify())
             return t
 
     def route(self, request: httpx.Request) -> tuple[httpx.BaseTransport, httpx.Request]:
@@ -185,11 +199,12 @@ class Fetcher:
         proxy: str | None = None,
         cookies: str | None = None,
         user_agent: str | None = None,
+        ca_cert: str | None = None,
     ) -> None:
         if proxy:
             _proxy(proxy)  # a bad --proxy is a usage error before any request
         jar = load_cookies(cookies) if cookies else None
-        self._routing = _Routing(connect_to or {}, proxy)
+        self._routing = _Routing(connect_to or {}, proxy, ca_cert)
         self.client = httpx.Client(
             transport=self._routing,
             cookies=jar,
@@ -218,6 +233,8 @@ class Fetcher:
         self._last: dict[str, float] = {}
         self._pace_lock = threading.Lock()
         self.requests = 0
+        self.interrupt: Interrupt | None = None  # set by the pipeline: Ctrl-C ends a pacing wait
+
 
     def close(self) -> None:
         self.client.close()
@@ -240,7 +257,12 @@ class Fetcher:
                 gap = random.uniform(lo, hi) if hi > lo else lo
                 wait = last + gap - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                if self.interrupt is None:
+                    time.sleep(wait)
+                else:
+                    self.interrupt.soft.wait(wait)
+            if self.interrupt is not None and self.interrupt.soft.is_set():
+                raise StopRequested()  # the first Ctrl-C: this page is new work, not asked for
             self._last[host] = time.monotonic()
 
     # ---- core
@@ -335,11 +357,28 @@ class Fetcher:
         except httpx.TimeoutException as e:
             raise FetchError(f"timed out fetching {url} ({type(e).__name__})", url=url, transport=True) from None
         except httpx.TransportError as e:
-            raise FetchError(f"network error fetching {url}: {e or type(e).__name__}", url=url,
-                             transport=True) from None
+            raise FetchError(self._transport_message(url, e), url=url, transport=True) from None
         except httpx.DecodingError as e:
             raise FetchError(f"broken compressed body from {url}: {e or type(e).__name__}", url=url) from None
         raise FetchError(f"could not fetch {url}", url=url)  # pragma: no cover - Retrying always returns or raises
+
+    def _transport_message(self, url: str, e: httpx.TransportError) -> str:
+        """What went wrong, naming the proxy when the connection that failed was the one to the proxy
+        (through a proxy, every connection the tool makes is to the proxy): "mp.weixin.qq.com: Connection
+        refused" sent people looking at WeChat when their proxy was down."""
+        try:
+            target = httpx.URL(url)
+            proxy = None if target.host in self._routing.routes else self._routing.proxy_for(target)
+        except (httpx.InvalidURL, ValueError):
+            proxy = None
+        why = str(e) or type(e).__name__
+        if proxy and isinstance(e, httpx.ConnectError):
+            if "refused" in why.lower():
+                return f"proxy {proxy} refused the connection (fetching {url})"
+            return f"cannot reach the proxy {proxy}: {why} (fetching {url})"
+        if proxy and isinstance(e, httpx.ProxyError):
+            return f"proxy {proxy}: {why} (fetching {url})"
+        return f"network error fetching {url}: {why}"
 
     def _read(self, url: str, resp: httpx.Response, limit: int) -> bytes:
         """The whole body, decoded by hand under a size cap counted at every Content-Encoding

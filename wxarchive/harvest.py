@@ -125,6 +125,8 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         return result
     store, opts = arch.store, arch.opts
     for spec in specs:
+        if arch.interrupt.soft.is_set():
+            break  # Ctrl-C: the sources not reached are listed by the next run
         run = SourceRun(spec)
         result.runs.append(run)
         skey = f"source:{spec.ident}"

@@ -22,6 +22,7 @@ import httpx
 from .allowlist import REFUSED
 from .errors import FetchError, ImageError, RateLimited
 from .fetch import Fetcher, ImageRequest
+from .interrupt import Interrupt
 from .clean import image_name
 from .models import Article, Image, Media
 from .site import discard, file_mode, temp_file
@@ -102,9 +103,22 @@ class ImageSaver:
         # hand-over of the GIL between busy threads, were ~1.4 ms of every download's wall time
         self._names: set[str] | None = None
         self._names_lock = threading.Lock()
+        self.interrupt = Interrupt()  # the pipeline shares the run's own
+        self._partials: set[str] = set()  # temp files of downloads under way (see abandon)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+
+    def abandon(self) -> None:
+        """After the second Ctrl-C: drop the queued downloads, remove the temp files of those under way
+        and do not wait for them (a download stuck on a silent server would hold the exit for its
+        timeout); one that still ends writes into a file no longer there, or saves a whole image."""
+        self.interrupt.hard.set()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._names_lock:
+            partials, self._partials = list(self._partials), set()
+        for tmp in partials:
+            discard(tmp)
 
     def existing(self, name: str) -> str | None:
         """A file saved earlier under this stem (another post shared the image)."""
@@ -132,6 +146,7 @@ class ImageSaver:
                 self._names.add(name)
 
     def save_one(self, img: Image) -> Image:
+        self.interrupt.check_hard()  # queued behind the second Ctrl-C: not begun
         if img.error == REFUSED:
             return img  # off the allow-list: not asked for at all
         local = self.existing(img.name)
@@ -140,7 +155,7 @@ class ImageSaver:
         try:
             return dataclasses.replace(img, local=self._download(img), error=None)
         except (ImageError, FetchError, RateLimited) as e:
-            log.warning("image not saved: %s (%s)", img.url, e)
+            log.info("image not saved: %s (%s)", img.url, e)  # (-v; the article's one line says how many)
             return dataclasses.replace(img, local=None, error=str(e))
 
     def save_media(self, m: Media) -> Media:
@@ -165,12 +180,15 @@ class ImageSaver:
             self.folder.mkdir(parents=True, exist_ok=True)
         ready = self.fetcher.prepare_image(img.url)  # before the slot: only the bytes go out inside it
         fd, tmp = temp_file(self.folder, file_mode())  # readable by the web server once renamed
+        with self._names_lock:
+            self._partials.add(tmp)
         try:
             with os.fdopen(fd, "wb") as f, self._slots:
                 head = self._receive(img, f, limit, ready)
             ext = sniffer(head)
             if ext is None:
                 raise ImageError("body is not an image (magic bytes)", url=img.url)
+            self.interrupt.check_hard()
             name = f"{img.name}.{ext}"
             os.replace(tmp, self.folder / name)
             self.saved(name)
@@ -178,6 +196,9 @@ class ImageSaver:
         except BaseException:
             discard(tmp)
             raise
+        finally:
+            with self._names_lock:
+                self._partials.discard(tmp)
 
     def _receive(self, img: Image, f: BinaryIO, limit: int, ready: ImageRequest) -> bytes:
         """One request (in a slot): the body into ``f``; its first bytes, for the sniffer."""
@@ -200,6 +221,7 @@ class ImageSaver:
                 # raw reads, as they come: a buffered 64 KB chunk would wait for 64 KB
                 # of a trickle before the deadline was ever looked at
                 for chunk in resp.iter_raw():
+                    self.interrupt.check_hard()
                     if time.monotonic() > deadline:
                         raise ImageError("download too slow (deadline passed)", url=img.url)
                     size += len(chunk)
@@ -243,6 +265,13 @@ def sync_files(folder: Path, names: list[str]) -> None:
             pass
 
 
-def gather(article: Article, futures: list[cf.Future[Image]]) -> Article:
-    """The article with each image's outcome."""
+def gather(article: Article, futures: list[cf.Future[Image]], interrupt: Interrupt | None = None) -> Article:
+    """The article with each image's outcome; after the second Ctrl-C, :class:`Aborted` at once
+    rather than once the slowest download ends."""
+    if interrupt is not None:
+        pending = set(futures)
+        while pending:
+            interrupt.check_hard()
+            _done, pending = cf.wait(pending, timeout=0.2)
+        interrupt.check_hard()
     return dataclasses.replace(article, images=tuple(f.result() for f in futures))

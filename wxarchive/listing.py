@@ -30,6 +30,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
     p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
     p.add_argument("--gone", action="store_true", help="only articles whose original was found deleted, removed, ...")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     return p
 
 
@@ -41,7 +42,8 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
     db = root / STATE_DIR / "state.sqlite3"
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
-    with Store(db) as st:
+    with Store(db, readonly=True) as st:  # (ls reads: it works on a read-only archive)
+        gone = {r.key: f.status.value for r, f in st.fates(gone_only=True)}  # one query, not one per article
         for rec in st.articles():
             found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
             archived = rec["status"] == Status.ARCHIVED
@@ -50,6 +52,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
                    "post": str(root / rec["post_path"]) if archived and rec.get("post_path") else None,
                    "url": rec.get("canonical_url") or rec.get("url") or None,
                    "error": None if archived else rec.get("error_code"),
+                   "gone": gone.get(rec["key"]),  # what `check` found of the original: deleted, removed, …
                    "images": {"found": found, "saved": saved, "missing": max(0, found - saved) if archived and not rec.get("no_images") else 0}}
 
 
@@ -74,6 +77,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
             continue
         day = (r["published"] or "")[:10] or "-"
         missing = f"  [{r['images']['missing']} image(s) missing]" if r["images"]["missing"] else ""
+        missing += f"  [original gone: {r['gone']}]" if r.get("gone") else ""
         where = r["post"] or r["url"] or ""
         what = r["status"] if r["status"] == Status.ARCHIVED else f"{r['status']}:{r['error'] or '?'}"
         print(visible(f"{day}  {what:10} {r['account'] or '-'}  {r['title'] or r['key']}  {where}{missing}"))

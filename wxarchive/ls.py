@@ -40,7 +40,7 @@ def gone_rows(root: Path) -> Iterator[dict[str, Any]]:
     db = root / STATE_DIR / "state.sqlite3"
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
-    with Store(db) as st:
+    with Store(db, readonly=True) as st:
         for rec, fate in st.fates(gone_only=True):
             yield _row(root, rec, fate)
 

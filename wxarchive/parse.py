@@ -182,7 +182,7 @@ def classify_error(doc: lxml.html.HtmlElement, url: str, final_url: str, scripts
     if not boxes and not _wechat_own(doc, scripts):
         return  # a proxy's "503 Service Temporarily Unavailable", "Access blocked": its words are no verdict
     title_el = doc.find(".//title")
-    said_parts = [_text(e) for e in boxes[:1]] + [_text(title_el)]
+    said_parts = [_box_said(e) for e in boxes[:1]] + [_text(title_el)]
     if not has_body and not boxes:
         said_parts.append(_written_text(scripts))  # the message may exist only in a document.write() string
     said = " ".join(p for p in said_parts if p).strip()
@@ -215,6 +215,22 @@ def _wechat_own(doc: lxml.html.HtmlElement, scripts: list[bytes]) -> bool:
     if any(h in v for v in _WX_REFS(doc) for h in _WX_HOSTS):
         return True
     return any(h.encode() in s for s in scripts for h in _WX_HOSTS)
+
+
+_BOX_FURNITURE = etree.XPath('.//*[contains(@class, "footer") or contains(@class, "extra-area") or '
+                             'contains(@class, "__opr-area")]')
+
+
+def _box_said(box: Any) -> str:
+    """What a message box says: its text less the box's furniture (the footer's 微信公众平台运营中心 and
+    我要反馈 links, the buttons), which is the same on every such page and says nothing of this one."""
+    import copy
+
+    box = copy.deepcopy(box)
+    for el in _BOX_FURNITURE(box):
+        if el.getparent() is not None:
+            el.drop_tree()  # (its tail stays)
+    return _text(box)
 
 
 _DOC_WRITE = re.compile(r"""document\.write\(\s*(?:"((?:[^"\\\n]|\\[\s\S])*)"|'((?:[^'\\\n]|\\[\s\S])*)')""")

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 
+from .interrupt import Interrupt, StopRequested
 from .errors import (ErrorCode, ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable,
                      UsageError, WxError)
 from .lock import WriteLock
@@ -73,6 +74,7 @@ class Options:
     cookies: str | None = None  # a Netscape cookies.txt
     user_agent: str | None = None
     learn: bool = False  # on first meeting an account, read up to two of its linked articles to learn its footer (the CLI: on)
+    ca_cert: str | None = None  # a PEM file of CA certificates trusted besides the default store
 
 
 class Result(StrEnum):
@@ -106,6 +108,7 @@ class Outcome:
     account: str | None = None
     published: str | None = None
     removed: list[dict[str, str]] = field(default_factory=list)  # the boilerplate blocks taken out, with why
+    changed: bool | None = None  # `rebuild`: whether the post's bytes (or its name) changed
 
     def as_json(self) -> dict:
         url = self.url
@@ -118,6 +121,8 @@ class Outcome:
             d["message"] = self.message
         if self.gave_up:
             d["gave_up"] = True
+        if self.changed is not None:
+            d["changed"] = self.changed
         return d
 
 
@@ -135,6 +140,34 @@ def _recorded_removed(stripped: str | None) -> list[dict[str, str]]:
     if not isinstance(items, list):
         return []
     return [{"reason": str(i.get("reason", "")), "text": str(i.get("text", ""))} for i in items if isinstance(i, dict)]
+
+
+_GIVEN_UP = "  [given up: not asked for again; --retry-failed tries it]"
+_URL_IN_ERROR = re.compile(r"(?:\s*\b(?:fetching|reading|for|from)\b)?\s*https?://\S+?(?=:\s|\s|$)")
+
+
+def _say_images_failed(source: str, images: tuple[Image, ...]) -> None:
+    """One line for an article's images that could not be saved this run (each URL only at -v): what a
+    person needs is how many, why, and that nothing is lost."""
+    from .allowlist import REFUSED
+
+    failed = [i for i in images if not i.local and i.error and i.error not in (REFUSED, "given up")]
+    if not failed:
+        return
+    reasons = collections.Counter(" ".join(_URL_IN_ERROR.sub("", i.error or "").split()) or "error" for i in failed)
+    why = ", ".join(r if n == len(failed) else f"{r} ×{n}" for r, n in reasons.most_common(2))
+    if len(reasons) > 2:
+        why += ", …"
+    n = len(failed)
+    log.warning("%s: %d image%s not saved (%s); the post keeps %s remote URL%s and the next run tries again",
+                source, n, "s" if n != 1 else "", why, "their" if n != 1 else "its", "s" if n != 1 else "")
+
+
+def _read_or_none(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
 
 
 def _written_for(post: Path, article: Article) -> bool:
@@ -268,6 +301,19 @@ class _InOrder:
         self.pending.append((source, item))
         self.emit()
 
+    def emit_completed(self) -> None:
+        """After a stop: report the outcomes that are there (an article finished, or one that failed
+        before its images), in order; the articles the stop cut short are left out."""
+        for _source, item in self.pending:
+            if isinstance(item, cf.Future):
+                if not item.done() or item.cancelled() or item.exception() is not None:
+                    continue
+                item = item.result()
+            self.outcomes.append(item)
+            if self.on_outcome:
+                self.on_outcome(item)
+        self.pending.clear()
+
     def emit(self, block: bool = False) -> None:
         """Report every outcome at the head that is ready; ``block``: wait for all of them."""
         while self.pending:
@@ -310,6 +356,7 @@ class Archiver:
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
         self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
         self._learned_now: set[str] = set()  # accounts whose footer this run learned more of (see _clean_again)
+        self.interrupt = Interrupt()  # Ctrl-C: the CLI's handler sets it (see interrupt.two_step_ctrl_c)
 
     @functools.cached_property
     def fetcher(self) -> Fetcher:
@@ -317,20 +364,31 @@ class Archiver:
         from .fetch import Fetcher
 
         o = self.opts
-        return Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff, delay=o.delay,
-                       proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent)
+        fetcher = Fetcher(connect_to=o.connect_to, timeout=o.timeout, retries=o.retries, backoff=o.backoff,
+                          delay=o.delay, proxy=o.proxy, cookies=o.cookies, user_agent=o.user_agent,
+                          ca_cert=o.ca_cert)
+        fetcher.interrupt = self.interrupt
+        return fetcher
 
     @functools.cached_property
     def saver(self) -> ImageSaver:
         from .images import ImageSaver
 
-        return ImageSaver(self.fetcher, self.site.image_dir, concurrency=self.opts.concurrency)
+        saver = ImageSaver(self.fetcher, self.site.image_dir, concurrency=self.opts.concurrency)
+        saver.interrupt = self.interrupt
+        return saver
 
     def close(self) -> None:
-        if "saver" in self.__dict__:
-            self.saver.close()
-        if "fetcher" in self.__dict__:
-            self.fetcher.close()
+        if self.interrupt.hard.is_set():
+            # the second Ctrl-C: downloads still waiting on a slow server are left (their temp files
+            # removed now), not waited for; the client is not closed under them
+            if "saver" in self.__dict__:
+                self.saver.abandon()
+        else:
+            if "saver" in self.__dict__:
+                self.saver.close()
+            if "fetcher" in self.__dict__:
+                self.fetcher.close()
         self.store.close()
         self._write_lock.close()
 
@@ -359,12 +417,7 @@ class Archiver:
                     return self._skipped(source, rec, post)
             if rec and not self.opts.retry_failed:  # noqa: SIM102 (one case of several to come)
                 if rec.status == Status.GAVE_UP and (rec.permanent or rec.attempts >= self.opts.max_attempts):
-                    why = rec.error_msg or rec.error_code or "failed"
-                    msg = (f"given up earlier after {rec.attempts} attempt(s): {why}; "
-                           "nothing fetched (use --retry-failed to try it again)")
-                    log.error("%s: %s", source, msg)  # said even without --json: silence looked like a crash
-                    return Outcome(source, Result.FAILED, error=rec.error_code, key=rec.key, gave_up=True,
-                                   message=msg)
+                    return self._given_up_earlier(source, rec)
             if self.blocked is not None:
                 raise self.blocked
             fetcher = self.fetcher  # (made before the thread below starts: they would share one GIL)
@@ -450,6 +503,16 @@ class Archiver:
             if other.account == article.account and other.key != article.key:
                 self.store.count_tail_blocks(article.account, other.key, clean_article(other).tail_blocks)
 
+    def _given_up_earlier(self, source: str, rec: ArticleRow) -> Outcome:
+        """A link given up in an earlier run: skipped, not failed again (a list holding deleted articles
+        must not fail every cron run); said once, when it was given up, and again here only at -v."""
+        why = rec.error_msg or rec.error_code or "failed"
+        msg = (f"given up earlier after {rec.attempts} attempt(s): {why}; "
+               "nothing fetched (use --retry-failed to try it again)")
+        log.info("%s: skipped (given up earlier: %s)", source, rec.error_code or "failed")
+        return Outcome(source, Result.SKIPPED, error=rec.error_code or "failed", key=rec.key, gave_up=True,
+                       message=msg)
+
     def _skipped(self, source: str, rec: ArticleRow, post: str | None = None) -> Outcome:
         """An article already archived, reported from its record: the same fields as when it was archived."""
         found, saved = int(rec.images_found or 0), int(rec.images_saved or 0)
@@ -501,10 +564,12 @@ class Archiver:
         if futures:
             from .images import gather, sync_files
 
-            article = gather(article, futures)
+            article = gather(article, futures, self.interrupt)
             sync_files(self.site.image_dir, [i.local for i in article.images if i.local])
+            _say_images_failed(source, article.images)
         if self.opts.media and not no_images and article.media and redo is None:
             article = dataclasses.replace(article, media=tuple(self.saver.save_media(m) for m in article.media))
+        self.interrupt.check_hard()  # the second Ctrl-C: no post is begun after it
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         key = key or article.key
@@ -597,8 +662,8 @@ class Archiver:
         self._network_ok = True
         deferred, self._deferred = self._deferred, []
         for source, e in deferred:
-            log.error("%s", _said(source, e.message))
-            self._count_failure(source, e)
+            _key, gave_up = self._count_failure(source, e)
+            log.error("%s%s", _said(source, e.message), _GIVEN_UP if gave_up else "")
 
     def _count_failure(self, source: str, e: WxError) -> tuple[str | None, bool]:
         key = article_key(e.url or source) if (e.url or source).startswith("http") else None
@@ -652,7 +717,7 @@ class Archiver:
         elif not isinstance(e, UsageError):
             key, gave_up = self._count_failure(source, e)
         if self.blocked is not e:  # a live block is reported once, by the command that stops; a saved
-            log.error("%s", _said(source, msg))  # verification page is one file's failure, said as such
+            log.error("%s%s", _said(source, msg), _GIVEN_UP if gave_up else "")  # verification page: one file's failure
         return Outcome(source, Result.FAILED, error=e.code, message=msg, key=key, gave_up=gave_up)
 
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
@@ -663,8 +728,19 @@ class Archiver:
             for source in self._looking_ahead(sources):
                 if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
-                queue.add(source, self._start(source, finisher))
+                if self.interrupt.soft.is_set():
+                    break  # the first Ctrl-C: what is under way is finished below, nothing new begun
+                try:
+                    item = self._start(source, finisher)
+                except StopRequested:
+                    break  # (Ctrl-C during the wait before a page request: that page is not asked for)
+                queue.add(source, item)
             queue.emit(block=True)
+        except KeyboardInterrupt:
+            self.interrupt.hard.set()  # the second Ctrl-C: workers stop before writing anything more
+            finisher.shutdown(wait=True, cancel_futures=True)
+            queue.emit_completed()  # every article finished before it is still reported
+            raise
         finally:
             finisher.shutdown(wait=True)
         if self._learned_now and self.stopped is None:
@@ -759,7 +835,7 @@ class Archiver:
         if self.opts.no_images:
             return outs
         for rec in self.store.missing_images():
-            if self.blocked is not None or self.offline is not None:
+            if self.blocked is not None or self.offline is not None or self.interrupt.soft.is_set():
                 break
             if rec.key in self._images_asked:
                 continue
@@ -885,17 +961,11 @@ class Archiver:
         imgs = [dataclasses.replace(img, local=None if redo.no_images else self.saver.existing(img.name))
                 for img in article.images]
         article = dataclasses.replace(article, images=tuple(imgs))
+        before = _read_or_none(post)
         out = self._finish(src, article, page, [], redo, key=rec.key)  # a kept version keeps its own key
         out.status = Result.REBUILT
+        out.changed = out.post != str(post) or _read_or_none(Path(out.post or "")) != before
         return out
-
-
-def _read_or_none(path: Path) -> bytes | None:
-    """A file's bytes, or None when it is not there (to tell a rewritten post from an unchanged one)."""
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def _siblings(article: Article, limit: int) -> list[str]:

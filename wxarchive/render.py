@@ -155,10 +155,15 @@ _FrontMatterDumper.add_representer(str, _represent_str)
 _FrontMatterDumper.add_representer(_Timestamp, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v)))
 
 
+# written as YAML timestamps (unquoted), one type for every date-time of a post: a quoted
+# source_checked_at was a string where archived_at is a time (Liquid's date filter, sorting)
+_TIMESTAMPS = ("date", "archived_at", "source_checked_at", "source_gone_at")
+
+
 def _dump(fm: Mapping[str, Any]) -> str:
     # PyYAML writes NEL/LS/PS raw under allow_unicode, and its reader then folds them
     # as line breaks; the rare post holding one is written all-escaped so it round-trips
-    data = {k: _Timestamp(v) if k in ("date", "archived_at") and isinstance(v, str) else v for k, v in fm.items()}
+    data = {k: _Timestamp(v) if k in _TIMESTAMPS and isinstance(v, str) else v for k, v in fm.items()}
     opts: dict[str, Any] = {"Dumper": _FrontMatterDumper, "sort_keys": False, "default_flow_style": False,
                             "width": 2**30}
     text = yaml.dump(data, allow_unicode=True, **opts)

@@ -38,6 +38,7 @@ class Tally:
     images_found: int = 0
     images_failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
+    given_up_earlier: collections.Counter = field(default_factory=collections.Counter)  # skipped: why, how many
 
     def add(self, o: Outcome) -> None:
         if o.status == Result.HEALED:
@@ -47,6 +48,8 @@ class Tally:
             self.archived += 1
         elif o.status == Result.SKIPPED:
             self.skipped += 1
+            if o.gave_up:
+                self.given_up_earlier[o.error or "failed"] += 1
         elif o.status == Result.FAILED and o.error == ErrorCode.VERIFY:
             self.not_tried += 1  # the block itself: reported once as such, tried again on resume
         elif o.status == Result.FAILED:
@@ -64,6 +67,9 @@ class Tally:
 
     def line(self) -> str:
         parts = [f"{self.archived} archived", f"{self.skipped} skipped"]
+        if self.given_up_earlier:
+            why = ", ".join(f"{k} {v}" for k, v in self.given_up_earlier.most_common())
+            parts[1] += f" ({sum(self.given_up_earlier.values())} given up earlier: {why})"
         if self.n_failed:
             reasons = ", ".join(f"{k} {v}" for k, v in self.failed.most_common())
             parts.append(f"{self.n_failed} failed ({reasons})")
@@ -133,6 +139,7 @@ class Progress:
         self.tty = self.enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self.every, self.every_s, self.label = every, every_s, label
         self.done = 0
+        self.fetched = 0  # outcomes that cost a request (a skip costs none: it says nothing of the pace)
         self.start = time.monotonic()
         self._last_line = self.start
         self._text = ""
@@ -190,8 +197,16 @@ class Progress:
                 self.clear()
 
     def rate(self) -> float:
-        el = time.monotonic() - self.start
-        return self.done / el if el > 0 else 0.0
+        """Articles fetched per second: skipped ones (thousands a second on a re-run) are not counted, and
+        the first second is not divided by less than a second (a burst is not a pace)."""
+        return self.fetched / max(time.monotonic() - self.start, 1.0)
+
+    def _pace(self, r: float) -> str:
+        """`` 12/min`` (`` 0.5/min`` when slow); "" with nothing fetched yet."""
+        if r <= 0:
+            return ""
+        per_min = r * 60
+        return f" {per_min:.0f}/min" if per_min >= 10 else f" {per_min:.1f}/min"
 
     def _bar_text(self, o: Outcome) -> str:
         r = self.rate()
@@ -202,10 +217,11 @@ class Progress:
         bar = "#" * full + "-" * (cells - full)
         eta_s = f" ETA {int(eta // 60)}:{int(eta % 60):02d}" if self.done < self.total and r > 0 else ""
         title = visible(" ".join((o.title or o.source).split()))
-        return f"{self.label} [{bar}] {self.done}/{self.total} {r * 60:.1f}/min{eta_s}  {o.status} {title}"
+        return f"{self.label} [{bar}] {self.done}/{self.total}{self._pace(r)}{eta_s}  {o.status} {title}"
 
     def update(self, o: Outcome) -> None:
         self.done += 1
+        self.fetched += int(o.status != Result.SKIPPED)
         if not self.enabled:
             return
         if self.tty:
@@ -219,14 +235,14 @@ class Progress:
             r = self.rate()
             eta = (self.total - self.done) / r if r > 0 else 0
             eta_s = f", about {int(eta // 60)} min {int(eta % 60)} s left" if self.done < self.total and r > 0 else ""
-            print(f"wxarchive: {self.label}: {self.done}/{self.total} done ({r * 60:.1f}/min{eta_s})",
-                  file=self.stream, flush=True)
+            pace = f" ({self._pace(r).strip()}{eta_s})" if r > 0 else ""
+            print(f"wxarchive: {self.label}: {self.done}/{self.total} done{pace}", file=self.stream, flush=True)
 
 
 def log_outcome(o: Outcome) -> None:
     """One line per article for ``--log FILE`` (INFO: off the terminal unless -v)."""
-    if o.status == Result.FAILED:
-        return  # the pipeline has logged it as an error already
+    if o.status == Result.FAILED or o.gave_up:
+        return  # the pipeline has logged it already
     log.info("%s %s %s", o.status, o.source, o.title or "")
 
 

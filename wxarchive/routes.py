@@ -62,6 +62,20 @@ def check_proxy(url: str) -> str:
     return url
 
 
+def check_ca_cert(path: str) -> str:
+    """``--ca-cert``: a readable PEM file of CA certificates; anything else a usage error before any request."""
+    import ssl
+
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=path)
+    except FileNotFoundError:
+        raise UsageError(f"--ca-cert {path}: no such file") from None
+    except (OSError, ssl.SSLError, ValueError) as e:
+        raise UsageError(f"--ca-cert {path}: not a PEM file of CA certificates ({getattr(e, 'strerror', None) or e})") \
+            from None
+    return path
+
+
 def load_cookies(path: str) -> http.cookiejar.CookieJar:
     """A Netscape ``cookies.txt`` (as yt-dlp and gallery-dl read it, browser add-ons write it)."""
     import http.cookiejar

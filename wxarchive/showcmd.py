@@ -25,6 +25,7 @@ def add_parser(sub: Any, examples: Any) -> None:
     p.add_argument("--out", "-o", default="archive", metavar="DIR")
     p.add_argument("--removed", action="store_true", help="list each block cleaning removed from the post, with why")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
 
 
 def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
@@ -61,13 +62,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
+    from .trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
+
     for name in ("key", "title", "account", "published", "status", "post", "url"):
-        print(f"{name:<10}{info[name] or ''}")
+        print(f"{name:<10}{visible(str(info[name] or ''))}")
     kept = "kept (--keep-footers)" if info["keep_footers"] else f"{len(info['removed'])} block(s) removed"
     print(f"{'cleaning':<10}{kept}")
     if args.removed:
         for item in info["removed"]:
-            print(f"  {item['reason']}: {item['text']}")
+            print(f"  {visible(item['reason'])}: {visible(item['text'])}")
     elif info["removed"]:
         print(f"{'':<10}(--removed lists them; `wxarchive rebuild {rec.key} --keep-footers` puts them back)")
     return 0

@@ -126,6 +126,7 @@ title: Archive
 <ul class="posts">
 {% for post in site.posts %}<li><span class="meta">{{ post.date | date: "%Y-%m-%d" }}</span> <a href="{{ post.url | relative_url }}">{{ post.title | escape }}</a>{% if post.account %} <span class="meta">{{ post.account | escape }}</span>{% endif %}</li>
 {% endfor %}</ul>
+<p class="meta"><a href="{{ "/gone/" | relative_url }}">原文已被删除或无法查看的文章</a></p>
 """
 
 # The originals `wxarchive check` found gone, from each post's front matter (source_gone_at is set

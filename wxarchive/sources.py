@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,8 @@ __all__ = [
     "parse_album_url",
     "parse_feed",
     "read_list",
+    "read_list_report",
+    "reading_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,14 @@ def dedupe(urls: Iterable[str]) -> list[str]:
     return out
 
 
+_BARE_LINK = re.compile(r"(?<![\w./:@%-])mp\.weixin\.qq\.com/", re.I)
+
+
+def _add_scheme(text: str) -> str:
+    """``mp.weixin.qq.com/s/…`` pasted without ``https://`` (as a browser's address bar shows it) is a link."""
+    return _BARE_LINK.sub("https://mp.weixin.qq.com/", text) if "qq.com/" in text.lower() else text
+
+
 def extract_urls(text: str) -> list[str]:
     """Every article URL in a text list, CSV, JSON export or HTML bookmarks file; normalised, de-duplicated.
 
@@ -84,7 +95,7 @@ def extract_urls(text: str) -> list[str]:
     escaped slashes and ``\\u0026`` cannot hide a link); anything else is scanned
     as text, which covers CSV cells and ``href`` attributes alike.
     """
-    text = text.lstrip("\ufeff")
+    text = _add_scheme(text.lstrip("\ufeff"))
     stripped = text.lstrip()
     if stripped[:1] in "[{":
         try:
@@ -106,8 +117,74 @@ def extract_urls(text: str) -> list[str]:
     return dedupe(find_article_urls(_strip_comments(text)))
 
 
+class Skip(StrEnum):
+    """Why a line of a list gave no article to archive (each is counted and, at -v, listed)."""
+
+    ALBUM = "album"
+    NOT_ARTICLE = "not a WeChat article"
+    DUPLICATE = "duplicate"
+    UNREADABLE = "unreadable"
+
+    def counted(self, n: int) -> str:
+        """``1 album → use [[sources]]``, ``5 not WeChat articles``: the summary's words for n lines."""
+        if self is Skip.ALBUM:
+            return f"{n} album{'s' if n != 1 else ''} → use [[sources]]"
+        if self is Skip.NOT_ARTICLE:
+            return f"{n} not WeChat article{'s' if n != 1 else ''}"
+        if self is Skip.DUPLICATE:
+            return f"{n} duplicate{'s' if n != 1 else ''}"
+        return f"{n} unreadable"
+
+
+@dataclass
+class SkippedLine:
+    line: int  # 1-based line number in the file
+    text: str
+    why: Skip
+
+    def describe(self) -> str:
+        """The ``-v`` line: where, why, and the line itself (cut short, controls shown as ``?``)."""
+        shown = "".join(c if c.isprintable() else "?" for c in self.text.strip())
+        shown = shown[:120] + ("…" if len(shown) > 120 else "")
+        why = "album (合集): add it to [[sources]] in wxarchive.toml" if self.why is Skip.ALBUM else self.why.value
+        return f"{f'line {self.line}: ' if self.line else ''}skipped, {why}: {shown}"
+
+
+@dataclass
+class ListReading:
+    """What a list file held: its article links and an account of every line that gave none.
+
+    ``what`` is empty for a readable list, else what the file is instead ("an empty file",
+    "a binary file (PNG image)"); ``lines`` counts the non-blank, non-comment lines of a text
+    list (0 for JSON and HTML, which are not read line by line)."""
+
+    urls: list[str]
+    lines: int = 0
+    skipped: list[SkippedLine] = field(default_factory=list)
+    fmt: str = "text"
+    what: str = ""
+
+    def summary(self) -> str:
+        """``9 lines: 2 links, 7 skipped (1 album → use [[sources]], 5 not WeChat articles, 1 unreadable)``."""
+        links = f"{len(self.urls)} link{'s' if len(self.urls) != 1 else ''}"
+        head = f"{self.lines} line{'s' if self.lines != 1 else ''}: {links}" if self.fmt == "text" else \
+            f"{links} in a {self.fmt} file"
+        if not self.skipped:
+            return head
+        counts: dict[Skip, int] = {}
+        for s in self.skipped:
+            counts[s.why] = counts.get(s.why, 0) + 1
+        parts = ", ".join(why.counted(counts[why]) for why in Skip if why in counts)
+        return f"{head}, {len(self.skipped)} skipped ({parts})"
+
+
 def read_list(path: str | Path) -> list[str]:
     """The article URLs in a file, or in stdin for ``-``."""
+    return read_list_report(path).urls
+
+
+def read_list_report(path: str | Path) -> ListReading:
+    """The article URLs in a file (or stdin for ``-``), with what became of every other line."""
     if str(path) == "-":
         import sys
 
@@ -117,16 +194,133 @@ def read_list(path: str | Path) -> list[str]:
             data = Path(path).read_bytes()
         except OSError as e:
             raise UsageError(f"cannot read {path}: {e.strerror or e}") from None
-    return extract_urls(_decode(data))
+    return reading_of(data)
 
 
-def _decode(data: bytes) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
+def reading_of(data: bytes) -> ListReading:
+    """Decode by BOM (UTF-8, UTF-16, UTF-32), else UTF-8, else GB18030 line by line; then account for each line."""
+    what = _not_text(data)
+    if what:
+        return ListReading([], what=what)
+    text, bad = _decode_lines(data)
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if stripped[:1] in "[{<":
+        urls = extract_urls(text)
+        fmt = "HTML" if stripped[:1] == "<" else "JSON"
+        albums = [SkippedLine(0, u, Skip.ALBUM) for u in dict.fromkeys(_album_links(text))]
+        return ListReading(urls, skipped=albums, fmt=fmt)
+    return _read_lines(text.splitlines(), bad)
+
+
+_MAGIC = ((b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
+          (b"%PDF", "PDF document"), (b"PK\x03\x04", "zip archive, like .docx or .xlsx"),
+          (b"\x1f\x8b", "gzip archive"), (b"\x7fELF", "program"), (b"SQLite format 3", "SQLite database"),
+          (b"RIFF", "media file"), (b"\xd0\xcf\x11\xe0", "old Office document"))
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _not_text(data: bytes) -> str:
+    """What a file is when it is no list at all ("an empty file", "a binary file (PNG image)"); "" for text."""
+    if any(data.startswith(bom) for bom, _ in _BOMS):
+        return "" if data.decode(_bom_encoding(data), "replace").strip("\ufeff \t\r\n") else "an empty file"
+    if not data.strip():
+        return "an empty file"
+    if _utf16_without_bom(data):
+        return ""
+    kind = next((name for magic, name in _MAGIC if data.startswith(magic)), "")
+    head = data[:4096]
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if kind or b"\x00" in head or controls > len(head) // 20:
+        return f"a binary file ({kind})" if kind else "a binary file"
+    return ""
+
+
+def _bom_encoding(data: bytes) -> str:
+    return next((enc for bom, enc in _BOMS if data.startswith(bom)), "")
+
+
+def _utf16_without_bom(data: bytes) -> str:
+    """``utf-16-le``/``-be`` for text saved as UTF-16 with no BOM (ASCII every other byte, NULs between), else ""."""
+    head = data[:4096]
+    if len(head) < 4 or len(head) % 2:
+        return ""
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > len(odd) * 0.3 and even.count(0) < len(even) * 0.05:  # (CJK has no NUL half)
+        return "utf-16-le"
+    if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.05:
+        return "utf-16-be"
+    return ""
+
+
+def _decode_lines(data: bytes) -> tuple[str, set[int]]:
+    """The text and the 0-based numbers of lines that could not be read in any of the list's encodings.
+
+    A BOM decides; else the whole file as UTF-8; else each line as UTF-8, then GB18030 (what Chinese
+    Windows writes): one garbled line costs that line, not the file."""
+    bom = next(((b, e) for b, e in _BOMS if data.startswith(b)), None)
+    utf16 = "" if bom else _utf16_without_bom(data)
+    if bom or utf16:
+        text = data[len(bom[0]):].decode(bom[1], "replace") if bom else data.decode(utf16, "replace")
+        return text, {n for n, ln in enumerate(text.splitlines()) if "\ufffd" in ln}
+    try:
+        return data.decode("utf-8"), set()
+    except UnicodeDecodeError:
+        pass
+    lines, bad = [], set()
+    for n, raw in enumerate(data.splitlines()):
+        for e in ("utf-8", "gb18030"):
+            try:
+                lines.append(raw.decode(e))
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            lines.append(raw.decode("utf-8", "replace"))
+            bad.add(n)
+    return "\n".join(lines), bad
+
+
+def _album_links(text: str) -> list[str]:
+    return [m.group(0) for m in re.finditer(r"https?://mp\.weixin\.qq\.com/mp/appmsgalbum\?[^\s\"'<>]*", text, re.I)
+            if parse_album_url(m.group(0))]
+
+
+def _read_lines(lines: list[str], bad: set[int]) -> ListReading:
+    """A text list or CSV, line by line: each non-blank, non-comment line gives links or a reason."""
+    reading = ListReading([])
+    seen: set[str] = set()
+    for n, line in enumerate(lines):
+        body = line.lstrip("\ufeff")
+        if not body.strip() or body.lstrip().startswith("#"):
             continue
-    return data.decode("utf-8", "replace")
+        reading.lines += 1
+        why = _line_skip(body, n in bad, seen, reading.urls)
+        if why is not None:
+            reading.skipped.append(SkippedLine(n + 1, body, why))
+    return reading
+
+
+def _line_skip(line: str, unreadable: bool, seen: set[str], urls: list[str]) -> Skip | None:
+    """Add a line's new article links to ``urls``; None when it gave one, else why it gave none."""
+    text = _add_scheme(re.sub(r"\s+#.*$", "", line))
+    found = find_article_urls(text)
+    new = False
+    for u in found:
+        ident = article_key(u) or u
+        if ident not in seen:
+            seen.add(ident)
+            urls.append(u)
+            new = True
+    if new:
+        return None
+    if found:
+        return Skip.DUPLICATE
+    if unreadable or any(not c.isprintable() and c not in "\t\r\n" for c in line):
+        return Skip.UNREADABLE
+    if _album_links(text):
+        return Skip.ALBUM
+    return Skip.NOT_ARTICLE
 
 
 # ---------------------------------------------------------------- feeds (RSS, Atom, JSON Feed)
