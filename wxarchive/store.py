@@ -343,7 +343,9 @@ class Store:
     def _create(path: Path) -> None:
         """A new state file appears whole: built under a temp name, then renamed into place,
         so a run killed while creating it never leaves a database without its tables."""
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}.part")
+        from .site import temp_dir
+
+        tmp = Path(temp_dir(path.parent)) / f".tmp-{os.getpid()}-{path.name}.part"
         tmp.unlink(missing_ok=True)
         db = sqlite3.connect(tmp, isolation_level=None)
         try:
