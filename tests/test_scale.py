@@ -144,16 +144,27 @@ def test_status_ls_heal_and_check_selection_are_index_searches(tmp_path: Path) -
         missing = st.missing_images()
         assert {r.key for r in missing} == {f"b:{i}:1" for i in range(200) if i % 5 == 0 and i % 3 and i != 1}
         assert st.images_missing_total() == (len(missing), len(missing))
+        for i in range(0, 200, 4):  # some checked: the queue gives the never-checked first, then the oldest check
+            st.record_check(f"b:{i}:1", at=1000.0 + i, seen="alive", http_status=200, detail="", fate=None,
+                            changed=False, previous=None)
+        queue = [r.key for r in st.check_queue(limit=160)]
+        never = [f"b:{i}:1" for i in range(200) if i % 4 and i != 1]  # (b:1:1 failed since)
+        assert queue == never + [f"b:{i}:1" for i in range(0, 4 * (160 - len(never)), 4)]
         st.db.set_trace_callback(lambda sql: seen.append(sql))
         seen: list[str] = []
         st.missing_images()
         st.check_queue(keys=["b:7:1"])
+        st.check_queue(limit=50, tried_before=5000.0, account="号")
+        st.unwritten_fates()
         st.db.set_trace_callback(None)
         for sql in seen:
-            plans[sql[:60]] = _plan(st, sql.replace("LIMIT 500", "LIMIT 5"))
+            plans[sql[:60] + sql[-40:]] = _plan(st, sql)
     assert "INDEX articles_missing (status=? AND no_images=?)" in plans["status: images missing"]
     assert "articles_published" in plans["ls"] and "TEMP B-TREE" not in plans["ls"]  # rows come in order
     assert "INDEX articles_failed" in plans["status: failures"] and "TEMP B-TREE" not in plans["status: failures"]
+    queue = next(p for k, p in plans.items() if k.endswith("LIMIT 50"))
+    assert "INDEX articles_check_queue (status=?)" in queue and "TEMP B-TREE" not in queue, queue
+    assert any("fates_unwritten" in p for p in plans.values()), plans
     bad = {k: p for k, p in plans.items() if _table_scan(p)}
     assert not bad, bad
 

@@ -78,6 +78,7 @@ class ArticleRow(NamedTuple):
     no_images: int = 0  # the post was made with --no-images: its remote images are not "missing"
     keep_footers: int = 0  # made with --keep-footers
     images_given_up: int = 0  # every image it lacks was tried MAX_IMAGE_TRIES times: no heal asks again
+    tried_at: float | None = None  # the last check asked (fates.tried_at, kept here for the check queue's index)
 
 
 # explicit columns, not *: a migrated archive may hold them in another order
@@ -93,6 +94,30 @@ def records_sql(n: int) -> str:
 
 
 ARTICLES_SQL = f"SELECT {_ARTICLE} FROM articles ORDER BY published, key"  # ls: the articles_published index
+
+
+UNWRITTEN_SQL = "SELECT key FROM fates WHERE written=0 AND status IS NOT NULL"  # the fates_unwritten index
+
+
+def check_queue_sql(*, limit: int | None = None, tried_before: float | None = None, account: str | None = None,
+                    keys: list[str] | None = None) -> tuple[str, list[object]]:
+    """The check queue's query: articles in the order of the ``articles_check_queue`` index, so the
+    first ``limit`` come off it without a sort of the archive."""
+    where: list[str] = ["status='archived'", "key NOT LIKE '%#v%'"]
+    args: list[object] = []
+    if tried_before is not None:
+        where.append("COALESCE(tried_at, archived_at, 0) < ?")
+        args.append(tried_before)
+    if account:
+        where.append("account = ?")
+        args.append(account)
+    if keys is not None:
+        where.append(f"key IN ({','.join('?' * len(keys))})")
+        args.extend(keys)
+    sql = f"SELECT {_ARTICLE} FROM articles WHERE " + " AND ".join(where) + f" ORDER BY {_QUEUE_ORDER}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, args
 
 
 def _article_row(_cur: sqlite3.Cursor, row: tuple[Any, ...]) -> ArticleRow:
@@ -226,7 +251,10 @@ def _kv_choice(field: str, key_expr: str) -> str:
             f"FROM kv WHERE kv.k = 'choices:' || {key_expr}), 0)")
 
 
-_CHOICE_COLUMNS = ("no_images", "keep_footers", "images_given_up")
+_NEW_COLUMNS = {"no_images": "INTEGER NOT NULL DEFAULT 0", "keep_footers": "INTEGER NOT NULL DEFAULT 0",
+                "images_given_up": "INTEGER NOT NULL DEFAULT 0", "tried_at": "REAL"}
+# `check` asks for the least recently checked: never-checked ones by archive time, then by last check
+_QUEUE_ORDER = "tried_at IS NOT NULL, COALESCE(tried_at, archived_at), archived_at, key"
 
 
 def _migrate_4(db: sqlite3.Connection) -> None:
@@ -234,9 +262,9 @@ def _migrate_4(db: sqlite3.Connection) -> None:
     subquery per row: `status`, `ls` and the image heal read every row's JSON), and the posts missing
     images get partial indexes that only hold those a heal or `status` wants."""
     have = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
-    for col in _CHOICE_COLUMNS:
+    for col, sql_type in _NEW_COLUMNS.items():
         if col not in have:
-            db.execute(f"ALTER TABLE articles ADD COLUMN {col} INTEGER NOT NULL DEFAULT 0")
+            db.execute(f"ALTER TABLE articles ADD COLUMN {col} {sql_type}")
     db.execute(f"UPDATE articles SET no_images = {_kv_choice('no_images', 'articles.key')}, "
                f"keep_footers = {_kv_choice('keep_footers', 'articles.key')} "
                "WHERE key IN (SELECT substr(k, 9) FROM kv WHERE k >= 'choices:' AND k < 'choices;')")
@@ -256,6 +284,11 @@ def _migrate_4(db: sqlite3.Connection) -> None:
     for trigger in _COUNT_TRIGGERS:
         db.execute(trigger)
     db.execute("CREATE INDEX IF NOT EXISTS articles_published ON articles(published, key)")  # ls, in order
+    # the check queue: read in its order from an index (it sorted every archived row to pick 50)
+    db.execute("UPDATE articles SET tried_at = (SELECT f.tried_at FROM fates f WHERE f.key = articles.key) "
+               "WHERE key IN (SELECT key FROM fates)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS articles_check_queue ON articles(status, {_QUEUE_ORDER})")
+    db.execute("CREATE INDEX IF NOT EXISTS fates_unwritten ON fates(key) WHERE written = 0")  # each check's start
 
 
 _BUMP = "INSERT INTO status_counts(status, n) VALUES ({}, {}) ON CONFLICT(status) DO UPDATE SET n = n + ({})"
@@ -274,7 +307,8 @@ def _legacy_view(db: sqlite3.Connection) -> None:
     """A state from before migration 4 opened read-only (``status`` on a read-only filesystem) cannot be
     upgraded: a temporary view of the same name shows its choices as the columns the queries read."""
     db.execute(f"CREATE TEMP VIEW articles AS SELECT a.*, {_kv_choice('no_images', 'a.key')} AS no_images, "
-               f"{_kv_choice('keep_footers', 'a.key')} AS keep_footers, 0 AS images_given_up FROM main.articles a")
+               f"{_kv_choice('keep_footers', 'a.key')} AS keep_footers, 0 AS images_given_up, "
+               "(SELECT f.tried_at FROM main.fates f WHERE f.key = a.key) AS tried_at FROM main.articles a")
 
 
 # version -> the step that brings an archive at the version before it to this one
@@ -702,6 +736,8 @@ class Store:
         with self._lock, self._tx():
             self.db.execute("INSERT INTO checks(key, at, seen, http_status, detail, previous, changed) "
                             "VALUES (?,?,?,?,?,?,?)", (key, at, seen, http_status, detail[:500], previous, int(changed)))
+            if tried:
+                self.db.execute("UPDATE articles SET tried_at=? WHERE key=?", (at, key))
             if fate is None:
                 if not tried:
                     return
@@ -724,27 +760,12 @@ class Store:
     def unwritten_fates(self) -> list[str]:
         """Keys whose post does not show their fate yet (a run was killed between state and post)."""
         with self._lock:
-            return [r[0] for r in self.db.execute("SELECT key FROM fates WHERE written=0 AND status IS NOT NULL")]
+            return [r[0] for r in self.db.execute(UNWRITTEN_SQL)]
 
     def check_queue(self, *, limit: int | None = None, tried_before: float | None = None,
                     account: str | None = None, keys: list[str] | None = None) -> list[ArticleRow]:
         """Archived articles to check, least recently checked first (never-checked ones by archive time)."""
-        where: list[str] = ["a.status='archived'", "a.key NOT LIKE '%#v%'"]
-        args: list[object] = []
-        if tried_before is not None:
-            where.append("COALESCE(f.tried_at, a.archived_at, 0) < ?")
-            args.append(tried_before)
-        if account:
-            where.append("a.account = ?")
-            args.append(account)
-        if keys is not None:
-            where.append(f"a.key IN ({','.join('?' * len(keys))})")
-            args.extend(keys)
-        sql = (f"SELECT {_A_ARTICLE} FROM articles a LEFT JOIN fates f ON f.key = a.key WHERE "
-               + " AND ".join(where) + " ORDER BY f.tried_at IS NOT NULL, f.tried_at, a.archived_at, a.key")
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return self._articles(sql, args)
+        return self._articles(*check_queue_sql(limit=limit, tried_before=tried_before, account=account, keys=keys))
 
     def checks(self, key: str | None = None, *, changes_only: bool = False) -> list[dict[str, Any]]:
         """The check history, oldest first."""
