@@ -112,8 +112,9 @@ def test_hostile_titles_through_the_pipeline(tmp_path: Path) -> None:
         assert "](data:" not in body
         rest = re.sub(r"\{% raw %\}(\{\{|\{%)\{% endraw %\}", "", body)
         assert "{{" not in rest and "{%" not in rest
-    assert sorted(p.name for p in out.iterdir()) == sorted([".wxarchive", "_config.yml", "_layouts", "_posts",
-                                                            "gone.html", "index.html", "postimg", "wxarchive.toml"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([".wxarchive", ".wxarchive-tmp", "_config.yml", "_layouts",
+                                                            "_posts", "gone.html", "index.html", "postimg",
+                                                            "wxarchive.toml"])
 
 
 def test_same_title_same_day_never_share_a_file(tmp_path: Path) -> None:
