@@ -277,3 +277,27 @@ def test_posts_whose_images_were_given_up_are_not_read_again(run_cli, tmp_path: 
     run_cli("get", arts[1].url(), "--out", root, "--delay", "0", *connect_args(server))
     assert unpacked == [], "a post whose images were given up was read again"
     assert json.loads(run_cli("status", "--out", root, "--json").out)["images_missing"]["posts"] >= 1
+
+
+def test_a_state_from_before_versions_is_read_as_it_is_on_a_read_only_filesystem(tmp_path: Path,
+                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """No kv, no fates, no `stripped` column (test_store's oldest state): `status` and `ls` still read it."""
+    import sqlite3
+
+    from test_store import OLD_SCHEMA
+
+    from wxarchive import store as store_mod
+    from wxarchive.store import Store
+
+    path = tmp_path / "state.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(OLD_SCHEMA)
+    db.close()
+
+    def read_only_fs(*a: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(store_mod, "_upgrade", read_only_fs)
+    with Store(path, readonly=True) as ro:
+        assert ro.counts() == {"archived": 1} and ro.images_missing_total() == (0, 0)
+        assert [r.title for r in ro.articles()] == ["旧文章"]

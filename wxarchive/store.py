@@ -306,9 +306,15 @@ _COUNT_TRIGGERS = (
 def _legacy_view(db: sqlite3.Connection) -> None:
     """A state from before migration 4 opened read-only (``status`` on a read-only filesystem) cannot be
     upgraded: a temporary view of the same name shows its choices as the columns the queries read."""
-    db.execute(f"CREATE TEMP VIEW articles AS SELECT a.*, {_kv_choice('no_images', 'a.key')} AS no_images, "
-               f"{_kv_choice('keep_footers', 'a.key')} AS keep_footers, 0 AS images_given_up, "
-               "(SELECT f.tried_at FROM main.fates f WHERE f.key = a.key) AS tried_at FROM main.articles a")
+    tables = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'")}
+    kv = "kv" in tables  # (a state older still may lack kv, fates, or columns)
+    columns = {r[1] for r in db.execute("PRAGMA main.table_info(articles)")}
+    made = [f"{_kv_choice('no_images', 'a.key') if kv else '0'} AS no_images",
+            f"{_kv_choice('keep_footers', 'a.key') if kv else '0'} AS keep_footers", "0 AS images_given_up",
+            "(SELECT f.tried_at FROM main.fates f WHERE f.key = a.key) AS tried_at" if "fates" in tables
+            else "NULL AS tried_at"]
+    made += [f"NULL AS {c}" for c in ArticleRow._fields if c not in columns and c not in _NEW_COLUMNS]
+    db.execute(f"CREATE TEMP VIEW articles AS SELECT a.*, {', '.join(made)} FROM main.articles a")
 
 
 # version -> the step that brings an archive at the version before it to this one
