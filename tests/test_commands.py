@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
 from pathlib import Path
 
 import yaml
@@ -10,6 +11,7 @@ import yaml
 from conftest import fixture_page, posts
 from wxarchive.pipeline import Outcome
 from wxarchive.report import Progress, Tally, chain, log_outcome
+from wxarchive.site import TMP_DIR
 from wxarchive.store import Store
 
 INIT_FILES = ["_config.yml", "_layouts/default.html", "_layouts/post.html", "gone.html", "index.html", "wxarchive.toml"]
@@ -54,10 +56,22 @@ def test_init_never_overwrites_and_respects_an_index_md(tmp_path: Path, run_cli)
 def test_init_sweeps_temp_files_of_a_killed_run(tmp_path: Path, run_cli) -> None:
     root = tmp_path / "blog"
     run_cli("init", root)
-    dead = root / "_posts" / ".tmp-999999999-x.md.part"  # a pid no process has
+    dead = root / "_posts" / TMP_DIR / ".tmp-999999999-x.md.part"  # a pid no process has
     dead.write_text("half a post", encoding="utf-8")
     assert run_cli("init", root).code == 0
     assert not dead.exists()
+
+
+def test_init_sweeps_an_older_wxarchives_temp_files_once(tmp_path: Path, run_cli) -> None:
+    """An archive an older wxarchive wrote has its temp files beside the posts and no temp folder:
+    the first start sweeps the folder itself and makes the temp folder, later starts read only that."""
+    root = tmp_path / "blog"
+    run_cli("init", root)
+    shutil.rmtree(root / "_posts" / TMP_DIR)
+    dead = root / "_posts" / ".tmp-999999999-x.md.part"
+    dead.write_text("half a post", encoding="utf-8")
+    assert run_cli("init", root).code == 0
+    assert not dead.exists() and (root / "_posts" / TMP_DIR).is_dir()
 
 
 # ---- rebuild ----------------------------------------------------------------------------------
@@ -198,7 +212,8 @@ def test_atomic_write_leaves_nothing_when_the_rename_fails(tmp_path: Path) -> No
         pass
     else:  # pragma: no cover
         raise AssertionError("replacing a non-empty folder by a file must fail")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder"], "the temp file was removed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [TMP_DIR, "a-folder"]
+    assert not list((tmp_path / TMP_DIR).iterdir()), "the temp file was removed"
 
 
 def test_progress_rate_counts_only_fetched_articles() -> None:

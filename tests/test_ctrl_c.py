@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from wxarchive.site import TMP_DIR
+
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from wxpages import RawServer, path_of  # noqa: E402
@@ -170,7 +172,7 @@ def test_second_ctrl_c_stops_at_once_and_cleanly(tmp_path: Path) -> None:
     assert _leftovers(root) == []  # no .part left behind
     assert _archived(root) == [] and list((root / "_posts").glob("*.md")) == []
     postimg = root / "postimg"
-    assert not postimg.exists() or list(postimg.iterdir()) == []
+    assert not postimg.exists() or [p for p in postimg.iterdir() if p.name != TMP_DIR] == []  # (an empty temp folder may stay)
 
 
 def test_after_a_second_ctrl_c_the_run_resumes(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from conftest import GIF, JPEG, PNG, WEBP, fixture_page, posts
 from wxarchive.clean import image_name, image_url_ok
 from wxarchive.images import sniff
+from wxarchive.site import TMP_DIR
 from wxarchive.store import Store
 
 SHORT = "/s/Xq3bR7mK2pLs9TvA0cZy1w"
@@ -247,4 +248,5 @@ def test_downloads_keep_to_their_slots(tmp_path: Path) -> None:
         srv.shutdown()
     assert [d.local for d in done] == [f"slot{i}.png" for i in range(15)]
     assert seen["served"] == 15 and seen["most"] == 3
-    assert sorted(p.name for p in folder.iterdir()) == sorted(f"slot{i}.png" for i in range(15))
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(f"slot{i}.png" for i in range(15))
+    assert not list((folder / TMP_DIR).iterdir()), "no temp file left"

@@ -44,9 +44,10 @@ def assert_clean_archive(root: Path) -> None:
     db.close()
     assert sorted(r[0] for r in rows) == sorted(keys)
     assert sorted(r[1] for r in rows) == sorted(str(p.relative_to(root)) for p in posts(root))
-    assert sorted(r[2] for r in rows) == sorted(str(p.relative_to(root)) for p in (root / ".wxarchive" / "raw").iterdir())
+    assert sorted(r[2] for r in rows) == sorted(str(p.relative_to(root)) for p in (root / ".wxarchive" / "raw").iterdir()
+                                                    if p.is_file())
     text = "".join(p.read_text(encoding="utf-8") for p in posts(root))
-    for img in (root / "postimg").iterdir():
+    for img in (p for p in (root / "postimg").iterdir() if p.is_file()):
         assert img.name in text, f"orphan image {img.name}"
 
 

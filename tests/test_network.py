@@ -175,7 +175,7 @@ def test_raw_page_is_kept_compressed(wx, archive, run_cli):
 
     wx.server.expect_request(SHORT).respond_with_data(PAGE, content_type="text/html")
     assert get(run_cli, wx, archive, URL).code == 0
-    raws = list((archive / ".wxarchive" / "raw").iterdir())
+    raws = [p for p in (archive / ".wxarchive" / "raw").iterdir() if p.is_file()]
     assert [p.name.endswith(".html.zst") for p in raws] == [True]
     assert zstandard.ZstdDecompressor().decompress(raws[0].read_bytes()) == PAGE
 

@@ -46,7 +46,8 @@ def test_missing_raw_page_is_reported(run_cli, tmp_path: Path) -> None:
     root = tmp_path / "a"
     assert run_cli("get", MODERN, "--out", root, "--no-images").code == 0
     for raw in (root / ".wxarchive" / "raw").iterdir():
-        raw.unlink()
+        if raw.is_file():  # (not the temp folder)
+            raw.unlink()
     before = _snapshot(root)
     r = run_cli("rebuild", "--out", root)
     assert r.code == 1

@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from wxpages import check_archive, rows  # noqa: E402
 
+from wxarchive.site import TMP_DIR  # noqa: E402
+
 LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
 KILL_TRIALS = 40 if LONG else 5
 N_ARTICLES = 6
@@ -58,13 +60,13 @@ def _keys(mids) -> set[str]:
 
 def _no_orphans_besides_temps(out: Path) -> None:
     """Invariants right after a kill: everything except leftover temp files (the re-run must clean those)."""
-    for d in ("_posts", "postimg"):
+    for d in ("_posts", "postimg", f"_posts/{TMP_DIR}", f"postimg/{TMP_DIR}"):
         for p in (out / d).glob(".tmp-*"):
             p.rename(p.with_name("KEEP" + p.name))  # hide from check_archive, restore after
     try:
         check_archive(out)
     finally:
-        for d in ("_posts", "postimg"):
+        for d in ("_posts", "postimg", f"_posts/{TMP_DIR}", f"postimg/{TMP_DIR}"):
             for p in (out / d).glob("KEEP.tmp-*"):
                 p.rename(p.with_name(p.name[4:]))
 
@@ -99,7 +101,7 @@ def test_sigkill_at_random_points_then_rerun(tmp_path: Path, httpserver: HTTPSer
             p.wait()
             if (out / ".wxarchive" / "state.sqlite3").exists():
                 _no_orphans_besides_temps(out)
-                temps_seen += len(list((out / "_posts").glob(".tmp-*"))) + len(list((out / "postimg").glob(".tmp-*")))
+                temps_seen += sum(len(list((out / d).glob(".tmp-*"))) for d in (f"_posts/{TMP_DIR}", f"postimg/{TMP_DIR}"))
         r = subprocess.run(_cli(out, base, mids), capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr[-2000:]
         outs = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
@@ -120,10 +122,14 @@ def test_rerun_removes_orphan_temp_files_of_a_killed_run(tmp_path: Path, httpser
     # (temp names carry the writer's pid; this one belongs to a process that is gone)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    (tmp_path / "_posts" / f".tmp-{dead.pid}-k1ll3d.part").write_bytes(b"---\ntitle: half a po")
-    (tmp_path / "postimg" / f".tmp-{dead.pid}-k1ll3d.part").write_bytes(wxpages.PNG[:10])
+    left = [tmp_path / "_posts" / TMP_DIR / f".tmp-{dead.pid}-k1ll3d.part",
+            tmp_path / "postimg" / TMP_DIR / f".tmp-{dead.pid}-k1ll3d.part"]
+    left[0].write_bytes(b"---\ntitle: half a po")
+    left[1].parent.mkdir(exist_ok=True)
+    left[1].write_bytes(wxpages.PNG[:10])
     r = subprocess.run(_cli(tmp_path, base, [2650001100, 2650001101], "--no-images"), capture_output=True, timeout=60)
     assert r.returncode == 0
+    assert not any(p.exists() for p in left)
     check_archive(tmp_path)
 
 
@@ -137,7 +143,8 @@ def _fsize_limit(nbytes: int):
 
 
 def _snapshot(out: Path) -> dict:
-    files = {str(p.relative_to(out)): p.read_bytes() for d in ("_posts", "postimg") for p in (out / d).iterdir()}
+    files = {str(p.relative_to(out)): p.read_bytes() for d in ("_posts", "postimg") for p in (out / d).rglob("*")
+             if p.is_file()}  # (the temp folders' files too: none may be left)
     return {"files": files, "articles": rows(out, "SELECT key, status, post_path FROM articles ORDER BY key")}
 
 

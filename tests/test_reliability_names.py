@@ -115,8 +115,9 @@ def test_hostile_titles_through_the_pipeline(tmp_path: Path) -> None:
         assert "<script" not in body and "javascript:" not in body.lower() and "vbscript:" not in body
         assert "](data:" not in body
         assert fm.get("render_with_liquid") is False and "{% raw %}" not in body  # Liquid off, body clean
-    assert sorted(p.name for p in out.iterdir()) == sorted([".wxarchive", "_config.yml", "_layouts", "_posts",
-                                                            "gone.html", "index.html", "postimg", "wxarchive.toml"])
+    assert sorted(p.name for p in out.iterdir()) == sorted([".wxarchive", ".wxarchive-tmp", "_config.yml", "_layouts",
+                                                            "_posts", "gone.html", "index.html", "postimg",
+                                                            "wxarchive.toml"])
 
 
 def test_same_title_same_day_never_share_a_file(tmp_path: Path) -> None:

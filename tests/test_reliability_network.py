@@ -486,7 +486,7 @@ def test_gzip_bomb_image_bounded_memory(tmp_path: Path, bomb: bytes) -> None:
     assert '"archived"' in p.stdout and '"failed": 1' in p.stdout, p.stdout + p.stderr[-2000:]
     assert 0 < rss < BOMB_EXPANDED // 2, f"peak {rss // 2**20} MB allocated: the bomb was expanded in memory"
     assert rows(tmp_path, "SELECT status FROM images") == [("failed",)]
-    assert not any((tmp_path / "postimg").iterdir())
+    assert not any(p.is_file() for p in (tmp_path / "postimg").rglob("*")), "no image, no temp file left"
     check_archive(tmp_path)
 
 

@@ -36,24 +36,28 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def rows(root: Path) -> Iterator[dict[str, Any]]:
     """One record per article in the state, with its post's path from the current directory."""
+    import os
+
     from .site import STATE_DIR
     from .store import Status, Store
 
     db = root / STATE_DIR / "state.sqlite3"
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+    top = str(root)  # (os.path.join: pathlib would intern every post's name, a table that grows with the archive)
     with Store(db, readonly=True) as st:  # (ls reads: it works on a read-only archive)
         gone = {r.key: f.status.value for r, f in st.fates(gone_only=True)}  # one query, not one per article
-        for rec in st.articles():
-            found, saved = int(rec.get("images_found") or 0), int(rec.get("images_saved") or 0)
-            archived = rec["status"] == Status.ARCHIVED
-            yield {"key": rec["key"], "published": rec.get("published") or None, "account": rec.get("account") or None,
-                   "title": rec.get("title") or None, "status": rec["status"],
-                   "post": str(root / rec["post_path"]) if archived and rec.get("post_path") else None,
-                   "url": rec.get("canonical_url") or rec.get("url") or None,
-                   "error": None if archived else rec.get("error_code"),
-                   "gone": gone.get(rec["key"]),  # what `check` found of the original: deleted, removed, …
-                   "images": {"found": found, "saved": saved, "missing": max(0, found - saved) if archived and not rec.get("no_images") else 0}}
+        for rec in st.articles():  # read as they are printed: memory stays flat however many there are
+            found, saved = int(rec.images_found or 0), int(rec.images_saved or 0)
+            archived = rec.status == Status.ARCHIVED
+            yield {"key": rec.key, "published": rec.published or None, "account": rec.account or None,
+                   "title": rec.title or None, "status": rec.status,
+                   "post": os.path.join(top, rec.post_path) if archived and rec.post_path else None,
+                   "url": rec.canonical_url or rec.url or None,
+                   "error": None if archived else rec.error_code,
+                   "gone": gone.get(rec.key),  # what `check` found of the original: deleted, removed, …
+                   "images": {"found": found, "saved": saved,
+                              "missing": max(0, found - saved) if archived and not rec.no_images else 0}}
 
 
 def cmd_ls(args: argparse.Namespace) -> int:

@@ -1,5 +1,8 @@
 """One batch run at a time per archive, and the sweep of files a killed run left behind.
 
+Temp files live in a temp folder inside the folder they are renamed into (``site.TMP_DIR``), so
+the sweep at start reads what was in flight, never the archive's folders.
+
 The lock is ``fcntl.flock`` on ``archive/.wxarchive/lock``: the kernel drops it
 when the holding process dies (even by ``kill -9``), so a stale lock never needs
 a human. The file is never deleted (deleting lock files races); it only carries
@@ -23,13 +26,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import LockedError
+from .site import TMP_DIR
 
-__all__ = ["ArchiveLock", "WriteLock", "sweep_partials"]
+__all__ = ["ArchiveLock", "WriteLock", "adopt", "sweep_partials"]
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "lock"
-_TMP_RE = re.compile(r"^\.tmp-(?:(\d+)-)?.*\.part$")
+_TMP_RE = re.compile(r"^\.tmp-(?:(\d+)-)?.*\.part$")  # beside the files (wxarchive before the temp folders)
+_IN_FLIGHT_RE = re.compile(r"^\.tmp-(?:(\d+)-)?")  # in a temp folder: a state file's -wal and -shm too
 
 
 class ArchiveLock:
@@ -111,29 +116,62 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep_partials(folders: list[Path], max_age: float = 3600.0) -> list[Path]:
-    """Delete ``.tmp-*.part`` files whose writer is dead.
+def _stale(path: str, pid: int | None, now: float, max_age: float) -> bool:
+    """A temp file whose writer is dead (its name carries the pid), or without a pid and old."""
+    if pid:
+        return pid != os.getpid() and not _alive(pid)
+    return now - os.stat(path).st_mtime > max_age
 
-    Temp names carry the writer's pid (``.tmp-<pid>-…``); a file without one is
-    removed once it is older than ``max_age`` seconds. Call it holding the lock.
+
+def _sweep(folder: Path, pattern: re.Pattern[str], now: float, max_age: float) -> list[Path]:
+    """The stale temp files among ``folder``'s entries (one ``scandir``), removed."""
+    removed: list[Path] = []
+    try:
+        entries = os.scandir(folder)
+    except OSError:  # not made yet, or not a folder
+        return removed
+    with entries:
+        for e in entries:
+            m = pattern.match(e.name)
+            if not m:
+                continue
+            try:
+                if e.is_file(follow_symlinks=False) and _stale(e.path, int(m.group(1)) if m.group(1) else None,
+                                                               now, max_age):
+                    os.unlink(e.path)
+                    removed.append(Path(e.path))
+            except OSError:
+                continue
+    return removed
+
+
+def adopt(folder: Path, max_age: float = 3600.0) -> list[Path]:
+    """Make ``folder``'s temp folder; the first time, sweep the folder itself of the temp files an
+    older wxarchive made beside its files (the one walk of the folder in its life)."""
+    tmp = folder / TMP_DIR
+    if tmp.is_dir():
+        return []
+    removed = _sweep(folder, _TMP_RE, time.time(), max_age) if folder.is_dir() else []
+    tmp.mkdir(parents=True, exist_ok=True)
+    return removed
+
+
+def sweep_partials(folders: list[Path], max_age: float = 3600.0) -> list[Path]:
+    """Delete the temp files of writes a killed run left in ``folders``' temp folders.
+
+    Temp names carry the writer's pid (``.tmp-<pid>-…``); a file without one is removed once it
+    is older than ``max_age`` seconds. Only the temp folders are read (each holds what was in flight,
+    not the folder's thousands of posts or images); a folder without one yet is swept whole once,
+    as :func:`adopt` makes it. Call it holding the lock.
     """
     removed: list[Path] = []
     now = time.time()
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        for p in folder.iterdir():
-            m = _TMP_RE.match(p.name)
-            if not m or not p.is_file():
-                continue
-            pid = int(m.group(1)) if m.group(1) else None
-            try:
-                stale = (pid != os.getpid() and not _alive(pid)) if pid else now - p.stat().st_mtime > max_age
-                if stale:
-                    p.unlink()
-                    removed.append(p)
-            except OSError:
-                continue
+        tmp = folder / TMP_DIR
+        if tmp.is_dir():
+            removed += _sweep(tmp, _IN_FLIGHT_RE, now, max_age)
+        elif folder.is_dir():
+            removed += adopt(folder, max_age)
     if removed:
         log.info("removed %d partial file(s) left by an interrupted run", len(removed))
     return removed

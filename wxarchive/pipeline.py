@@ -609,7 +609,7 @@ class Archiver:
                 self.store.mark_written(key, fate.checked_at)
         self._count_tail(article.account, key, article.tail_blocks, learning=redo is None)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
-            self.store.set_kv(f"choices:{key}", {"keep_footers": keep_footers, "no_images": no_images})
+            self.store.record_choices(key, keep_footers=keep_footers, no_images=no_images)
         for reason, what in article.stripped:  # nothing removed silently: -v names each block and why
             log.info("%s: removed %s: %s", key, reason, what if len(what) <= 120 else what[:119] + "…")
         return Outcome(source, Result.ARCHIVED, post=str(post), title=article.title, key=key,
@@ -839,11 +839,10 @@ class Archiver:
                 break
             if rec.key in self._images_asked:
                 continue
-            choices = self.store.get_kv(f"choices:{rec.key}") or {}
-            if choices.get("no_images"):
+            if rec.no_images:
                 continue
             try:
-                out = self._heal_one(rec, bool(choices.get("keep_footers", False)))
+                out = self._heal_one(rec, bool(rec.keep_footers))
             except (OSError, WxError) as e:
                 log.info("%s: images not healed: %s", rec.url, e)
                 continue
@@ -869,6 +868,7 @@ class Archiver:
         lacking = [i for i in article.images if not self.saver.existing(i.name)]
         tries = {i.url: int((self.store.image(i.url) or {}).get("attempts") or 0) for i in lacking}
         if lacking and all(n >= MAX_IMAGE_TRIES for n in tries.values()):
+            self.store.give_up_images(rec.key)  # (later heals skip it: no reading its page every run)
             return None  # given up on those images: the post keeps their remote URLs
         keep = [i for i in lacking if tries[i.url] >= MAX_IMAGE_TRIES]
         article = dataclasses.replace(article, images=tuple(
@@ -949,11 +949,10 @@ class Archiver:
         if raw_path is None or not raw_path.is_file():
             return Outcome(src, Result.FAILED, error="io", key=rec.key, post=str(post) if post else None,
                            message=f"raw page missing ({raw_path or 'never kept'}); the post is left as it is")
-        choices = self.store.get_kv(f"choices:{rec.key}") or {}
-        redo = _Redo(keep_footers=bool(choices.get("keep_footers", False)) or keep_footers,
-                     no_images=bool(choices.get("no_images", False)), archived_at=_archived_at(post))
-        if redo.keep_footers and not choices.get("keep_footers"):  # `rebuild --keep-footers` means it, from now on
-            self.store.set_kv(f"choices:{rec.key}", {**choices, "keep_footers": True})
+        redo = _Redo(keep_footers=bool(rec.keep_footers) or keep_footers, no_images=bool(rec.no_images),
+                     archived_at=_archived_at(post))
+        if keep_footers and not rec.keep_footers:  # `rebuild --keep-footers` means it, from now on
+            self.store.record_choices(rec.key, keep_footers=True, no_images=bool(rec.no_images))
         raw = rawpage.unpack(raw_path.read_bytes())
         page = Page(url=rec.url, final_url=rec.url, status=200, content=raw,
                     fetched_at=dt.datetime.now(dt.UTC))

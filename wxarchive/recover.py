@@ -165,5 +165,5 @@ def _adopt(site: Site, store: Store, post: Path, res: Recovered) -> None:
     store.add_aliases(key, [a for a in (source, article_key(source) or "") if a])
     chosen = {k: fm.get(k) is True for k in ("keep_footers", "no_images")}
     if any(chosen.values()):  # what the post was made with, so a later rebuild makes it the same way
-        store.set_kv(f"choices:{key}", chosen)
+        store.record_choices(key, **chosen)
     res.posts += 1

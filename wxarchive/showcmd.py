@@ -54,11 +54,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         rec = store.get(want)
         if rec is None:
             raise UsageError(f"{args.key}: not in the archive at {args.out} (`wxarchive ls` lists what is)")
-        choices = store.get_kv(f"choices:{rec.key}") or {}
     info: dict[str, Any] = {"key": rec.key, "title": rec.title, "account": rec.account, "published": rec.published or None,
             "status": rec.status, "post": str(site.root / rec.post_path) if rec.post_path else None,
-            "url": rec.canonical_url or rec.url, "keep_footers": bool(choices.get("keep_footers", False)),
-            "no_images": bool(choices.get("no_images", False)), "removed": removed_blocks(rec.stripped)}
+            "url": rec.canonical_url or rec.url, "keep_footers": bool(rec.keep_footers),
+            "no_images": bool(rec.no_images), "removed": removed_blocks(rec.stripped)}
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0

@@ -18,7 +18,7 @@ from .errors import UsageError
 from .models import Article
 from .settings import Settings
 
-__all__ = ["Site", "atomic_write", "discard", "file_mode", "slugify"]
+__all__ = ["TMP_DIR", "Site", "atomic_write", "discard", "file_mode", "slugify", "temp_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -172,16 +172,42 @@ def file_mode() -> int:
     return 0o666 & ~_umask()
 
 
+# Temp files are made in this hidden folder inside the folder they are renamed into (same
+# filesystem: the rename stays atomic). It holds only what is in flight, so the start of a run
+# finds what a killed run left by reading it, not the 100,000 names of `_posts/` or `postimg/`.
+TMP_DIR = ".wxarchive-tmp"
+_tmp_ready: set[str] = set()  # temp folders this process made sure of
+
+
+def temp_dir(folder: Path | str) -> str:
+    """The temp folder of ``folder``, made on first use (once per process and folder: a set look-up
+    after that). A folder that has none yet may hold the temp files of an older wxarchive beside its
+    files: :func:`lock.adopt` sweeps them once, as it makes the temp folder."""
+    tmp = os.path.join(folder, TMP_DIR)
+    if tmp not in _tmp_ready:
+        from .lock import adopt
+
+        adopt(Path(folder))
+        _tmp_ready.add(tmp)
+    return tmp
+
+
 def temp_file(folder: Path, mode: int = 0o600) -> tuple[int, str]:
     """``tempfile.mkstemp`` as wxarchive needs it (a fresh file, never an existing one; ``mode``
-    less the umask), without importing tempfile, shutil and random into every run (~5 ms of start-up)."""
+    less the umask), without importing tempfile, shutil and random into every run (~5 ms of start-up).
+    The file is made in ``folder``'s temp folder (:func:`temp_dir`)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = os.path.join(folder, f".tmp-{os.getpid()}-{os.urandom(6).hex()}.part")
+        where = temp_dir(folder)
+        tmp = os.path.join(where, f".tmp-{os.getpid()}-{os.urandom(6).hex()}.part")
         try:
             return os.open(tmp, flags, mode), tmp
         except FileExistsError:
             continue
+        except FileNotFoundError:  # someone removed the temp folder since: make it again
+            _tmp_ready.discard(where)
+            if not os.path.isdir(folder):
+                raise
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))  # pragma: no cover
 
 

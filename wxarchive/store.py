@@ -52,6 +52,7 @@ class ImageStatus(str, Enum):
 
 
 _FAILED = (Status.FAILED.value, Status.GAVE_UP.value)
+_FAILED_SQL = f"status IN ('{_FAILED[0]}', '{_FAILED[1]}')"  # (literal: a partial index's terms)
 
 
 class ArticleRow(NamedTuple):
@@ -75,6 +76,10 @@ class ArticleRow(NamedTuple):
     stripped: str | None  # JSON: what boilerplate rules took out
     updated_at: float
     archived_at: float | None
+    no_images: int = 0  # the post was made with --no-images: its remote images are not "missing"
+    keep_footers: int = 0  # made with --keep-footers
+    images_given_up: int = 0  # every image it lacks was tried MAX_IMAGE_TRIES times: no heal asks again
+    tried_at: float | None = None  # the last check asked (fates.tried_at, kept here for the check queue's index)
 
 
 # explicit columns, not *: a migrated archive may hold them in another order
@@ -87,6 +92,33 @@ def records_sql(n: int) -> str:
     """``n`` keys or aliases -> (each, its record's columns), one indexed lookup each (``archived_records``)."""
     return (f"WITH q(k) AS (VALUES {','.join('(?)' for _ in range(n))}) SELECT q.k, {_A_ARTICLE} FROM q "
             "CROSS JOIN articles a ON a.key = COALESCE((SELECT key FROM aliases WHERE alias = q.k), q.k)")
+
+
+ARTICLES_SQL = f"SELECT {_ARTICLE} FROM articles ORDER BY published, key"  # ls: the articles_published index
+
+
+UNWRITTEN_SQL = "SELECT key FROM fates WHERE written=0 AND status IS NOT NULL"  # the fates_unwritten index
+
+
+def check_queue_sql(*, limit: int | None = None, tried_before: float | None = None, account: str | None = None,
+                    keys: list[str] | None = None) -> tuple[str, list[object]]:
+    """The check queue's query: articles in the order of the ``articles_check_queue`` index, so the
+    first ``limit`` come off it without a sort of the archive."""
+    where: list[str] = ["status='archived'", "key NOT LIKE '%#v%'"]
+    args: list[object] = []
+    if tried_before is not None:
+        where.append("COALESCE(tried_at, archived_at, 0) < ?")
+        args.append(tried_before)
+    if account:
+        where.append("account = ?")
+        args.append(account)
+    if keys is not None:
+        where.append(f"key IN ({','.join('?' * len(keys))})")
+        args.extend(keys)
+    sql = f"SELECT {_ARTICLE} FROM articles WHERE " + " AND ".join(where) + f" ORDER BY {_QUEUE_ORDER}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, args
 
 
 def _article_row(_cur: sqlite3.Cursor, row: tuple[Any, ...]) -> ArticleRow:
@@ -214,8 +246,81 @@ def _migrate_3(db: sqlite3.Connection) -> None:
                "WHERE images_saved < images_found")
 
 
+# the per-post choices as a pre-4 state kept them: JSON in kv under 'choices:<key>' (untrusted: may be junk)
+def _kv_choice(field: str, key_expr: str) -> str:
+    return (f"COALESCE((SELECT CASE WHEN json_valid(kv.v) AND json_extract(kv.v, '$.{field}') THEN 1 ELSE 0 END "
+            f"FROM kv WHERE kv.k = 'choices:' || {key_expr}), 0)")
+
+
+_NEW_COLUMNS = {"no_images": "INTEGER NOT NULL DEFAULT 0", "keep_footers": "INTEGER NOT NULL DEFAULT 0",
+                "images_given_up": "INTEGER NOT NULL DEFAULT 0", "tried_at": "REAL"}
+# `check` asks for the least recently checked: never-checked ones by archive time, then by last check
+_QUEUE_ORDER = "tried_at IS NOT NULL, COALESCE(tried_at, archived_at), archived_at, key"
+
+
+def _migrate_4(db: sqlite3.Connection) -> None:
+    """The per-post choices become columns of ``articles`` (they were JSON in ``kv``, read by a correlated
+    subquery per row: `status`, `ls` and the image heal read every row's JSON), and the posts missing
+    images get partial indexes that only hold those a heal or `status` wants."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(articles)")}
+    for col, sql_type in _NEW_COLUMNS.items():
+        if col not in have:
+            db.execute(f"ALTER TABLE articles ADD COLUMN {col} {sql_type}")
+    db.execute(f"UPDATE articles SET no_images = {_kv_choice('no_images', 'articles.key')}, "
+               f"keep_footers = {_kv_choice('keep_footers', 'articles.key')} "
+               "WHERE key IN (SELECT substr(k, 9) FROM kv WHERE k >= 'choices:' AND k < 'choices;')")
+    db.execute("DELETE FROM kv WHERE k >= 'choices:' AND k < 'choices;'")
+    db.execute("DROP INDEX IF EXISTS articles_images_missing")
+    # one partial index holds just the posts missing images: `status` searches (status, no_images), a heal
+    # (status, no_images, images_given_up) in updated_at order
+    db.execute("CREATE INDEX IF NOT EXISTS articles_missing ON articles(status, no_images, images_given_up, "
+               "updated_at, images_found, images_saved) WHERE images_saved < images_found")
+    # `status` lists the last failures: a partial index of the failed ones (the status index was no help:
+    # with every row archived, SQLite's statistics rightly call it unselective and it read the table)
+    db.execute(f"CREATE INDEX IF NOT EXISTS articles_failed ON articles(updated_at) WHERE {_FAILED_SQL}")
+    # and counts the articles by state: a count kept by triggers, not a read of every row
+    db.execute("CREATE TABLE IF NOT EXISTS status_counts (status TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    db.execute("DELETE FROM status_counts")
+    db.execute("INSERT INTO status_counts SELECT status, COUNT(*) FROM articles GROUP BY status")
+    for trigger in _COUNT_TRIGGERS:
+        db.execute(trigger)
+    db.execute("CREATE INDEX IF NOT EXISTS articles_published ON articles(published, key)")  # ls, in order
+    # the check queue: read in its order from an index (it sorted every archived row to pick 50)
+    db.execute("UPDATE articles SET tried_at = (SELECT f.tried_at FROM fates f WHERE f.key = articles.key) "
+               "WHERE key IN (SELECT key FROM fates)")
+    db.execute(f"CREATE INDEX IF NOT EXISTS articles_check_queue ON articles(status, {_QUEUE_ORDER})")
+    db.execute("CREATE INDEX IF NOT EXISTS fates_unwritten ON fates(key) WHERE written = 0")  # each check's start
+
+
+_BUMP = "INSERT INTO status_counts(status, n) VALUES ({}, {}) ON CONFLICT(status) DO UPDATE SET n = n + ({})"
+_COUNT_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS articles_count_insert AFTER INSERT ON articles BEGIN "
+    f"{_BUMP.format('NEW.status', 1, 1)}; END",
+    "CREATE TRIGGER IF NOT EXISTS articles_count_delete AFTER DELETE ON articles BEGIN "
+    f"{_BUMP.format('OLD.status', -1, -1)}; END",
+    "CREATE TRIGGER IF NOT EXISTS articles_count_update AFTER UPDATE OF status ON articles "
+    f"WHEN OLD.status IS NOT NEW.status BEGIN {_BUMP.format('OLD.status', -1, -1)}; "
+    f"{_BUMP.format('NEW.status', 1, 1)}; END",
+)
+
+
+def _legacy_view(db: sqlite3.Connection) -> None:
+    """A state from before migration 4 opened read-only (``status`` on a read-only filesystem) cannot be
+    upgraded: a temporary view of the same name shows its choices as the columns the queries read."""
+    tables = {r[0] for r in db.execute("SELECT name FROM main.sqlite_master WHERE type='table'")}
+    kv = "kv" in tables  # (a state older still may lack kv, fates, or columns)
+    columns = {r[1] for r in db.execute("PRAGMA main.table_info(articles)")}
+    made = [f"{_kv_choice('no_images', 'a.key') if kv else '0'} AS no_images",
+            f"{_kv_choice('keep_footers', 'a.key') if kv else '0'} AS keep_footers", "0 AS images_given_up",
+            "(SELECT f.tried_at FROM main.fates f WHERE f.key = a.key) AS tried_at" if "fates" in tables
+            else "NULL AS tried_at"]
+    made += [f"NULL AS {c}" for c in ArticleRow._fields if c not in columns and c not in _NEW_COLUMNS]
+    db.execute(f"CREATE TEMP VIEW articles AS SELECT a.*, {', '.join(made)} FROM main.articles a")
+
+
 # version -> the step that brings an archive at the version before it to this one
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3,
+                                                                4: _migrate_4}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -249,8 +354,14 @@ def _upgrade(db: sqlite3.Connection, path: Path) -> None:
             raise
 
 
-# a post made with --no-images keeps remote URLs by choice: its images are not "missing"
-_NO_IMAGES = ("COALESCE((SELECT json_extract(kv.v, '$.no_images') FROM kv WHERE kv.k = 'choices:' || articles.key), 0)")
+# archived posts whose images are missing (a post made with --no-images keeps remote URLs by choice:
+# its images are not "missing"): searches of the partial index articles_missing (migration 4)
+_MISSING = "status = 'archived' AND images_saved < images_found AND no_images = 0"
+_TO_HEAL = _MISSING + " AND images_given_up = 0"
+COUNTS_SQL = "SELECT status, n FROM status_counts WHERE n > 0 ORDER BY status"
+FAILURES_SQL = ("SELECT key, url, status, error_code, error_msg, attempts, updated_at FROM articles "
+                f"WHERE {_FAILED_SQL} ORDER BY updated_at DESC LIMIT ?")
+MISSING_TOTAL_SQL = f"SELECT COALESCE(SUM(images_found - images_saved), 0), COUNT(*) FROM articles WHERE {_MISSING}"
 
 _DAMAGE_CODES = (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 
@@ -311,11 +422,13 @@ class Store:
         self._lock = threading.RLock()
         if self.path.exists() and not self.path.is_file():
             raise ArchiveError(f"{self.path} is not a file (the state database); move it aside")
+        self._legacy = False  # read as an older wxarchive left it (read-only, not upgraded)
         if self.path.exists() and self.path.stat().st_size == 0:
             raise StateDamaged(self.path, "the file is empty")
         if readonly:
             self.db = self._open_readonly()
-            _check_version(self.db, self.path)  # (a foreign database is refused here too)
+            if _check_version(self.db, self.path) < SCHEMA_VERSION:
+                self._upgrade_if_writable()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self.path.exists():
@@ -325,8 +438,23 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.execute("PRAGMA recursive_triggers=ON")  # an INSERT OR REPLACE's delete is counted too
         self.db.row_factory = sqlite3.Row
         _upgrade(self.db, self.path)
+
+    def _upgrade_if_writable(self) -> None:
+        """A reader of a state an older wxarchive wrote upgrades it when it can (once: the searches of
+        later reads need the new columns and indexes); on a read-only filesystem it reads it as it is."""
+        self.db.close()
+        try:
+            Store(self.path).close()
+        except (OSError, sqlite3.Error) as e:
+            if is_damage(e):
+                raise
+        self.db = self._open_readonly()
+        if _check_version(self.db, self.path) < 4:
+            _legacy_view(self.db)
+            self._legacy = True
 
     def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri,
@@ -352,7 +480,9 @@ class Store:
     def _create(path: Path) -> None:
         """A new state file appears whole: built under a temp name, then renamed into place,
         so a run killed while creating it never leaves a database without its tables."""
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}.part")
+        from .site import temp_dir
+
+        tmp = Path(temp_dir(path.parent)) / f".tmp-{os.getpid()}-{path.name}.part"
         tmp.unlink(missing_ok=True)
         db = sqlite3.connect(tmp, isolation_level=None)
         try:
@@ -448,7 +578,7 @@ class Store:
                        title=excluded.title, account=excluded.account, published=excluded.published,
                        post_path=excluded.post_path, raw_path=excluded.raw_path, status=:archived,
                        error_code=NULL, error_msg=NULL, permanent=0, images_found=excluded.images_found,
-                       images_saved=excluded.images_saved, stripped=excluded.stripped,
+                       images_saved=excluded.images_saved, stripped=excluded.stripped, images_given_up=0,
                        updated_at=excluded.updated_at, archived_at=excluded.archived_at""",
                 {**cols, "key": key, "now": now, "archived": Status.ARCHIVED.value},
             )
@@ -493,37 +623,60 @@ class Store:
         yield from self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status=? ORDER BY published",
                                   (Status.ARCHIVED.value,))
 
-    def articles(self) -> Iterator[dict[str, Any]]:
-        """Every article the state knows, archived or not, by publish date (``wxarchive ls``)."""
+    def articles(self, batch: int = 512) -> Iterator[ArticleRow]:
+        """Every article the state knows, archived or not, by publish date (``wxarchive ls``), read as they
+        are yielded: ``batch`` rows at a time from the ``articles_published`` index, never the whole table
+        in memory (at 100,000 rows a ``fetchall`` held ~300 MB)."""
         with self._lock:
-            cur = self.db.execute(f"SELECT *, ({_NO_IMAGES}) AS no_images FROM articles ORDER BY published, key")
-            names = [c[0] for c in cur.description]
-            rows = cur.fetchall()
-        for r in rows:
-            yield dict(zip(names, r, strict=False))
+            cur = self.db.cursor()
+            cur.row_factory = _article_row  # type: ignore[assignment]
+            cur.execute(ARTICLES_SQL)
+        try:
+            while True:
+                with self._lock:
+                    rows = cur.fetchmany(batch)
+                if not rows:
+                    return
+                yield from rows
+        finally:
+            cur.close()
 
     def missing_images(self, limit: int = 500) -> list[ArticleRow]:
-        """Archived articles whose post still points at remote images (some failed to save)."""
-        return self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status='archived' AND images_saved < "
-                              f"images_found AND NOT ({_NO_IMAGES}) ORDER BY updated_at LIMIT ?", (limit,))
+        """Archived articles whose post still points at remote images a heal may still get (some failed to
+        save, and not all of those were tried ``MAX_IMAGE_TRIES`` times): a search of their own index."""
+        return self._articles(f"SELECT {_ARTICLE} FROM articles WHERE {_TO_HEAL} ORDER BY updated_at LIMIT ?",
+                              (limit,))
+
+    def give_up_images(self, key: str) -> None:
+        """Every image this post lacks has had its tries: heals stop reading its page (a new archive of the
+        post, which asks for its images again, clears the mark)."""
+        with self._lock, self._tx():
+            self.db.execute("UPDATE articles SET images_given_up=1 WHERE key=?", (key,))
+
+    def record_choices(self, key: str, *, keep_footers: bool, no_images: bool) -> None:
+        """What this post was made with, so a rebuild makes it the same way."""
+        with self._lock, self._tx():
+            self.db.execute("UPDATE articles SET keep_footers=?, no_images=? WHERE key=?",
+                            (int(keep_footers), int(no_images), key))
 
     def images_missing_total(self) -> tuple[int, int]:
-        """(images missing, posts missing some) over the archive, for ``status``."""
+        """(images missing, posts missing some) over the archive, for ``status``: a search of the
+        ``articles_missing`` partial index, which holds only those posts."""
         with self._lock:
-            row = self.db.execute("SELECT COALESCE(SUM(images_found - images_saved), 0), COUNT(*) FROM articles "
-                                  f"WHERE status='archived' AND images_saved < images_found AND NOT ({_NO_IMAGES})"
-                                  ).fetchone()
+            row = self.db.execute(MISSING_TOTAL_SQL).fetchone()
             return int(row[0]), int(row[1])
 
     def counts(self) -> dict[str, int]:
+        """Articles by state: the counts the triggers keep (a state read as it is, before migration 4,
+        is counted row by row)."""
         with self._lock:
-            return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status")}
+            if self._legacy:
+                return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status")}
+            return {r[0]: r[1] for r in self.db.execute(COUNTS_SQL)}
 
     def failures(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(r) for r in self.db.execute(
-                "SELECT key, url, status, error_code, error_msg, attempts, updated_at FROM articles "
-                "WHERE status IN (?, ?) ORDER BY updated_at DESC LIMIT ?", (*_FAILED, limit))]
+            return [dict(r) for r in self.db.execute(FAILURES_SQL, (limit,))]
 
     # ---- images
     def image(self, url: str) -> dict[str, Any] | None:
@@ -618,6 +771,8 @@ class Store:
         with self._lock, self._tx():
             self.db.execute("INSERT INTO checks(key, at, seen, http_status, detail, previous, changed) "
                             "VALUES (?,?,?,?,?,?,?)", (key, at, seen, http_status, detail[:500], previous, int(changed)))
+            if tried:
+                self.db.execute("UPDATE articles SET tried_at=? WHERE key=?", (at, key))
             if fate is None:
                 if not tried:
                     return
@@ -640,27 +795,12 @@ class Store:
     def unwritten_fates(self) -> list[str]:
         """Keys whose post does not show their fate yet (a run was killed between state and post)."""
         with self._lock:
-            return [r[0] for r in self.db.execute("SELECT key FROM fates WHERE written=0 AND status IS NOT NULL")]
+            return [r[0] for r in self.db.execute(UNWRITTEN_SQL)]
 
     def check_queue(self, *, limit: int | None = None, tried_before: float | None = None,
                     account: str | None = None, keys: list[str] | None = None) -> list[ArticleRow]:
         """Archived articles to check, least recently checked first (never-checked ones by archive time)."""
-        where: list[str] = ["a.status='archived'", "a.key NOT LIKE '%#v%'"]
-        args: list[object] = []
-        if tried_before is not None:
-            where.append("COALESCE(f.tried_at, a.archived_at, 0) < ?")
-            args.append(tried_before)
-        if account:
-            where.append("a.account = ?")
-            args.append(account)
-        if keys is not None:
-            where.append(f"a.key IN ({','.join('?' * len(keys))})")
-            args.extend(keys)
-        sql = (f"SELECT {_A_ARTICLE} FROM articles a LEFT JOIN fates f ON f.key = a.key WHERE "
-               + " AND ".join(where) + " ORDER BY f.tried_at IS NOT NULL, f.tried_at, a.archived_at, a.key")
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return self._articles(sql, args)
+        return self._articles(*check_queue_sql(limit=limit, tried_before=tried_before, account=account, keys=keys))
 
     def checks(self, key: str | None = None, *, changes_only: bool = False) -> list[dict[str, Any]]:
         """The check history, oldest first."""

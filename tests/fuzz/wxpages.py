@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from wxarchive.site import TMP_DIR
+
 BIZ = "MzA5OTk5OTk5OQ=="
 IMG_HOST = "mmbiz.qpic.cn"
 ARTICLE_HOST = "mp.weixin.qq.com"
@@ -106,7 +108,7 @@ def check_archive(root: Path) -> dict[str, str]:
     integrity(root)
     posts = root / "_posts"
     imgs = root / "postimg"
-    for d in (posts, imgs):
+    for d in (posts, imgs, posts / TMP_DIR, imgs / TMP_DIR):
         if d.exists():
             temps = [p.name for p in d.iterdir() if p.name.startswith(".tmp-")]
             assert not temps, f"orphan temp files in {d}: {temps}"
