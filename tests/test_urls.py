@@ -155,3 +155,28 @@ def test_raw_long_form_fast_path_agrees_with_the_full_route(biz, mid, idx, sn, e
     assert normalize_article_url(url) == _normalize(url)
     canon = _normalize(url)
     assert normalize_article_url(canon) == _normalize(canon)
+
+
+# WeRead lists a short link's token with '~' where WeChat's base64url has '_' (WeChat answers the '~'
+# spelling with 参数错误); some clients copy it back as '_'. Both spellings are one article.
+TILDE_TOKEN = "9gm5eWle7~rEYNiwBGaaOQ"
+UNDERSCORE_TOKEN = "9gm5eWle7_rEYNiwBGaaOQ"
+
+
+@pytest.mark.parametrize("spelling", [
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN}",
+    f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}",
+    f"http://mp.weixin.qq.com/s/{TILDE_TOKEN}?scene=1#rd",
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN.replace('~', '%7E')}",
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN.replace('~', '%7e')}",
+])
+def test_short_token_tilde_and_underscore_are_one_article(spelling: str) -> None:
+    assert is_article_url(spelling)
+    assert normalize_article_url(spelling) == f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}"
+    assert article_key(spelling) == f"s:{UNDERSCORE_TOKEN}"
+    assert find_article_urls(f"见 {spelling}，转发") == [f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}"]
+
+
+def test_short_token_still_ends_at_markup() -> None:
+    assert normalize_article_url('https://mp.weixin.qq.com/s/Ab~c"><script>') == "https://mp.weixin.qq.com/s/Ab_c"
+    assert article_key("https://mp.weixin.qq.com/s/Ab~c%22x") == "s:Ab_c"
