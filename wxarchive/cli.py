@@ -626,6 +626,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3
+    if res.session_expired is not None:
+        return 5  # the WeRead session must be refreshed; said once a day, the status every run
     return 1 if problem else 4 if tally.images_failed else 0
 
 
