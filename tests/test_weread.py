@@ -452,3 +452,48 @@ def test_killed_mid_run_the_next_run_loses_nothing(server: HTTPServer, session: 
     assert len(posts(root)) == 3
     asked = [req.path for req, _ in server.log if req.path.startswith("/s/")]
     assert asked.count(f"/s/{token_of(arts[0].mid)}") == 1  # nothing fetched twice
+
+
+# ---------------------------------------------------------------- wxarchive login weread
+def test_login_keeps_only_weread_cookies_private_and_checks_them(server: HTTPServer, tmp_path: Path,  # noqa: F811
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    xdg = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    exported = tmp_path / "weread.txt"
+    exported.write_text(COOKIES, encoding="utf-8")
+    (tmp_path / "t.txt").write_text(f"x-wr-ticket: {TICKET}\n", encoding="utf-8")
+    r = run_cli("login", "weread", "--cookies", str(exported), "--ticket", str(tmp_path / "t.txt"))
+    assert r.returncode == 0 and r.stdout == "" and "kept" in r.stderr
+    kept = xdg / "wxarchive" / COOKIES_FILE
+    assert kept.stat().st_mode & 0o777 == 0o600 and (xdg / "wxarchive" / TICKET_FILE).stat().st_mode & 0o777 == 0o600
+    assert SKEY in kept.read_text() and "NotForWeRead" not in kept.read_text()
+
+    fake = FakeWeRead(server, sends_of(3), need_ticket=True).install()
+    root = tmp_path / "blog"
+    _config(root)
+    base = f"http://127.0.0.1:{server.port}"
+    r = run_cli("login", "weread", "--status", "--out", str(root), "--connect-to", f"weread.qq.com={base}")
+    assert (r.returncode, r.stdout) == (0, "weread session works: 2 post(s) in the newest 2 send(s) of 测试公众号\n")
+    fake.fail = (200, {"errcode": -2012, "errmsg": "登录超时"})
+    r2 = run_cli("login", "weread", "--status", "--account", BIZ, "--connect-to", f"weread.qq.com={base}")
+    assert r2.returncode == 5 and "refresh the WeRead session" in r2.stderr
+    _no_secret_anywhere(root, server, r.stdout, r.stderr, r2.stdout, r2.stderr)
+
+    bad = tmp_path / "other.txt"
+    bad.write_text(".mp.weixin.qq.com\tTRUE\t/\tTRUE\t0\tpass_ticket\tx\n", encoding="utf-8")
+    r = run_cli("login", "weread", "--cookies", str(bad))
+    assert r.returncode == 2 and "wr_skey" in r.stderr and SKEY in kept.read_text()  # the kept one stays
+
+
+def test_login_ignores_a_cookies_default_meant_for_wechat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cookies = …`` in a config file (the user's, or an archive's [options]) is for WeChat's pages: ``login``
+    does not take it as the WeRead session."""
+    xdg = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    (xdg / "wxarchive").mkdir(parents=True)
+    other = tmp_path / "wechat.txt"
+    other.write_text(COOKIES, encoding="utf-8")
+    (xdg / "wxarchive" / "config.toml").write_text(f'cookies = "{other}"\n', encoding="utf-8")
+    r = run_cli("login", "weread")
+    assert r.returncode == 2 and "--cookies FILE" in r.stderr
+    assert not (xdg / "wxarchive" / COOKIES_FILE).exists()

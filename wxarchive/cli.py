@@ -141,6 +141,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
         add_check(sub)
     _add_status(sub)
+    if only in (None, "login"):
+        from .logincmd import add_parser as add_login
+
+        add_login(sub)
     if only in (None, "ls"):
         from .listing import add_parser as add_ls
 
@@ -746,8 +750,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_login(args: argparse.Namespace) -> int:
+    from .logincmd import cmd_login
+
+    return cmd_login(args)
+
+
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
-            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check}
+            "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check,
+            "login": _cmd_login}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -165,12 +165,11 @@ def _int(v: Any) -> int:
 def session_error(code: int, message: str, ticket: bool) -> SessionExpired:
     """The one line that tells the user what to do; -2041 has several reported causes, all named."""
     what = f"WeRead refused the listing (errCode {code}{': ' + message if message else ''})"
-    folder = session_dir()
-    hint = ("refresh the WeRead session: log in at https://weread.qq.com, export its cookies (all of them) to "
-            f"{folder / COOKIES_FILE}")
+    hint = ("refresh the WeRead session: log in at https://weread.qq.com, export its cookies and run "
+            "'wxarchive login weread --cookies FILE' again")
     if code == -2041:
-        hint += ("; if your browser sends an x-wr-ticket header to /web/mp/articles, save it in "
-                 f"{folder / TICKET_FILE}" + (" (the saved one may be stale)" if ticket else "")
+        hint += ("; if your browser sends an x-wr-ticket header to /web/mp/articles, give it too (--ticket FILE)"
+                 + (" (the kept one may be stale)" if ticket else "")
                  + "; and check the account is on your WeRead shelf")
     return SessionExpired(f"{what} — {hint}")
 
@@ -251,8 +250,8 @@ def load_session(folder: Path | None = None) -> Session:
     folder = folder or session_dir()
     path = folder / COOKIES_FILE
     if not path.is_file():
-        raise SessionExpired(f"no WeRead session: log in at https://weread.qq.com and export its cookies "
-                             f"(Netscape cookies.txt) to {path}")
+        raise SessionExpired("no WeRead session: log in at https://weread.qq.com, export its cookies (Netscape "
+                             f"cookies.txt) and run 'wxarchive login weread --cookies FILE' (it keeps them in {path})")
     try:
         jar = load_cookies(str(path))
     except UsageError as e:
