@@ -497,3 +497,15 @@ def test_login_ignores_a_cookies_default_meant_for_wechat(tmp_path: Path, monkey
     r = run_cli("login", "weread")
     assert r.returncode == 2 and "--cookies FILE" in r.stderr
     assert not (xdg / "wxarchive" / COOKIES_FILE).exists()
+
+
+def test_dry_run_lists_the_account_and_writes_nothing(server: HTTPServer, session: Path, tmp_path: Path) -> None:  # noqa: F811
+    FakeWeRead(server, sends_of(3)).install()
+    root = tmp_path / "blog"
+    _config(root, "max_pages = 1\n")
+    before = sorted(p.name for p in root.rglob("*"))
+    r = _harvest(root, server, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert [ln.split()[0] for ln in r.stdout.splitlines()] == ["new", "new"]
+    assert sorted(p.name for p in root.rglob("*")) == before
+    assert [req.path for req, _ in server.log] == ["/web/mp/articles"]
