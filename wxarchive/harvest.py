@@ -138,13 +138,13 @@ def _list_account(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tu
     return got.urls, True
 
 
-def _reported_before(arch: Archiver, e: WxError) -> bool:
+def _reported_before(arch: Archiver, spec: SourceSpec, e: WxError) -> bool:
     """A WeRead problem cron already mailed (see ``weread.Channel.quiet``)."""
-    if e.code not in ("session_expired", "throttled", "channel_broken"):
+    if not spec.account or e.code not in ("session_expired", "throttled", "channel_broken"):
         return False
     from .weread import channel_for
 
-    return channel_for(arch).quiet(e)
+    return channel_for(arch).quiet(e, spec.account)
 
 
 def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
@@ -171,7 +171,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         except WxError as e:
             if e.code == "session_expired":
                 result.session_expired = e
-            if _reported_before(arch, e):
+            if _reported_before(arch, spec, e):
                 run.note = f"{e.code}: {e.message}"
                 log.info("source %s: %s (reported before)", spec.name, e.message)
             else:

@@ -87,6 +87,15 @@ class SessionExpired(WxError):
 
     code = State.SESSION_EXPIRED.value
 
+    def __init__(self, message: str, *, url: str = "", errcode: int = 0) -> None:
+        super().__init__(message, url=url)
+        self.errcode = errcode
+
+    @property
+    def whole_session(self) -> bool:
+        """-2041 may be one account's (not on the user's shelf): the others are still asked."""
+        return self.errcode != -2041
+
 
 class Throttled(WxError):
     """WeRead benched the account (HTTP 429): no WeRead request until ``until`` (unix time)."""
@@ -162,16 +171,17 @@ def _int(v: Any) -> int:
         return 0
 
 
-def session_error(code: int, message: str, ticket: bool) -> SessionExpired:
+def session_error(code: int, message: str, ticket: bool, book: str = "") -> SessionExpired:
     """The one line that tells the user what to do; -2041 has several reported causes, all named."""
-    what = f"WeRead refused the listing (errCode {code}{': ' + message if message else ''})"
+    of = f" of {book}" if code == -2041 and book else ""
+    what = f"WeRead refused the listing{of} (errCode {code}{': ' + message if message else ''})"
     hint = ("refresh the WeRead session: log in at https://weread.qq.com, export its cookies and run "
             "'wxarchive login weread --cookies FILE' again")
     if code == -2041:
         hint += ("; if your browser sends an x-wr-ticket header to /web/mp/articles, give it too (--ticket FILE)"
                  + (" (the kept one may be stale)" if ticket else "")
                  + "; and check the account is on your WeRead shelf")
-    return SessionExpired(f"{what} — {hint}")
+    return SessionExpired(f"{what} — {hint}", errcode=code)
 
 
 def parse_articles(text: str, book: str, *, ticket: bool = False) -> tuple[list[list[Post]], int]:
@@ -186,7 +196,7 @@ def parse_articles(text: str, book: str, *, ticket: bool = False) -> tuple[list[
     if code:
         msg = str(_field("errMsg", doc) or _field("errmsg", doc) or "")[:120]
         if code in SESSION_CODES:
-            raise session_error(code, msg, ticket)
+            raise session_error(code, msg, ticket, book)
         raise ChannelBroken(f"WeRead answered errCode {code} for {book}{': ' + msg if msg else ''}")
     reviews = doc.get("reviews")
     if not isinstance(reviews, list):
@@ -205,6 +215,7 @@ def parse_articles(text: str, book: str, *, ticket: bool = False) -> tuple[list[
             if not oid:
                 rid = str(_field("reviewId", inner, sub) or "")
                 oid = rid[len(book) + 1:] if rid.startswith(book + "_") else ""
+            oid = oid.replace("%7E", "~").replace("%7e", "~")
             token = short_token(oid)
             if not token or len(token) != len(oid):
                 unusable += 1
@@ -313,22 +324,29 @@ class Channel:
                 time.sleep(wait)
         self._last = time.monotonic()
 
-    def quiet(self, e: WxError) -> bool:
-        """Was this problem reported already (an expiry today, the same broken shape, a bench)?"""
-        today = dt.datetime.now(_CST).strftime("%Y-%m-%d")
+    def quiet(self, e: WxError, book: str) -> bool:
+        """Was this problem reported already (an expiry today, the same broken shape, a bench)?
+
+        What was said is kept per account (``book``), or for the whole session."""
         if isinstance(e, Throttled):
             return bool(getattr(e, "_known", False))
+        today = dt.datetime.now(_CST).strftime("%Y-%m-%d")
+        whole = isinstance(e, SessionExpired) and e.whole_session
         mark = f"{today} {e.message}" if isinstance(e, SessionExpired) else str(getattr(e, "reason", e.message))
-        if self.kv.get("reported") == mark:
+        said = self.kv.setdefault("reported", {})
+        if said.get("session" if whole else book) == mark:
             return True
-        self.kv["reported"] = mark
+        said["session" if whole else book] = mark
         self._save()
         return False
 
-    def ok(self) -> None:
-        """A listing went through: problems reported before are over."""
-        if self.kv:
-            self.kv = {}
+    def ok(self, book: str) -> None:
+        """A listing of ``book`` went through: the session's problems and this account's are over."""
+        said = self.kv.get("reported") or {}
+        if "benched_until" in self.kv or "session" in said or book in said:
+            self.kv.pop("benched_until", None)
+            said.pop("session", None)
+            said.pop(book, None)
             self._save()
 
     def page(self, book: str, offset: int, delay: float) -> tuple[list[list[Post]], int]:
@@ -351,12 +369,14 @@ class Channel:
         try:
             status, text = self._get(book, offset)
         except (SessionExpired, Throttled) as e:
-            self.stopped = e
+            if not isinstance(e, SessionExpired) or e.whole_session:
+                self.stopped = e
             raise
         try:
             return parse_articles(text, book, ticket=bool(self.session.ticket))
         except SessionExpired as e:
-            self.stopped = e
+            if e.whole_session:
+                self.stopped = e
             raise
         except ChannelBroken as e:
             self._keep(book, offset, status, text, e)
@@ -408,7 +428,8 @@ class Channel:
                 code = _int(json.loads(text).get("errCode") or json.loads(text).get("errcode")) or -2012
             except (ValueError, AttributeError):
                 pass
-            raise session_error(code, f"HTTP 401{', 登录超时' if code == -2012 else ''}", bool(self.session.ticket))
+            raise session_error(code, f"HTTP 401{', 登录超时' if code == -2012 else ''}", bool(self.session.ticket),
+                                book)
         if 300 <= status < 400:
             raise self._broken(book, offset, status, text,
                                f"WeRead redirected the listing of {book} (HTTP {status}); not followed")
@@ -425,8 +446,8 @@ class Channel:
 
     def _keep(self, book: str, offset: int, status: int, text: str, e: ChannelBroken) -> None:
         """Keep an unknown answer for a bug report (any session value in it blanked); name it in the message."""
-        if not self.write or self.state_dir is None:
-            return
+        if not self.write or self.state_dir is None or e.reason in (self.kv.get("reported") or {}).values():
+            return  # (an answer already kept and reported is not kept again on every cron run)
         from .site import atomic_write
 
         for secret in self.session.secrets() if self.session else []:
@@ -538,5 +559,5 @@ def list_account(channel: Channel, book: str, is_known: Callable[[str], bool], s
         why, offset, _ = read(int(cursor) + fresh, stop_at_known=False)
         state.update(cursor=offset if why == "cap" else None, done=why != "cap")
     out.complete = state.get("cursor") is None
-    channel.ok()
+    channel.ok(book)
     return out
