@@ -431,8 +431,9 @@ class Channel:
             raise session_error(code, f"HTTP 401{', 登录超时' if code == -2012 else ''}", bool(self.session.ticket),
                                 book)
         if 300 <= status < 400:
-            raise self._broken(book, offset, status, text,
-                               f"WeRead redirected the listing of {book} (HTTP {status}); not followed")
+            to = resp.headers.get("location", "").split("?")[0][:200]
+            raise self._broken(book, offset, status, text, f"WeRead redirected the listing of {book} (HTTP {status}"
+                               f"{' to ' + to if to else ''}); not followed")
         if status >= 500:
             raise FetchError(f"WeRead answered HTTP {status} listing {book}", url=url, status=status)
         if status != 200:
