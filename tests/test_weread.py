@@ -532,3 +532,33 @@ def test_an_account_off_the_shelf_does_not_stop_the_others(server: HTTPServer, s
     assert books[0] == BOOK and set(books[1:]) == {OTHER_BOOK}
     r = _harvest(root, server)
     assert (r.returncode, r.stderr) == (5, "")
+
+
+# ---------------------------------------------------------------- wxarchive accounts add | ls
+def test_accounts_add_from_an_article_link_then_harvest_and_ls(server: HTTPServer, session: Path,  # noqa: F811
+                                                               tmp_path: Path) -> None:
+    import tomllib
+
+    root = tmp_path / "blog"
+    root.mkdir()
+    (root / "wxarchive.toml").write_text('[site]\ntags = ["测试"]\n\n[check]\nmax = 5', encoding="utf-8")
+    link = f"https://mp.weixin.qq.com/s?__biz={BIZ.replace('=', '%3D')}&mid=2247480001&idx=1&sn=ab#rd"
+    r = run_cli("accounts", "add", link, "--name", "测试 \"公众号\"", "--out", str(root))
+    assert r.returncode == 0 and BOOK in r.stderr
+    cfg = tomllib.loads((root / "wxarchive.toml").read_text(encoding="utf-8"))
+    assert cfg["check"] == {"max": 5} and cfg["sources"] == [{"name": "测试 \"公众号\"", "account": link}]
+    r = run_cli("accounts", "add", BIZ, "--out", str(root))  # the same account, spelled as its __biz
+    assert r.returncode == 2 and "followed already" in r.stderr
+    assert run_cli("accounts", "add", "南宁市反诈骗", "--out", str(root)).returncode == 2  # a name: no search
+
+    sends = sends_of(2)
+    FakeWeRead(server, sends).install()
+    FakeWeChat(server, [a for s in sends for a in s]).install()
+    cfg_text = (root / "wxarchive.toml").read_text(encoding="utf-8")
+    (root / "wxarchive.toml").write_text(cfg_text + "list_delay = 0\n", encoding="utf-8")
+    assert _harvest(root, server).returncode == 0
+    r = run_cli("accounts", "ls", "--out", str(root), "--json")
+    row = json.loads(r.stdout)
+    assert (row["account"], row["archived"], row["history"], row["session"]) == (BOOK, 2, "complete", "kept")
+    r = run_cli("accounts", "ls", "--out", str(root))
+    assert r.stdout.startswith(f"测试 \"公众号\" ({BOOK}): last listed 20") and "archived 2" in r.stdout

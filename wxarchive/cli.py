@@ -145,6 +145,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from .logincmd import add_parser as add_login
 
         add_login(sub)
+    if only in (None, "accounts"):
+        from .accountscmd import add_parser as add_accounts
+
+        add_accounts(sub)
     if only in (None, "ls"):
         from .listing import add_parser as add_ls
 
@@ -756,9 +760,15 @@ def _cmd_login(args: argparse.Namespace) -> int:
     return cmd_login(args)
 
 
+def _cmd_accounts(args: argparse.Namespace) -> int:
+    from .accountscmd import cmd_accounts
+
+    return cmd_accounts(args)
+
+
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
             "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check,
-            "login": _cmd_login}
+            "login": _cmd_login, "accounts": _cmd_accounts}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
