@@ -458,6 +458,7 @@ def test_killed_mid_run_the_next_run_loses_nothing(server: HTTPServer, session: 
     assert len(posts(root)) == 3
     asked = [req.path for req, _ in server.log if req.path.startswith("/s/")]
     assert asked.count(f"/s/{token_of(arts[0].mid)}") == 1  # nothing fetched twice
+    _no_secret_anywhere(root, server, r.stdout, r.stderr)  # nor left by the killed run
 
 
 # ---------------------------------------------------------------- wxarchive login weread
