@@ -189,9 +189,10 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
                 continue
             todo.append(url)
         log.info("source %s (%s): %d listed, %d to check", spec.name, run.kind, len(listed), len(todo))
-        # what was listed is pending until archived: a run killed now loses nothing (a listing that stops
-        # at the first archived article would not list the older ones again)
-        store.set_kv(skey, {**state, "pending": dedupe(todo), "complete": complete, "kind": run.kind})
+        if run.kind in ("album", "account"):
+            # what was listed is pending until archived: a run killed now loses nothing (these listings stop at
+            # the first archived article, so would not list the older ones again; lists and feeds list all)
+            store.set_kv(skey, {**state, "pending": dedupe(todo), "complete": complete, "kind": run.kind})
         run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)
         done = {o.source for o in run.outcomes}
         run.not_tried = sum(1 for u in todo if u not in done)
