@@ -18,7 +18,8 @@ this module does with each report, including where they disagree:
 * ``offset`` counts sends; the page size is the server's; the end is an empty ``reviews``;
 * ``errCode``/``errcode`` -2012 (登录超时, HTTP 401 or 200), -2010/-2013 (no such user, session
   replaced) and -2041 (needs a refresh, a missing ``x-wr-ticket``, or an account not on the user's
-  shelf) all mean "the session must be refreshed": :class:`SessionExpired`, never a verdict on articles;
+  shelf) all mean "the session must be refreshed": :class:`SessionExpired`, never a verdict on
+  articles; all but -2041 stop every account source of the run, -2041 that account only;
 * HTTP 429 benches the WeRead account for the day (until midnight, China time): :class:`Throttled`;
 * ``x-wr-ticket`` is required by some reports and optional by others: it is sent when the user
   saved one, and its absence is named in the -2041 message;
