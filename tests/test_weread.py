@@ -563,3 +563,12 @@ def test_accounts_add_from_an_article_link_then_harvest_and_ls(server: HTTPServe
     assert (row["account"], row["archived"], row["history"], row["session"]) == (BOOK, 2, "complete", "kept")
     r = run_cli("accounts", "ls", "--out", str(root))
     assert r.stdout.startswith(f"测试 \"公众号\" ({BOOK}): last listed 20") and "archived 2" in r.stdout
+
+
+def test_a_cookie_a_header_cannot_carry_is_left_out_never_shown(server: HTTPServer, session: Path) -> None:  # noqa: F811
+    fake = FakeWeRead(server, sends_of(1)).install()
+    (session / "wxarchive" / COOKIES_FILE).write_text(COOKIES.replace(f"\t{SKEY}\n", f"\t{SKEY} 中\x7f\n"),
+                                                      encoding="utf-8")
+    with pytest.raises(SessionExpired, match="no wr_vid/wr_skey") as e:
+        list_account(channel(server), BOOK, never, {}, list_delay=0)
+    assert SKEY not in e.value.message and fake.offsets() == []

@@ -72,6 +72,7 @@ MAX_ANSWER_BYTES = 8 << 20
 SESSION_CODES = {-2010: "用户不存在", -2012: "登录超时", -2013: "鉴权失败", -2041: "needs a refresh"}
 _CST = dt.timezone(dt.timedelta(hours=8))
 _DIGITS = re.compile(r"[1-9][0-9]{0,19}")
+_COOKIE_OK = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")  # RFC 6265 cookie-octets
 
 
 class State(StrEnum):
@@ -269,6 +270,11 @@ def load_session(folder: Path | None = None) -> Session:
     except UsageError as e:
         raise SessionExpired(f"the WeRead session cannot be read: {e.message}") from None
     cookies = {c.name: c.value or "" for c in jar if _for_weread(c.domain)}
+    for k in [k for k, v in cookies.items() if not _COOKIE_OK.fullmatch(k) or not _COOKIE_OK.fullmatch(v)]:
+        # a cookie a header cannot carry is left out (sent, it would fail the request with its value in the
+        # error message); it is named, never shown
+        log.warning("WeRead session: the cookie %r has characters a Cookie header cannot carry; left out", k[:40])
+        del cookies[k]
     if not cookies.get("wr_skey") or not cookies.get("wr_vid"):
         raise SessionExpired(f"the WeRead session in {path} has no wr_vid/wr_skey cookie for weread.qq.com; "
                              "export the cookies again from a browser logged in at https://weread.qq.com")
