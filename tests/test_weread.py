@@ -504,6 +504,8 @@ def test_login_ignores_a_cookies_default_meant_for_wechat(tmp_path: Path, monkey
     r = run_cli("login", "weread")
     assert r.returncode == 2 and "--cookies FILE" in r.stderr
     assert not (xdg / "wxarchive" / COOKIES_FILE).exists()
+    r = run_cli("login", "weread", "--status", "--account", BIZ)  # no session kept: said before any request
+    assert r.returncode == 5 and "no WeRead session" in r.stderr
 
 
 def test_dry_run_lists_the_account_and_writes_nothing(server: HTTPServer, session: Path, tmp_path: Path) -> None:  # noqa: F811

@@ -88,6 +88,7 @@ class SessionExpired(WxError):
     """The WeRead session must be refreshed: stops account sources only, says nothing of articles."""
 
     code = State.SESSION_EXPIRED.value
+    exit_code = 5
 
     def __init__(self, message: str, *, url: str = "", errcode: int = 0) -> None:
         super().__init__(message, url=url)
