@@ -20,7 +20,7 @@ PURE = {"parse", "clean", "render", "markdown", "trust", "style", "jsdata", "boi
 # Everything that touches the network, the disk, the clock for state, or the terminal.
 IO = {"fetch", "images", "store", "site", "pipeline", "cli", "lock", "harvest", "sources", "report", "backoff",
       "rawpage", "check", "gather", "config", "listing", "dryrun", "checkcmd", "ls", "versions",
-      "recover", "showcmd", "interrupt", "hooks"}
+      "recover", "showcmd", "interrupt", "hooks", "weread", "logincmd", "accountscmd"}
 NEUTRAL = {"__init__", "__main__"}
 
 

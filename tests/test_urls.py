@@ -167,3 +167,28 @@ def test_a_double_encoded_biz_names_the_same_article() -> None:
                  "https://mp.weixin.qq.com/s?__biz=MzA5NjQ0MjY2Mw%253D%253D&mid=2650&idx=1"):
         assert url_ids(link)["biz"] == biz, link
         _check_ids(link, biz, "2650", "1")   # raises IdMismatch if the ids disagree
+
+
+# WeRead lists a short link's token with '~' where WeChat's base64url has '_' (WeChat answers the '~'
+# spelling with 参数错误); some clients copy it back as '_'. Both spellings are one article.
+TILDE_TOKEN = "9gm5eWle7~rEYNiwBGaaOQ"
+UNDERSCORE_TOKEN = "9gm5eWle7_rEYNiwBGaaOQ"
+
+
+@pytest.mark.parametrize("spelling", [
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN}",
+    f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}",
+    f"http://mp.weixin.qq.com/s/{TILDE_TOKEN}?scene=1#rd",
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN.replace('~', '%7E')}",
+    f"https://mp.weixin.qq.com/s/{TILDE_TOKEN.replace('~', '%7e')}",
+])
+def test_short_token_tilde_and_underscore_are_one_article(spelling: str) -> None:
+    assert is_article_url(spelling)
+    assert normalize_article_url(spelling) == f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}"
+    assert article_key(spelling) == f"s:{UNDERSCORE_TOKEN}"
+    assert find_article_urls(f"见 {spelling}，转发") == [f"https://mp.weixin.qq.com/s/{UNDERSCORE_TOKEN}"]
+
+
+def test_short_token_still_ends_at_markup() -> None:
+    assert normalize_article_url('https://mp.weixin.qq.com/s/Ab~c"><script>') == "https://mp.weixin.qq.com/s/Ab_c"
+    assert article_key("https://mp.weixin.qq.com/s/Ab~c%22x") == "s:Ab_c"

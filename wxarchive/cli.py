@@ -147,6 +147,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         add_check(sub)
     _add_status(sub)
     showcmd.add_parser(sub, _examples)
+    if only in (None, "login"):
+        from .logincmd import add_parser as add_login
+
+        add_login(sub)
+    if only in (None, "accounts"):
+        from .accountscmd import add_parser as add_accounts
+
+        add_accounts(sub)
     if only in (None, "ls"):
         from .listing import add_parser as add_ls
 
@@ -933,6 +941,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3
+    if res.session_expired is not None:
+        return 5  # the WeRead session must be refreshed; said once a day, the status every run
     return 1 if problem else 4 if tally.images_failed else 0
 
 
@@ -1053,9 +1063,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_login(args: argparse.Namespace) -> int:
+    from .logincmd import cmd_login
+
+    return cmd_login(args)
+
+
+def _cmd_accounts(args: argparse.Namespace) -> int:
+    from .accountscmd import cmd_accounts
+
+    return cmd_accounts(args)
+
+
 COMMANDS = {"get": cmd_get, "init": cmd_init, "rebuild": cmd_rebuild, "status": cmd_status,
             "import": cmd_import, "harvest": cmd_harvest, "ls": _cmd_ls, "check": cmd_check,
-            "show": showcmd.cmd_show}
+            "show": showcmd.cmd_show, "login": _cmd_login, "accounts": _cmd_accounts}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -47,6 +47,7 @@ class SourceRun:
     outcomes: list[Outcome] = field(default_factory=list)
     error: WxError | None = None
     not_tried: int = 0
+    note: str = ""  # a listing problem already reported (WeRead: an expiry once a day, a bench once)
 
     @property
     def new(self) -> int:
@@ -58,6 +59,8 @@ class SourceRun:
 
     @property
     def status(self) -> str:
+        if self.note:
+            return self.note[:300]
         if isinstance(self.error, RateLimited):
             return "blocked"
         if self.error is not None:
@@ -75,6 +78,7 @@ class HarvestResult:
     blocked: RateLimited | None = None
     backoff: dict[str, Any] | None = None  # the back-off this run started or found
     waited: bool = False  # a back-off was already in force: nothing was asked of WeChat
+    session_expired: WxError | None = None  # the WeRead session must be refreshed (account sources stopped)
 
     @property
     def outcomes(self) -> list[Outcome]:
@@ -84,6 +88,8 @@ class HarvestResult:
 def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tuple[str, list[str], bool]:
     """(kind, article URLs newest first, listing complete)."""
     kind = guess_kind(spec)
+    if spec.account:
+        return "account", *_list_account(arch, spec, state)
     if spec.path:
         p = Path(spec.path).expanduser()
         if not p.is_absolute():
@@ -114,6 +120,32 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tup
     return "list", extract_urls(text), True
 
 
+def _list_account(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tuple[list[str], bool]:
+    """An account's new posts through WeRead; where its history walk stands goes into ``state["walk"]``."""
+    from .weread import DEFAULT_LIST_DELAY, DEFAULT_MAX_PAGES, channel_for, list_account
+
+    def known(url: str) -> bool:
+        key = article_key(url)
+        return bool(key) and arch.store.is_archived(key or "", arch.site.root)
+
+    walk = state["walk"] = dict(state.get("walk") or {})
+    got = list_account(channel_for(arch), spec.account, known, walk, since=spec.since, full=spec.full,
+                       max_pages=spec.max_pages or DEFAULT_MAX_PAGES,
+                       list_delay=spec.list_delay if spec.list_delay >= 0 else DEFAULT_LIST_DELAY)
+    log.info("source %s: WeRead listed %d new in %d page(s)%s", spec.name, len(got.urls), got.pages,
+             "" if got.complete else "; the history goes on next run")
+    return got.urls, True
+
+
+def _reported_before(arch: Archiver, spec: SourceSpec, e: WxError) -> bool:
+    """A WeRead problem cron already mailed (see ``weread.Channel.quiet``)."""
+    if not spec.account or e.code not in ("session_expired", "throttled", "channel_broken"):
+        return False
+    from .weread import channel_for
+
+    return channel_for(arch).quiet(e, spec.account)
+
+
 def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             on_outcome: Callable[[Outcome], None] | None = None, ignore_backoff: bool = False) -> HarvestResult:
     """One harvest over every source, in config order; stops everything at the first block."""
@@ -138,8 +170,14 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             store.record_source(spec.ident, run.status, 0, 0)
             break
         except WxError as e:
-            run.error = e
-            log.error("source %s: %s", spec.name, e.message)
+            if e.code == "session_expired":
+                result.session_expired = e
+            if _reported_before(arch, spec, e):
+                run.note = f"{e.code}: {e.message}"
+                log.info("source %s: %s (reported before)", spec.name, e.message)
+            else:
+                run.error = e
+                log.error("source %s: %s", spec.name, e.message)
             store.record_source(spec.ident, run.status, 0, 0)
             continue
         run.found = len(listed)
@@ -151,6 +189,10 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
                 continue  # reported once, when it was given up
             todo.append(url)
         log.info("source %s (%s): %d listed, %d to check", spec.name, run.kind, len(listed), len(todo))
+        if run.kind in ("album", "account"):
+            # what was listed is pending until archived: a run killed now loses nothing (these listings stop at
+            # the first archived article, so would not list the older ones again; lists and feeds list all)
+            store.set_kv(skey, {**state, "pending": dedupe(todo), "complete": complete, "kind": run.kind})
         run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)
         done = {o.source for o in run.outcomes}
         run.not_tried = sum(1 for u in todo if u not in done)
@@ -158,7 +200,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         pending += [o.source for o in run.outcomes
                     if o.status == Result.FAILED and not o.gave_up and o.error not in ("usage", "verify")]
         pending += [o.source for o in run.outcomes if o.error == ErrorCode.VERIFY]
-        store.set_kv(skey, {"pending": dedupe(pending), "complete": complete, "kind": run.kind})
+        store.set_kv(skey, {**state, "pending": dedupe(pending), "complete": complete, "kind": run.kind})
         store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)
         if arch.blocked is not None:
             run.error = result.blocked = arch.blocked

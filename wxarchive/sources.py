@@ -6,6 +6,7 @@ can skip known articles without a request. Listing never archives anything.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -43,7 +44,10 @@ log = logging.getLogger(__name__)
 
 ALBUM_PAGE_SIZE = 20
 MAX_ALBUM_PAGES = 1000  # a runaway cursor must end somewhere (20 000 articles)
-KINDS = ("album", "feed", "list")
+KINDS = ("album", "feed", "list", "account")
+# what an account source may not carry: the WeRead session is read from the user's own config folder
+# only, since an archive's wxarchive.toml may come from someone else and the session is sent out
+_SECRET_KEYS = ("cookie", "cookies", "session", "ticket", "wr_skey", "wr_vid", "wr_rt", "headers", "x-wr-ticket")
 
 
 # ---------------------------------------------------------------- text lists, CSV, JSON, bookmarks
@@ -528,12 +532,17 @@ class SourceSpec:
     name: str
     url: str = ""
     path: str = ""
-    kind: str = ""  # album | feed | list | "" (guessed)
+    kind: str = ""  # album | feed | list | account | "" (guessed)
+    account: str = ""  # an account followed through WeRead: its book id MP_WXS_<n> (see weread.py)
+    since: str = ""  # account: list nothing published before this day
+    full: bool = False  # account: walk the whole history once, past articles already archived
+    max_pages: int = 0  # account: listing pages a run (0: the default)
+    list_delay: float = -1.0  # account: seconds between listing requests (< 0: the default)
 
     @property
     def ident(self) -> str:
         """What the state remembers the source by (its URL or path, not its changeable name)."""
-        return self.url or self.path
+        return self.url or self.path or (f"weread:{self.account}" if self.account else "")
 
     @classmethod
     def from_config(cls, entry: Any, n: int) -> SourceSpec:
@@ -541,6 +550,8 @@ class SourceSpec:
             entry = {"url": entry} if "://" in entry else {"path": entry}
         if not isinstance(entry, dict):
             raise UsageError(f"[[sources]] entry {n}: expected a table, got {entry!r}")
+        if "account" in entry:
+            return cls._account(entry, n)
         url, path = str(entry.get("url") or "").strip(), str(entry.get("path") or "").strip()
         if bool(url) == bool(path):
             raise UsageError(f"[[sources]] entry {n}: give exactly one of url = \"...\" or path = \"...\"")
@@ -551,11 +562,50 @@ class SourceSpec:
             raise UsageError(f"[[sources]] entry {n}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
         return cls(name=str(entry.get("name") or url or path), url=url, path=path, kind=kind)
 
+    @classmethod
+    def _account(cls, entry: dict[str, Any], n: int) -> SourceSpec:
+        """``account = "<__biz | article link | MP_WXS_n>"``, listed through WeRead (``channel = "weread"``)."""
+        from .weread import book_id_of
+
+        where = f"[[sources]] entry {n}"
+        secret = [k for k in entry if str(k).lower() in _SECRET_KEYS]
+        if secret:
+            raise UsageError(f"{where}: {secret[0]} does not belong in wxarchive.toml: the WeRead session is read only "
+                             "from your own config folder (see the README, \"Follow an account\")")
+        if entry.get("url") or entry.get("path"):
+            raise UsageError(f"{where}: give account = \"...\" or url/path, not both")
+        if str(entry.get("kind") or "account").lower() != "account" or str(entry.get("channel") or "weread") != "weread":
+            raise UsageError(f"{where}: an account is followed with kind = \"account\", channel = \"weread\"")
+        if not isinstance(entry["account"], str):
+            raise UsageError(f"{where}: account must be a string (the __biz, an article link or MP_WXS_<n>)")
+        try:
+            book = book_id_of(entry["account"])
+        except UsageError as e:
+            raise UsageError(f"{where}: {e.message}") from None
+        since, full = entry.get("since", ""), entry.get("full", False)
+        pages, delay = entry.get("max_pages", 0), entry.get("list_delay", -1.0)
+        if isinstance(since, dt.date):  # TOML's own date: since = 2024-01-01
+            since = since.isoformat()
+        if (not isinstance(since, str) or not isinstance(full, bool) or isinstance(pages, bool)
+                or not isinstance(pages, int) or pages < 0 or isinstance(delay, bool)
+                or not isinstance(delay, (int, float))):
+            raise UsageError(f"{where}: since is a date (\"2024-01-01\"), full true/false, max_pages a whole number, "
+                             "list_delay seconds")
+        if since:
+            try:
+                dt.date.fromisoformat(since)
+            except ValueError:
+                raise UsageError(f"{where}: since = {since!r} is not a date like \"2024-01-01\"") from None
+        return cls(name=str(entry.get("name") or entry["account"]), kind="account", account=book, since=since,
+                   full=full, max_pages=pages, list_delay=float(delay))
+
 
 def guess_kind(spec: SourceSpec) -> str:
     """album for an album link, list for a file; a URL's kind is decided from its content ("")."""
     if spec.kind:
         return spec.kind
+    if spec.account:
+        return "account"
     if spec.path:
         return "list"
     if parse_album_url(spec.url):

@@ -674,6 +674,13 @@ class Store:
                 return {r[0]: r[1] for r in self.db.execute("SELECT status, COUNT(*) FROM articles GROUP BY status")}
             return {r[0]: r[1] for r in self.db.execute(COUNTS_SQL)}
 
+    def counts_of_biz(self, biz: str) -> dict[str, int]:
+        """:meth:`counts` of one account's articles (keys ``biz:mid:idx``)."""
+        with self._lock:
+            return {r[0]: r[1] for r in self.db.execute(
+                "SELECT status, COUNT(*) FROM articles WHERE substr(key, 1, ?) = ? GROUP BY status",
+                (len(biz) + 1, biz + ":"))}
+
     def failures(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(r) for r in self.db.execute(FAILURES_SQL, (limit,))]

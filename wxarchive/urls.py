@@ -18,6 +18,7 @@ __all__ = [
     "is_article_url",
     "is_image_host",
     "normalize_article_url",
+    "short_token",
     "url_ids",
     "video_url",
 ]
@@ -120,10 +121,7 @@ def _normalize(url: str) -> str:
     parts = urlsplit(url)
     path = parts.path
     if path.startswith("/s/"):
-        # a token is letters, digits, '-' and '_': anything else (quotes, '<', spaces) is cut off,
-        # so a hostile link can never carry markup into a post or its front matter
-        token = re.match(r"[A-Za-z0-9_-]*", path[3:]).group(0)  # type: ignore[union-attr]
-        return f"https://{ARTICLE_HOST}/s/{token}"
+        return f"https://{ARTICLE_HOST}/s/{short_token(path[3:])}"
     path = quote(unquote(path), safe="/-_.~")
     params: dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
@@ -134,6 +132,21 @@ def _normalize(url: str) -> str:
     return urlunsplit(("https", ARTICLE_HOST, path or "/s", query, ""))
 
 
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_~-]*")
+
+
+def short_token(rest: str) -> str:
+    """The token of a short link ``/s/TOKEN`` from what follows ``/s/``.
+
+    A token is base64url: letters, digits, '-' and '_'. WeRead's listing (and clients copying from it)
+    writes some '_' as '~' (``%7E`` once escaped), which WeChat answers with 参数错误, so '~' is read as the
+    '_' it stands for: both spellings are one article. Anything else (quotes, '<', spaces, a '/') ends
+    the token, so a hostile link can never carry markup into a post or its front matter."""
+    if "%" in rest:
+        rest = rest.replace("%7E", "~").replace("%7e", "~")
+    return _TOKEN_RE.match(rest).group(0).replace("~", "_")  # type: ignore[union-attr]
+
+
 def url_ids(url: str) -> dict[str, str]:
     """biz/mid/idx/sn read from a long URL, or the token of a short one."""
     try:
@@ -141,7 +154,7 @@ def url_ids(url: str) -> dict[str, str]:
     except ValueError:
         return {}
     if parts.path.startswith("/s/"):
-        return {"token": parts.path[3:].split("/")[0]}
+        return {"token": short_token(parts.path[3:])}
     out: dict[str, str] = {}
     for k, v in parse_qsl(parts.query, keep_blank_values=True):
         k = {"__biz": "biz"}.get(_ALIASES.get(k, k), _ALIASES.get(k, k))
