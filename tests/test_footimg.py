@@ -89,6 +89,25 @@ def test_an_avatar_in_the_footer_box_goes_and_comic_panels_in_a_box_stay() -> No
     assert pics == ["panelA", "panelB"]
 
 
+def test_an_avatar_beside_a_kept_card_name_goes_with_the_card() -> None:
+    """A card's name line that is not the account's name is kept (it could be a signature), but the
+    avatar beyond it in the card's own box is the card's: it went only when the name went too."""
+    card = ("<section><section>" + img("avatar", 1.05) + "</section><section><p>老张说社区</p><p>微信：shequ</p>"
+            "</section></section>")
+    c = clean_fragment(PARAS + "<section>" + img("panel", 0.66) + "</section>" + card, account="社区观察")
+    assert kept(c.html) == ["panel"]
+    assert "老张说社区" in c.html
+    assert [why for why, text in c.stripped if text.startswith("[image]")] == [footimg.BOXED]
+    # the author's words in the box beside the name: the photo is the author's
+    story = ("<section><section>" + img("portrait", 1.05) + "<p>这是我在社区食堂门口拍的。</p></section>"
+             "<section><p>老张说社区</p><p>微信：shequ</p></section></section>")
+    assert run(PARAS + story, account="社区观察")[0] == ["portrait"]
+    # a sentence above the ID line is the author's, not a card's name
+    said = ("<section><section>" + img("portrait", 1.05) + "</section><section><p>有事可以找我聊聊。</p>"
+            "<p>微信：shequ</p></section></section>")
+    assert run(PARAS + said, account="社区观察")[0] == ["portrait"]
+
+
 def test_linked_cards_after_the_article_go_with_their_frame() -> None:
     art = "https://mp.weixin.qq.com/s?__biz=MzI2NDk5NzA0Mw==&mid=1&idx=1&sn=abc"
     body = (PARAS + "<p>参考资料：《城市老人餐调查》，某某日报</p>" + img("endphoto", 0.66) + img("strip", 0.067)

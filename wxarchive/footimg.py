@@ -10,7 +10,8 @@ account's footer. A picture the reader would see as part of that footer goes wit
   image run just above it, the picture right above "长按识别二维码" (the code), an animated pointer
   (GIF) right above a follow or read-more prompt;
 - in the footer's box: an avatar- or QR-shaped picture sharing with a footer block an element that
-  holds none of the author's text (the account card: avatar, name, ID);
+  holds none of the author's text (the account card: avatar, name, ID), a short name line the text
+  rules keep right beside the card's ID line counting as the card's;
 - linked cards: a run of image-only blocks after the author's last words holding a picture that
   links elsewhere (covers of other articles, an ad), from its first card, divider or GIF on;
 - a closing banner: a thin picture or a banner-shaped GIF that ends the body;
@@ -28,6 +29,7 @@ them: a saved page has no picture bytes to measure.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Callable
 
@@ -219,15 +221,40 @@ def _beside(b: _Body, out: dict[int, str]) -> None:
 
 def _boxed(b: _Body, out: dict[int, str]) -> None:
     """Image blocks right above or below a footer block that share a box with it holding no
-    text of the author's: an avatar beside the account's name, a QR code in the follow card."""
+    text of the author's: an avatar beside the account's name, a QR code in the follow card.
+
+    An account card's name line (a short line the text rules keep, as they keep a signature)
+    right above or below its ID line is part of the card: the avatar beyond it goes too."""
     kept = {leaf for i, leaf in enumerate(b.leaves) if b.kept_text(i)}
-    clean_box: dict[etree._Element, bool] = {}
+    clean_box: dict[etree._Element, list[etree._Element]] = {}
     for j in range(len(b.texts)):
         if not _footer_text(b, j) or b.doomed[j] in SIGN_OFF:
             continue
         for k in _run(b, j, -1) + _run(b, j, 1):
             if k not in out and b.all_imgs(k, _badge) and _footer_box(b, k, j, kept, clean_box):
                 out[k] = BOXED
+        for n in _card_names(b, j):
+            step = -1 if n < j else 1
+            for k in _run(b, n, step):
+                if k not in out and b.all_imgs(k, _badge) and _footer_box(b, k, j, kept, clean_box, b.leaves[n]):
+                    out[k] = BOXED
+
+
+CONTACT = "account ID/contact line"
+NAME_MAX = 12  # an account's or a person's name, not a sentence of the author's
+
+
+def _card_names(b: _Body, j: int) -> list[int]:
+    """The kept line right above or below ID line ``j`` in the same container: the card's name."""
+    if b.doomed[j] != CONTACT:
+        return []
+    parent = b.leaves[j].getparent()
+    return [n for n in (j - 1, j + 1)
+            if 0 <= n < len(b.texts) and b.kept_text(n) and len(b.texts[n]) <= NAME_MAX
+            and not _SENTENCE.search(b.texts[n]) and b.leaves[n].getparent() is parent]
+
+
+_SENTENCE = re.compile(r"[，。！？；,.!?;]")
 
 
 def _badge(s: Shape) -> bool:
@@ -235,15 +262,17 @@ def _badge(s: Shape) -> bool:
     return s.thin or s.gif or (s.ratio is not None and 0.8 <= s.ratio <= 1.25)
 
 
-def _footer_box(b: _Body, k: int, j: int, kept: set[etree._Element], memo: dict[etree._Element, bool]) -> bool:
-    """Whether the smallest element holding leaves ``k`` and ``j`` holds none of the author's text."""
+def _footer_box(b: _Body, k: int, j: int, kept: set[etree._Element],
+                memo: dict[etree._Element, list[etree._Element]], name: etree._Element | None = None) -> bool:
+    """Whether the smallest element holding leaves ``k`` and ``j`` holds none of the author's text
+    (but the card's ``name`` line, when given)."""
     up = set(b.leaves[j].iterancestors())
     box = next((a for a in b.leaves[k].iterancestors() if a in up), None)
     if box is None or box.getparent() is None:
         return False  # the body itself
-    if box not in memo:
-        memo[box] = not any(el in kept for el in box.iter())
-    return memo[box]
+    if box not in memo:  # the first two kept leaves in the box: one walk per box
+        memo[box] = list(itertools.islice((el for el in box.iter() if el in kept), 2))
+    return all(el is name for el in memo[box])
 
 
 def _cards(b: _Body, last: int, out: dict[int, str]) -> None:
