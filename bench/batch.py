@@ -39,8 +39,8 @@ def _synthesize_archived(out: Path, first: int, count: int) -> None:
     Fetching 10,000 pages for real would take minutes; what a re-run measures is
     the check path (URL -> key -> state -> post on disk), and that is the same.
     """
-    from wxarchive.site import Site
-    from wxarchive.store import Store
+    from wxarchive.archive.site import Site
+    from wxarchive.archive.store import Store
     from wxarchive.urls import article_key, normalize_article_url
 
     site = Site.open(out)

@@ -21,15 +21,15 @@ DEFAULT_DELAY = (2.0, 3.0)  # the CLI's default pacing (cli.options_from)
 
 
 def _opts(out: Path, srv: WxServer, delay: tuple[float, float]):  # type: ignore[no-untyped-def]
-    from wxarchive.pipeline import Options
-    from wxarchive.routes import parse_connect_to
+    from wxarchive.jobs.pipeline import Options
+    from wxarchive.net.routing import parse_connect_to
 
     return Options(out=out, delay=delay, concurrency=4, connect_to=parse_connect_to(srv.connect_to))
 
 
 def _check_all(out: Path, srv: WxServer, delay: tuple[float, float], limit: int | None = None):  # type: ignore[no-untyped-def]
-    from wxarchive.check import Checker
-    from wxarchive.pipeline import Archiver
+    from wxarchive.jobs.check import Checker
+    from wxarchive.jobs.pipeline import Archiver
 
     with Archiver(_opts(out, srv, delay)) as arch:
         checker = Checker(arch)
@@ -46,7 +46,7 @@ def _corpus_page_sizes(corpus: Path | None) -> list[int]:
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print, corpus: Path | None = None) -> list[Result]:
-    from wxarchive.pipeline import Archiver
+    from wxarchive.jobs.pipeline import Archiver
 
     N, P, L = (10, 3, 0.05) if quick else (30, 6, 0.05)
     results: list[Result] = []

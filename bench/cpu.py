@@ -26,10 +26,10 @@ RAW = "raw page"
 def _methods() -> dict[str, Callable[[bytes], object]]:
     import lxml.html
 
-    from wxarchive.clean import clean
+    from wxarchive.extract.clean import clean
     from wxarchive.models import Page
-    from wxarchive.parse import parse
-    from wxarchive.render import render
+    from wxarchive.extract.parse import parse
+    from wxarchive.write.render import render
 
     from . import naive
 
@@ -57,7 +57,7 @@ def _cpu(f: Callable[[], object]) -> float:
 
 
 def run(quick: bool = False, corpus: Path | None = CORPUS, log: Callable[[str], None] = print) -> list[Result]:
-    from wxarchive import rawpage
+    from wxarchive.archive import rawpage
 
     from .realpage import real_size_pages
 

@@ -45,11 +45,11 @@ def _missing_one(st: object, raw: Path, url: str, i: int, images: int) -> tuple[
     parser names them, the last one failed ``MAX_IMAGE_TRIES`` times, as that many runs record it."""
     import datetime as dt
 
-    from wxarchive import rawpage
-    from wxarchive.clean import clean
+    from wxarchive.archive import rawpage
+    from wxarchive.extract.clean import clean
     from wxarchive.models import Page
-    from wxarchive.parse import parse
-    from wxarchive.pipeline import MAX_IMAGE_TRIES
+    from wxarchive.extract.parse import parse
+    from wxarchive.jobs.pipeline import MAX_IMAGE_TRIES
 
     content = article_html(i, images)
     raw.write_bytes(rawpage.pack(content)[1])
@@ -69,8 +69,8 @@ def grow(root: Path, n: int, images: int = 3, start: int = 0) -> list[str]:
     ``images`` image files per post (the audit's archive had ~8.7); the rows go through
     ``Store.record_archived`` and ``record_images`` one article at a time, as a run records them.
     """
-    from wxarchive.site import Site
-    from wxarchive.store import Store
+    from wxarchive.archive.site import Site
+    from wxarchive.archive.store import Store
 
     site = Site.open(root)
     site.init()

@@ -40,7 +40,7 @@ def _bad(plan: str) -> bool:
 
 def synthesize(db_path: Path, n: int, root: Path, with_posts: int) -> list[str]:
     """``n`` rows in the Store schema (97% archived, 2% failed, 1% gave up), aliases as the pipeline writes them."""
-    from wxarchive.store import Store
+    from wxarchive.archive.store import Store
     from wxarchive.urls import normalize_article_url
 
     keys = []
@@ -77,8 +77,8 @@ def synthesize(db_path: Path, n: int, root: Path, with_posts: int) -> list[str]:
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]:
-    from wxarchive.site import Site
-    from wxarchive.store import Store
+    from wxarchive.archive.site import Site
+    from wxarchive.archive.store import Store
 
     n = 100_000
     k_import = 10_000
@@ -113,7 +113,7 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
             notes = []
             for name, (sql, args, must_search) in PLANS.items():
                 if sql == "records":
-                    from wxarchive.store import records_sql
+                    from wxarchive.archive.store import records_sql
 
                     sql = records_sql(len(args))
                 plan = " ; ".join(r[-1] for r in st.db.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall())

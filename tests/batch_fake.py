@@ -248,7 +248,7 @@ def album_url(album_id: str) -> str:
 
 def keys_on_disk(root: Path) -> list[str]:
     """``biz:mid:idx`` of every post file under ``root``, read from its front matter."""
-    from wxarchive.render import split_post
+    from wxarchive.write.render import split_post
 
     out = []
     for p in posts(root):

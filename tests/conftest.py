@@ -131,7 +131,7 @@ def wx(httpserver):
 
         @staticmethod
         def connect_to():
-            from wxarchive.fetch import parse_connect_to
+            from wxarchive.net.fetch import parse_connect_to
 
             return parse_connect_to([f"{h}={u}" for h, u in WX.routes.items()])
 

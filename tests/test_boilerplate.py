@@ -1,4 +1,4 @@
-"""The footer decision (wxarchive.boilerplate): what goes at the head and tail of a body, and what stays.
+"""The footer decision (wxarchive.extract.boilerplate): what goes at the head and tail of a body, and what stays.
 
 Precision first: a block goes only on evidence (a clear footer block, two of them, a QR image below a
 follow prompt); a phrase inside the author's own sentence is not enough. Each test builds a small body
@@ -6,8 +6,8 @@ of its own words; the reasons asserted are the ones ``--json`` shows as ``remove
 """
 from __future__ import annotations
 
-from wxarchive import boilerplate
-from wxarchive.clean import clean_fragment
+from wxarchive.extract import boilerplate
+from wxarchive.extract.clean import clean_fragment
 
 QR = '<p><img data-src="https://mmbiz.qpic.cn/mmbiz_jpg/QrCodeAaBbCcDdEeFfGgHhIiJj/640?wx_fmt=jpeg"></p>'
 

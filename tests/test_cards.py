@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from wxarchive.clean import clean, clean_fragment
+from wxarchive.extract.clean import clean, clean_fragment
 from wxarchive.models import Page
-from wxarchive.parse import parse
-from wxarchive.render import front_matter
+from wxarchive.extract.parse import parse
+from wxarchive.write.render import front_matter
 from wxarchive.settings import Settings
 
 

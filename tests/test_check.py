@@ -25,9 +25,9 @@ from batch_fake import (
 from lxml import html as lxml_html
 from werkzeug.wrappers import Request, Response
 
-from wxarchive.check import post_text_after_head
-from wxarchive.render import split_post
-from wxarchive.store import Store
+from wxarchive.jobs.check import post_text_after_head
+from wxarchive.write.render import split_post
+from wxarchive.archive.store import Store
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 DELETED = (FIX / "error-deleted-zh" / "page.html").read_text(encoding="utf-8")

@@ -9,10 +9,10 @@ from pathlib import Path
 import yaml
 
 from conftest import fixture_page, posts
-from wxarchive.pipeline import Outcome
-from wxarchive.report import Progress, Tally, chain, log_outcome
-from wxarchive.site import TMP_DIR
-from wxarchive.store import Store
+from wxarchive.jobs.pipeline import Outcome
+from wxarchive.cli.report import Progress, Tally, chain, log_outcome
+from wxarchive.archive.site import TMP_DIR
+from wxarchive.archive.store import Store
 
 INIT_FILES = ["_config.yml", "_layouts/default.html", "_layouts/post.html", "gone.html", "index.html", "wxarchive.toml"]
 
@@ -171,7 +171,7 @@ def test_tally_line_and_json() -> None:
 def test_chain_and_log_outcome(caplog) -> None:
     seen: list[str] = []
     call = chain(None, lambda o: seen.append(o.status), log_outcome)
-    with caplog.at_level(logging.INFO, logger="wxarchive.report"):
+    with caplog.at_level(logging.INFO, logger="wxarchive.cli.report"):
         call(_outcome(1))
         call(_outcome(2, "failed", error="deleted"))
     assert seen == ["archived", "failed"]
@@ -201,7 +201,7 @@ def test_invalid_settings_file_is_a_usage_error(archive: Path, run_cli) -> None:
 
 
 def test_atomic_write_leaves_nothing_when_the_rename_fails(tmp_path: Path) -> None:
-    from wxarchive.site import atomic_write
+    from wxarchive.archive.site import atomic_write
 
     target = tmp_path / "a-folder"
     target.mkdir()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from wxarchive.site import TMP_DIR
+from wxarchive.archive.site import TMP_DIR
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402

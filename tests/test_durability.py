@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import JPEG, PNG, fixture_page, posts
-from wxarchive.store import Store
+from wxarchive.archive.store import Store
 
 SHORT = "/s/Xq3bR7mK2pLs9TvA0cZy1w"
 URL = "https://mp.weixin.qq.com" + SHORT
@@ -88,10 +88,10 @@ def test_umask_is_read_at_the_first_write_not_at_import(tmp_path: Path) -> None:
     code = ("import os; calls = []; real = os.umask\n"
             "def spy(m):\n    calls.append(m); return real(m)\n"
             "os.umask = spy; real(0o027)\n"
-            "import wxarchive.site, wxarchive.images, wxarchive.pipeline\n"
+            "import wxarchive.archive.site, wxarchive.net.images, wxarchive.jobs.pipeline\n"
             "assert calls == [], calls\n"
             "from pathlib import Path\n"
-            f"p = Path({str(tmp_path)!r}) / 'f.md'; wxarchive.site.atomic_write(p, b'x')\n"
+            f"p = Path({str(tmp_path)!r}) / 'f.md'; wxarchive.archive.site.atomic_write(p, b'x')\n"
             "print(oct(p.stat().st_mode & 0o777))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

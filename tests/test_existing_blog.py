@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import fixture_page, posts
-from wxarchive.render import split_post
+from wxarchive.write.render import split_post
 
 PAGE = fixture_page("article-2024-modern")
 CONFIG = "title: My blog\ntheme: minima\nplugins:\n  - jekyll-feed\n"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from wxarchive.fate import Fate, SourceStatus
+from wxarchive.write.original import Fate, SourceStatus
 from wxarchive.models import Article
-from wxarchive.render import render, split_post
+from wxarchive.write.render import render, split_post
 from wxarchive.settings import Settings
-from wxarchive.store import SCHEMA_VERSION, Store
+from wxarchive.archive.store import SCHEMA_VERSION, Store
 
 SH = dt.timezone(dt.timedelta(hours=8))
 GONE_AT = dt.datetime(2026, 12, 3, 9, 30, tzinfo=SH).timestamp()
@@ -75,7 +75,7 @@ def test_an_old_state_file_is_upgraded_on_open(tmp_path: Path) -> None:
 
 
 def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None:
-    from wxarchive.check import apply_fate, post_text_after_head
+    from wxarchive.jobs.check import apply_fate, post_text_after_head
 
     alive = Fate(SourceStatus.ALIVE, checked_at=GONE_AT - 86400, since=GONE_AT - 86400 * 9)
     removed = Fate(SourceStatus.REMOVED, checked_at=GONE_AT, since=GONE_AT, gone_at=GONE_AT, reason="涉嫌侵权: 'x' #1")
@@ -100,13 +100,13 @@ def test_check_rewrite_equals_a_fresh_render_and_keeps_everything_else() -> None
 def test_fate_times_have_the_type_of_archived_at() -> None:
     """Issue 23: source_checked_at (and source_gone_at) were quoted strings where archived_at is a YAML
     timestamp; one type for every date-time of a post."""
-    from wxarchive.fate import Fate as _Fate, SourceStatus as _Status
-    from wxarchive.render import _dump
+    from wxarchive.write.original import Fate as _Fate, SourceStatus as _Status
+    from wxarchive.write.render import dump_yaml
 
     fm = {"archived_at": "2026-11-27 06:41:56 +0800",
           **_Fate(_Status.DELETED, checked_at=1764197000.0, since=1764197000.0, gone_at=1764197000.0).front_matter()}
     import re as _re
 
-    text = _dump(fm)  # Ruby's YAML (Jekyll) reads an unquoted one as a Time, a quoted one as a String
+    text = dump_yaml(fm)  # Ruby's YAML (Jekyll) reads an unquoted one as a Time, a quoted one as a String
     for key in ("archived_at", "source_checked_at", "source_gone_at"):
         assert _re.search(rf"^{key}: \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d \+0800$", text, _re.M), text

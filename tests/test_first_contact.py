@@ -115,11 +115,11 @@ def _boom_on(title_part: str, real):  # type: ignore[no-untyped-def]
 def test_unexpected_exception_fails_one_article(run_cli, tmp_path: Path, monkeypatch, stage: str) -> None:
     # (the pipeline imports the cleaner and the renderer when it first needs them: patched at the source)
     if stage == "clean":
-        import wxarchive.clean as cl
+        import wxarchive.extract.clean as cl
 
         monkeypatch.setattr(cl, "clean", _boom_on("重试风暴", cl.clean))
     else:
-        import wxarchive.render as rd
+        import wxarchive.write.render as rd
 
         monkeypatch.setattr(rd, "render", _boom_on("重试风暴", rd.render))
     root = tmp_path / "a"
@@ -140,7 +140,7 @@ def test_unexpected_exception_fails_one_article(run_cli, tmp_path: Path, monkeyp
 
 def test_unexpected_exception_in_parse_fails_one_of_an_import(tmp_path: Path, server, monkeypatch,  # type: ignore[no-untyped-def]
                                                               run_cli) -> None:
-    import wxarchive.parse as pa
+    import wxarchive.extract.parse as pa
     from batch_fake import FakeWeChat, connect_args, make_articles
 
     arts = make_articles(3)

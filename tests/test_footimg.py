@@ -11,8 +11,8 @@ import re
 import pytest
 from lxml import etree
 
-from wxarchive import footimg
-from wxarchive.clean import clean_fragment
+from wxarchive.extract import footimg
+from wxarchive.extract.clean import clean_fragment
 
 PARAS = "".join(f"<p>第{i}段正文：社区食堂每天中午开门，老人们在这里吃一顿热饭，十二块钱两荤一素，周末也不休息。</p>"
                 for i in range(1, 7))

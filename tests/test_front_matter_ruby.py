@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from wxarchive.models import Article
-from wxarchive.parse import SHANGHAI
-from wxarchive.render import render, split_post
+from wxarchive.extract.parse import SHANGHAI
+from wxarchive.write.render import render, split_post
 
 RUBY = shutil.which("ruby")
 

@@ -15,8 +15,8 @@ from batch_fake import (keys_on_disk, FakeWeChat, album_url, atom, connect_args,
 from werkzeug.wrappers import Request, Response
 
 from wxarchive.errors import RateLimited
-from wxarchive.backoff import BACKOFF_BASE, BACKOFF_CAP, Backoff
-from wxarchive.store import Store
+from wxarchive.archive.backoff import BACKOFF_BASE, BACKOFF_CAP, Backoff
+from wxarchive.archive.store import Store
 
 
 def write_config(root: Path, body: str) -> None:

@@ -32,9 +32,9 @@ import pytest
 from lxml import html as lxml_html
 from markdown_it import MarkdownIt
 
-from wxarchive.check import apply_fate
-from wxarchive.fate import Fate, SourceStatus
-from wxarchive.render import split_post
+from wxarchive.jobs.check import apply_fate
+from wxarchive.write.original import Fate, SourceStatus
+from wxarchive.write.render import split_post
 from wxarchive.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))

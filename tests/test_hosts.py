@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from wxarchive.fetch import Fetcher
+from wxarchive.net.fetch import Fetcher
 from wxarchive.urls import IMAGE_HOSTS
 
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from wxarchive.htmltree import drop_tag, drop_tree, fragment, text_content
+from wxarchive.extract.htmltree import drop_tag, drop_tree, fragment, text_content
 
 _TAGS = ["p", "span", "section", "b", "br", "img", "div", "a", "em", "pre", "code", "table", "td"]
 _TEXT = st.sampled_from(["", " ", "文字", "text", "\n  ", "a&amp;b", "x\u00a0y"])

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import GIF, JPEG, PNG, WEBP, fixture_page, posts
-from wxarchive.clean import image_name, image_url_ok
-from wxarchive.images import sniff
-from wxarchive.site import TMP_DIR
-from wxarchive.store import Store
+from wxarchive.extract.clean import image_name, image_url_ok
+from wxarchive.net.images import sniff
+from wxarchive.archive.site import TMP_DIR
+from wxarchive.archive.store import Store
 
 SHORT = "/s/Xq3bR7mK2pLs9TvA0cZy1w"
 URL = "https://mp.weixin.qq.com" + SHORT
@@ -168,7 +168,7 @@ def test_json_line_shape(wx, archive, run_cli):
 
 
 def test_css_background_image_url_kept_whole():
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     url = f"https://mmbiz.qpic.cn/mmbiz_jpg/{IMG_BG}/640?wx_fmt=jpeg&from=appmsg"
     res = clean_fragment(f'<section style="height: 180px;background-image: url(&quot;{url.replace("&", "&amp;")}'
@@ -182,7 +182,7 @@ def test_saver_lists_the_folder_once_and_trusts_no_stale_name(tmp_path: Path) ->
     the listing is not reported as saved, and files put there by the pipeline are seen."""
     from types import SimpleNamespace
 
-    from wxarchive.images import ImageSaver
+    from wxarchive.net.images import ImageSaver
 
     folder = tmp_path / "postimg"
     folder.mkdir()
@@ -208,8 +208,8 @@ def test_downloads_keep_to_their_slots(tmp_path: Path) -> None:
     import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from wxarchive.fetch import Fetcher
-    from wxarchive.images import ImageSaver
+    from wxarchive.net.fetch import Fetcher
+    from wxarchive.net.images import ImageSaver
     from wxarchive.models import Image
 
     lock, seen = threading.Lock(), {"now": 0, "most": 0, "served": 0}

@@ -9,7 +9,7 @@ from pathlib import Path
 from werkzeug.wrappers import Request, Response
 
 from batch_fake import PNG, FakeWeChat, connect_args, make_articles, posts, server  # noqa: F401  (fixture)
-from wxarchive.render import split_post
+from wxarchive.write.render import split_post
 
 
 def _serve(srv, arts, up: dict) -> FakeWeChat:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from batch_fake import (keys_on_disk, BIZ, PNG, FakeWeChat, connect_args, make_a
                         server)  # noqa: F401  (fixture)
 from werkzeug.wrappers import Request, Response
 
-from wxarchive.store import Store
+from wxarchive.archive.store import Store
 
 LAYOUT_ODD = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>x</title></head><body>
 <div id="js_article"><div class="something_new"></div></div>

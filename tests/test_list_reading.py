@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wxarchive.sources import Skip, reading_of
+from wxarchive.jobs.sources import Skip, reading_of
 
 A = "https://mp.weixin.qq.com/s/AAAAAAAAAAAAAAAAAAAAAA"
 B = "https://mp.weixin.qq.com/s/BBBBBBBBBBBBBBBBBBBBBB"

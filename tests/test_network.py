@@ -10,7 +10,7 @@ import pytest
 from werkzeug import Response
 
 from conftest import fixture_page, posts
-from wxarchive.pipeline import Archiver, Options
+from wxarchive.jobs.pipeline import Archiver, Options
 
 SHORT = "/s/Xq3bR7mK2pLs9TvA0cZy1w"
 URL = "https://mp.weixin.qq.com" + SHORT

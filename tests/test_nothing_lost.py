@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from wxpages import RawServer, check_archive, path_of, rows  # noqa: E402
 
-from wxarchive.fetch import Fetcher  # noqa: E402
-from wxarchive.pipeline import Archiver, Options  # noqa: E402
-from wxarchive.render import split_post  # noqa: E402
+from wxarchive.net.fetch import Fetcher  # noqa: E402
+from wxarchive.jobs.pipeline import Archiver, Options  # noqa: E402
+from wxarchive.write.render import split_post  # noqa: E402
 
 GOOD1, GOOD2, BAD = 2650000301, 2650000302, 2650000399
 LAST = "全文最后一段：这句话必须留在存档里。"
@@ -252,7 +252,7 @@ def test_double_gzip_bomb_is_capped_while_streaming(tmp_path: Path) -> None:
 
     with RawServer(handler) as srv, Fetcher(timeout=5, delay=(0, 0), retries=1,
                                             connect_to={"mp.weixin.qq.com": httpx.URL(srv.url)}) as f:
-        import wxarchive.fetch as fetch_mod
+        import wxarchive.net.fetch as fetch_mod
 
         tracemalloc.start()
         old = fetch_mod.MAX_PAGE_BYTES

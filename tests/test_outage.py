@@ -11,8 +11,8 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from batch_fake import FakeWeChat, connect_args, make_articles, posts, server  # noqa: F401  (fixture)
-from wxarchive.fetch import Fetcher
-from wxarchive.store import Store
+from wxarchive.net.fetch import Fetcher
+from wxarchive.archive.store import Store
 
 
 @pytest.fixture(autouse=True)

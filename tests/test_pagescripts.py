@@ -11,8 +11,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from wxarchive import jsdata, pagescripts
-from wxarchive import parse as parse_mod
+from wxarchive.extract import jsdata
+from wxarchive.extract import pagescripts
+from wxarchive.extract import parse as parse_mod
 from wxarchive.errors import WxError
 from wxarchive.models import Page
 
@@ -123,7 +124,7 @@ def test_scripts_in_the_article_body_are_given_back_to_the_cleaner(monkeypatch: 
     body = f'<p>前文</p><script>{BIG}document.write("脚本写出的正文");</script><p>后文</p>'
     raw = article(f"<script>{BIG}</script>", body=body)
     assert same_as_whole(raw, URL, monkeypatch)
-    from wxarchive.clean import clean
+    from wxarchive.extract.clean import clean
 
     art = parse_mod.parse(page(raw))
     assert "脚本写出的正文" in clean(art, learned=frozenset(), keep_footers=False).body_html

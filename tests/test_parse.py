@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import fixture_page, posts, run_subprocess
-from wxarchive.clean import clean
+from wxarchive.extract.clean import clean
 from wxarchive.errors import LayoutChanged, NotAnArticle, RateLimited, Unavailable
 from wxarchive.models import Page
-from wxarchive.parse import SHANGHAI, parse
+from wxarchive.extract.parse import SHANGHAI, parse
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import fixture_page, posts
 from test_reader_view import _KRAMDOWN, KRAMDOWN, commonmark, jekyll_view
-from wxarchive.clean import clean_fragment
-from wxarchive.render import split_post
+from wxarchive.extract.clean import clean_fragment
+from wxarchive.write.render import split_post
 from wxarchive.urls import video_url
 
 RENDERERS = ["commonmark", "kramdown"]
@@ -224,7 +224,7 @@ def test_new_audio_card_beside_its_element_is_not_text() -> None:
 
 def test_what_went_is_recorded_with_its_reason() -> None:
     """Nothing goes silently: each removed player part and scroll hint is in ``stripped``."""
-    from wxarchive import players
+    from wxarchive.extract import players
 
     c = clean_fragment('<p>前文</p><div class="mp-video-player"><iframe class="video_iframe" data-mpvid="wxv_42">'
                        '</iframe><div class="js_error_area">Refresh</div></div>'
@@ -236,7 +236,7 @@ def test_what_went_is_recorded_with_its_reason() -> None:
 
 def test_a_hint_far_from_any_scroll_box_stays_for_the_rules() -> None:
     """A code block's overflow-x elsewhere in the body is no scroll box beside the words."""
-    from wxarchive import players
+    from wxarchive.extract import players
 
     c = clean_fragment('<p>第一段。</p><section><p>左右滑动查看更多</p><p>图说。</p></section>'
                        '<pre style="overflow-x: auto"><code>x = 1</code></pre>', keep_footers=True)
@@ -281,7 +281,7 @@ def test_text_post_entity_encoded_links_are_links(tmp_path) -> None:  # type: ig
     import datetime as dt
 
     from wxarchive.models import Page
-    from wxarchive.parse import parse
+    from wxarchive.extract.parse import parse
 
     page = fixture_page("text-2025-links").read_text(encoding="utf-8")
     page = page.replace("content_noencode: JsDecode(", "content: JsDecode(")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import zstandard
 
-from wxarchive import rawpage
-from wxarchive.render import split_post
+from wxarchive.archive import rawpage
+from wxarchive.write.render import split_post
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

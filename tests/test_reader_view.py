@@ -21,7 +21,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from conftest import FIXTURES
-from wxarchive.render import split_post
+from wxarchive.write.render import split_post
 
 POSTS = sorted(p for p in FIXTURES.glob("*/expected.md"))
 _BLOCKS = frozenset("p div section h1 h2 h3 h4 h5 h6 li ul ol pre table tr td th blockquote hr".split())

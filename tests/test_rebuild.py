@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import fixture_page, posts
-from wxarchive.lock import ArchiveLock
+from wxarchive.archive.lock import ArchiveLock
 
 MODERN = fixture_page("article-2024-modern")
 LEGACY = fixture_page("article-2017-legacy")

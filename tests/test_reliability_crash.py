@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from wxpages import check_archive, rows  # noqa: E402
 
-from wxarchive.site import TMP_DIR  # noqa: E402
+from wxarchive.archive.site import TMP_DIR  # noqa: E402
 
 LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
 KILL_TRIALS = 40 if LONG else 5

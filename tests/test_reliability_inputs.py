@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 
-from wxarchive.clean import clean  # noqa: E402
+from wxarchive.extract.clean import clean  # noqa: E402
 from wxarchive.errors import WxError  # noqa: E402
 from wxarchive.models import Page  # noqa: E402
-from wxarchive.parse import parse  # noqa: E402
-from wxarchive.render import render  # noqa: E402
+from wxarchive.extract.parse import parse  # noqa: E402
+from wxarchive.write.render import render  # noqa: E402
 
 LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
 EXAMPLES = 3000 if LONG else 150
@@ -49,7 +49,7 @@ KNOWN_BUGS: tuple[tuple[type, str], ...] = ()
 
 
 def htmltree_text(html: str) -> str:
-    from wxarchive.htmltree import fragment, text_content
+    from wxarchive.extract.htmltree import fragment, text_content
 
     return text_content(fragment(html))
 
@@ -190,9 +190,9 @@ _PATHO = textwrap.dedent("""
     import sys, time, datetime as dt
     sys.path.insert(0, FUZZ_DIR)
     import wxpages
-    from wxarchive.parse import parse
-    from wxarchive.clean import clean
-    from wxarchive.render import render
+    from wxarchive.extract.parse import parse
+    from wxarchive.extract.clean import clean
+    from wxarchive.write.render import render
     from wxarchive.models import Page
     from wxarchive.errors import WxError
 
@@ -349,7 +349,7 @@ def test_a_non_character_in_the_reprint_note_and_in_a_deep_body() -> None:
     of a body nested deeper than a reader shows."""
     from lxml import etree
 
-    from wxarchive.wholeness import flatten_deep
+    from wxarchive.extract.pageload import flatten_deep
 
     page = (Path(__file__).parents[1] / "fixtures" / "reprint-2025-banner" / "page.html").read_bytes()
     page = page.replace("这篇文章".encode(), "这篇\ufffe文章".encode())  # (after the note's <br>)
@@ -366,7 +366,7 @@ def test_a_non_character_in_the_reprint_note_and_in_a_deep_body() -> None:
 def test_a_reference_to_a_control_character_in_a_picture_post() -> None:
     """A picture post's text comes from its script as HTML that is read as it is: ``&#1;`` there reached a
     clean pass as a control character lxml refuses (found in review). The words on both sides are kept."""
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     cleaned = clean_fragment('<p><a href="https://mp.weixin.qq.com/s/x">蓝花楹</a>&#1;  开了&#x0B;。</p>')
     assert htmltree_text(cleaned.html) == "蓝花楹\ufffd  开了\ufffd。"

@@ -18,10 +18,10 @@ import wxpages  # noqa: E402
 from wxpages import check_archive  # noqa: E402
 
 from wxarchive.models import Article, Image  # noqa: E402
-from wxarchive.pipeline import Archiver, Options  # noqa: E402
-from wxarchive.render import front_matter, render, split_post  # noqa: E402
+from wxarchive.jobs.pipeline import Archiver, Options  # noqa: E402
+from wxarchive.write.render import front_matter, render, split_post  # noqa: E402
 from wxarchive.settings import Settings  # noqa: E402
-from wxarchive.site import Site, slugify  # noqa: E402
+from wxarchive.archive.site import Site, slugify  # noqa: E402
 
 LONG = os.environ.get("WXARCHIVE_LONG_TESTS") == "1"
 SH = dt.timezone(dt.timedelta(hours=8))
@@ -144,7 +144,7 @@ def test_configured_folders_cannot_escape_the_archive(tmp_path: Path, rel: str) 
 
 
 def test_image_names_stay_in_image_folder(tmp_path: Path) -> None:
-    from wxarchive.clean import image_name
+    from wxarchive.extract.clean import image_name
     for u in ["https://mmbiz.qpic.cn/../../etc/passwd", "https://mmbiz.qpic.cn/mmbiz_png/..%2f..%2fx/0",
               "https://mmbiz.qpic.cn/a/\x00b", "https://mmbiz.qpic.cn/" + "a" * 5000, "https://mmbiz.qpic.cn/.."]:
         n = image_name(u)

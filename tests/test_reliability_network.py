@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from wxpages import RawServer, check_archive, path_of, reset, rows  # noqa: E402
 
-from wxarchive.fetch import Fetcher  # noqa: E402
-from wxarchive.pipeline import Archiver, Options  # noqa: E402
+from wxarchive.net.fetch import Fetcher  # noqa: E402
+from wxarchive.jobs.pipeline import Archiver, Options  # noqa: E402
 
 GOOD1, GOOD2, BAD = 2650000101, 2650000102, 2650000199
 PY = sys.executable

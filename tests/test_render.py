@@ -10,12 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wxarchive.clean import clean_fragment
+from wxarchive.extract.clean import clean_fragment
 from wxarchive.models import Article, Image
-from wxarchive.parse import SHANGHAI
-from wxarchive.render import render, render_body, split_post
+from wxarchive.extract.parse import SHANGHAI
+from wxarchive.write.render import render, render_body, split_post
 from wxarchive.settings import Settings
-from wxarchive.site import slugify
+from wxarchive.archive.site import slugify
 
 def cleaned_html(fragment: str) -> str:
     res = clean_fragment(fragment)

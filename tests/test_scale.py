@@ -127,7 +127,7 @@ def _fill(st: Any, n: int) -> None:
 
 
 def test_status_ls_heal_and_check_selection_are_index_searches(tmp_path: Path) -> None:
-    from wxarchive.store import ARTICLES_SQL, COUNTS_SQL, FAILURES_SQL, MISSING_TOTAL_SQL, Store
+    from wxarchive.archive.store import ARTICLES_SQL, COUNTS_SQL, FAILURES_SQL, MISSING_TOTAL_SQL, Store
 
     with Store(tmp_path / "state.sqlite3") as st:
         _fill(st, 200)
@@ -175,8 +175,8 @@ def test_old_state_moves_its_choices_into_columns(tmp_path: Path) -> None:
     state (`status` on a read-only filesystem) reads them where they are."""
     import sqlite3
 
-    from wxarchive import store as store_mod
-    from wxarchive.store import SCHEMA_VERSION, Store
+    from wxarchive.archive import store as store_mod
+    from wxarchive.archive.store import SCHEMA_VERSION, Store
 
     def _version(p: Path) -> int:
         con = sqlite3.connect(p)
@@ -227,9 +227,9 @@ def test_ls_reads_rows_as_it_prints_them(tmp_path: Path) -> None:
     as for 5,000 (a fetchall held every row: ~300 MB at 100,000)."""
     import tracemalloc
 
-    from wxarchive.listing import rows
-    from wxarchive.site import STATE_DIR
-    from wxarchive.store import Store
+    from wxarchive.cli.listing import rows
+    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.archive.store import Store
 
     def peak(n: int) -> int:
         root = tmp_path / f"a{n}"
@@ -259,7 +259,7 @@ def test_posts_whose_images_were_given_up_are_not_read_again(run_cli, tmp_path: 
     parsed up to 500 such pages on every run); `status` still counts its images as missing."""
     from batch_fake import FakeWeChat, connect_args, make_articles
 
-    from wxarchive import rawpage
+    from wxarchive.archive import rawpage
 
     arts = make_articles(2)
     fake = FakeWeChat(server, arts)
@@ -286,8 +286,8 @@ def test_a_state_from_before_versions_is_read_as_it_is_on_a_read_only_filesystem
 
     from test_store import OLD_SCHEMA
 
-    from wxarchive import store as store_mod
-    from wxarchive.store import Store
+    from wxarchive.archive import store as store_mod
+    from wxarchive.archive.store import Store
 
     path = tmp_path / "state.sqlite3"
     db = sqlite3.connect(path)

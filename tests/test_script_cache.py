@@ -11,9 +11,9 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from wxarchive import jsdata
-from wxarchive.jsdata import GLOBALS, LEGACY, SCRIPT_END, script_vars, script_vars_each
-from wxarchive.parse import _VARS, _script_list
+from wxarchive.extract import jsdata
+from wxarchive.extract.jsdata import GLOBALS, LEGACY, SCRIPT_END, script_vars, script_vars_each
+from wxarchive.extract.parse import _VARS, _script_list
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

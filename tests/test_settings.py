@@ -8,7 +8,7 @@ import pytest
 
 from wxarchive.errors import UsageError
 from wxarchive.settings import Settings
-from wxarchive.site import Site, _default_toml
+from wxarchive.archive.site import Site, _default_toml
 
 
 def test_the_file_laid_down_says_what_the_defaults_are() -> None:

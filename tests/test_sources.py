@@ -14,10 +14,9 @@ from batch_fake import (BIZ, BIZ_Q, album_page, album_url, atom, make_articles, 
                         server)  # noqa: F401  (fixture)
 
 from wxarchive.errors import LayoutChanged, LockedError, RateLimited, UsageError
-from wxarchive.fetch import Fetcher, parse_connect_to
-from wxarchive.lock import ArchiveLock, sweep_partials
-from wxarchive.sources import (AlbumRef, SourceSpec, extract_urls, guess_kind, list_album, parse_album_page,
-                               parse_album_url, parse_feed)
+from wxarchive.net.fetch import Fetcher, parse_connect_to
+from wxarchive.archive.lock import ArchiveLock, sweep_partials
+from wxarchive.jobs.sources import AlbumRef, SourceSpec, extract_urls, guess_kind, list_album, parse_album_page, parse_album_url, parse_feed
 from wxarchive.urls import article_key, find_article_urls
 
 A, B, C = make_articles(3)
@@ -203,7 +202,7 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
 
 
 def test_lock_of_a_killed_process_is_recovered(tmp_path: Path) -> None:
-    code = ("import sys,time; from wxarchive.lock import ArchiveLock; ArchiveLock(sys.argv[1]).acquire(); "
+    code = ("import sys,time; from wxarchive.archive.lock import ArchiveLock; ArchiveLock(sys.argv[1]).acquire(); "
             "print('held', flush=True); time.sleep(60)")
     p = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / ".wxarchive")], stdout=subprocess.PIPE, text=True)
     try:

@@ -44,7 +44,7 @@ def test_help_and_version_load_no_http_or_html_stack(args: list[str], tmp_path: 
     assert rc in (0, 2)
     assert not mods & (HTTP | HTML | {"sqlite3", "logging"}), sorted(mods & (HTTP | HTML | {"sqlite3", "logging"}))
     # the parser's modules only: no data model (dataclasses, zoneinfo) before a command runs
-    heavy = {"wxarchive.fate", "wxarchive.models", "dataclasses", "zoneinfo"}
+    heavy = {"wxarchive.write.original", "wxarchive.models", "dataclasses", "zoneinfo"}
     assert not mods & heavy, sorted(mods & heavy)
 
 

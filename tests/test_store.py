@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wxarchive.errors import ArchiveError
-from wxarchive.store import SCHEMA_VERSION, ImageStatus, Status, Store
+from wxarchive.archive.store import SCHEMA_VERSION, ImageStatus, Status, Store
 
 # The state of an archive made before the schema had a version: no user_version, no `stripped` column,
 # no learned-footer table, no kv/sources tables.
@@ -102,7 +102,7 @@ def test_states_are_stored_as_their_plain_names(tmp_path: Path) -> None:
 def test_missing_images_are_counted_from_their_own_index(tmp_path: Path) -> None:
     """`status` counts missing images without reading every archived row (migration 3's partial index):
     the plan searches that index, and the count is right for posts missing some, none, or all."""
-    from wxarchive.store import MISSING_TOTAL_SQL
+    from wxarchive.archive.store import MISSING_TOTAL_SQL
 
     path = tmp_path / "state.sqlite3"
     _old_archive(path)  # an archive from before the index: the upgrade adds it

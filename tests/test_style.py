@@ -1,6 +1,6 @@
 """Structure written in CSS (issue 22): the computed inline style, and what readers see of it.
 
-The helper (``wxarchive.style``) is checked alone; then the two fixtures written for it
+The helper (``wxarchive.extract.style``) is checked alone; then the two fixtures written for it
 (``structure-2024-mdnice-headings``, ``structure-2026-css-emphasis``) are archived and their
 posts rendered by CommonMark (markdown-it) and kramdown, and read as a reader would: which
 text is bold, which lines are headings, which numbers stand before a line. Last, Liquid-like
@@ -17,13 +17,13 @@ from lxml import etree
 
 from conftest import FIXTURES
 from test_reader_view import _KRAMDOWN, KRAMDOWN, commonmark, jekyll_view
-from wxarchive.clean import clean_fragment
-from wxarchive.htmltree import fragment
-from wxarchive.markdown import to_markdown
+from wxarchive.extract.clean import clean_fragment
+from wxarchive.extract.htmltree import fragment
+from wxarchive.write.markdown import to_markdown
 from wxarchive.models import Article, Image
-from wxarchive.render import render, split_post
+from wxarchive.write.render import render, split_post
 from wxarchive.settings import Settings
-from wxarchive.style import EMPHASIS_TAGS, Computed, compute, declarations, font_size, font_weight
+from wxarchive.extract.style import EMPHASIS_TAGS, Computed, compute, declarations, font_size, font_weight
 
 # ---------------------------------------------------------------- the helper
 
@@ -208,7 +208,7 @@ def test_list_numbers_read_as_the_page_shows_them(renderer: str) -> None:
 def _article(**kw: object) -> Article:
     import datetime as dt
 
-    from wxarchive.parse import SHANGHAI
+    from wxarchive.extract.parse import SHANGHAI
     base: dict[str, object] = dict(
         url="https://mp.weixin.qq.com/s/Tok", title="模板", account="号", author="作者",
         published=dt.datetime(2024, 1, 2, 7, 5, tzinfo=SHANGHAI), biz="MzIyNjg5MDQwNg==", mid="1", idx="1",

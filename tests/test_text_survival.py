@@ -12,12 +12,13 @@ import lxml.html
 import pytest
 from markdown_it import MarkdownIt
 
-from wxarchive import boilerplate, players
-from wxarchive.clean import clean
+from wxarchive.extract import boilerplate
+from wxarchive.extract import players
+from wxarchive.extract.clean import clean
 from wxarchive.errors import WxError
 from wxarchive.models import Page
-from wxarchive.parse import parse
-from wxarchive.render import render_body
+from wxarchive.extract.parse import parse
+from wxarchive.write.render import render_body
 
 FIXTURES = sorted(p for p in (Path(__file__).parent.parent / "fixtures").glob("*/page.html"))
 KNOWN_REASONS = ({why for _, why in boilerplate.TAIL_RULES} | {why for _, why in boilerplate.HEAD_RULES}
@@ -104,7 +105,7 @@ def test_every_stripped_block_has_a_known_reason(page: Path) -> None:
 def test_a_mid_article_follow_sentence_stays() -> None:
     body = ("<div><p>第一段。</p><p>欢迎关注我们的后续报道，我们会持续跟进这起事件的进展。</p>"
             + "".join(f"<p>正文段落{i}，内容足够长，不是页脚。</p>" for i in range(8)) + "<p>长按识别二维码关注</p></div>")
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     c = clean_fragment(body)
     assert "欢迎关注我们的后续报道" in c.html
@@ -114,7 +115,7 @@ def test_a_mid_article_follow_sentence_stays() -> None:
 
 def test_a_trailing_read_more_prompt_goes() -> None:
     """A body ending with WeChat's 阅读原文 link text: the prompt goes, named by its rule; the text stays."""
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     body = ("<div><p>正文第一段，内容足够长，不是页脚。</p><p>正文第二段，同样是正文。</p>"
             "<p><a href=\"https://example.org/x\">阅读原文</a></p></div>")
@@ -125,14 +126,14 @@ def test_a_trailing_read_more_prompt_goes() -> None:
 
 
 def test_a_mid_article_read_more_mention_stays() -> None:
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     body = "<div><p>正文。</p><p>阅读原文</p><p>之后还有正文，足够长的一段文字。</p></div>"
     assert "阅读原文" in clean_fragment(body).html
 
 
 def test_keep_footers_keeps_everything() -> None:
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     body = "<div><p>正文。</p><p>往期推荐</p><p>另一篇文章的标题</p></div>"
     assert "往期推荐" in clean_fragment(body, keep_footers=True).html
@@ -140,7 +141,7 @@ def test_keep_footers_keeps_everything() -> None:
 
 
 def test_learned_footer_is_stripped_only_at_the_tail() -> None:
-    from wxarchive.clean import clean_fragment
+    from wxarchive.extract.clean import clean_fragment
 
     learned = frozenset({"本号专注本地新闻，每日更新。"})
     body = "<div><p>本号专注本地新闻，每日更新。</p><p>正文内容，足够长的一段文字。</p><p>本号专注本地新闻，每日更新。</p></div>"

@@ -40,8 +40,8 @@ def test_a_paragraph_of_20000_links_is_split_and_keeps_every_link() -> None:
 
     from markdown_it import MarkdownIt
 
-    from wxarchive.htmltree import fragment
-    from wxarchive.markdown import MAX_PARA_LINKS, to_markdown
+    from wxarchive.extract.htmltree import fragment
+    from wxarchive.write.markdown import MAX_PARA_LINKS, to_markdown
 
     md = to_markdown(fragment(_links_page(20000)))
     paras = md.split("\n\n")

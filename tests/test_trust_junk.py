@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 
 from wxarchive.errors import FetchError, Unavailable, WxError
 from wxarchive.models import Page
-from wxarchive.parse import parse
+from wxarchive.extract.parse import parse
 
 URL = "https://mp.weixin.qq.com/s/JunkTestAAAAAAAAAAAAAA"
 

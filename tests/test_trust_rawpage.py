@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, posts
-from wxarchive import rawpage
+from wxarchive.archive import rawpage
 
 PAGES = [FIXTURES / "article-2024-modern" / "page.html", FIXTURES / "article-2017-legacy" / "page.html"]
 

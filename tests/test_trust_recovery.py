@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, posts
-from wxarchive import recover
-from wxarchive.site import Site
-from wxarchive.store import Store
+from wxarchive.archive import recover
+from wxarchive.archive.site import Site
+from wxarchive.archive.store import Store
 
 PAGES = [FIXTURES / "article-2024-modern" / "page.html", FIXTURES / "article-2017-legacy" / "page.html"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES
-from wxarchive.site import Site
+from wxarchive.archive.site import Site
 
 PAGE = FIXTURES / "article-2024-modern" / "page.html"
 VICTIM = "---\ntitle: mine\n---\n\nthe user's own file\n"

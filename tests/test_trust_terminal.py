@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import wxpages  # noqa: E402
 from test_terminal import run_in_pty  # noqa: E402
 
-from wxarchive.check import CheckOutcome  # noqa: E402
-from wxarchive.checkcmd import change_line  # noqa: E402
+from wxarchive.jobs.check import CheckOutcome  # noqa: E402
+from wxarchive.cli.checkcmd import change_line  # noqa: E402
 
 # retitles the window, clears the screen, rings, and a C1 CSI (U+009B) that some terminals obey
 HOSTILE = "标题\x1b]0;pwned\x07\x1b[2J\x9b31m红\x1b[0m"

@@ -159,7 +159,7 @@ def test_raw_long_form_fast_path_agrees_with_the_full_route(biz, mid, idx, sn, e
 
 def test_a_double_encoded_biz_names_the_same_article() -> None:
     """A link whose ``__biz`` was %-encoded twice (``%253D``) is the article the page names, not a mismatch."""
-    from wxarchive.parse import _check_ids
+    from wxarchive.extract.parse import _check_ids
 
     biz = "MzA5NjQ0MjY2Mw=="
     for link in (f"https://mp.weixin.qq.com/s?__biz={biz}&mid=2650&idx=1",

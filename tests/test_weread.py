@@ -17,10 +17,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from wxarchive.errors import UsageError
-from wxarchive.fetch import _Routing
-from wxarchive.sources import SourceSpec
-from wxarchive.weread import (COOKIES_FILE, TICKET_FILE, Channel, ChannelBroken, SessionExpired, Throttled,
-                              book_id_of, list_account)
+from wxarchive.net.fetch import Routing
+from wxarchive.jobs.sources import SourceSpec
+from wxarchive.net.weread import COOKIES_FILE, TICKET_FILE, Channel, ChannelBroken, SessionExpired, Throttled, book_id_of, list_account
 
 BOOK = "MP_WXS_3096442663"  # what BIZ ("MzA5NjQ0MjY2Mw==") decodes to
 OTHER_BIZ, OTHER_BOOK = "MzA5NjQ0MjY2NA==", "MP_WXS_3096442664"
@@ -131,7 +130,7 @@ class _Kv:
 
 def channel(srv: HTTPServer, store: _Kv | None = None) -> Channel:
     base = f"http://127.0.0.1:{srv.port}"
-    return Channel(transport=_Routing({"weread.qq.com": base}, ""), timeout={"connect": 5, "read": 5, "write": 5,
+    return Channel(transport=Routing({"weread.qq.com": base}, ""), timeout={"connect": 5, "read": 5, "write": 5,
                                                                               "pool": 5},
                    store=store or _Kv(), state_dir=None, write=True, user_agent="")
 

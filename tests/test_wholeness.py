@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wxarchive.wholeness import _CONTENT_ID, _DOC_END, _content_end, _ends_after
+from wxarchive.extract.pageload import _CONTENT_ID, _DOC_END, _content_end, _ends_after
 
 
 def _reference(raw: bytes) -> bool:

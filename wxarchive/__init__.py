@@ -3,21 +3,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import (
-    FetchError,
-    ImageError,
-    LayoutChanged,
-    LockedError,
-    NotAnArticle,
-    RateLimited,
-    Unavailable,
-    UsageError,
-    WxError,
-)
+from wxarchive.errors import FetchError, ImageError, LayoutChanged, LockedError, NotAnArticle, RateLimited, Unavailable, UsageError, WxError
 
 TYPE_CHECKING = False  # importing typing costs start-up time
 if TYPE_CHECKING:
-    from .models import Article, Image, Media, Page
+    from wxarchive.models import Article, Image, Media, Page
 
 _MODELS = frozenset({"Article", "Image", "Media", "Page"})
 
@@ -25,7 +15,7 @@ _MODELS = frozenset({"Article", "Image", "Media", "Page"})
 def __getattr__(name: str) -> object:
     """The data classes load on first use: ``wxarchive --version`` need not build them (dataclasses + inspect)."""
     if name in _MODELS:
-        from . import models
+        from wxarchive import models
 
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

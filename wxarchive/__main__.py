@@ -1,3 +1,3 @@
-from .cli import run
+from wxarchive.cli import run
 
 run()

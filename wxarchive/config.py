@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
-from .errors import UsageError
+from wxarchive.errors import UsageError
 
 __all__ = ["USER_ONLY", "apply_config", "read_toml", "split_config_flags", "user_config_path"]
 

@@ -4,7 +4,7 @@ Pure: ``site.py`` reads the file, ``render`` and ``check`` read the fields.
 """
 from __future__ import annotations
 
-from .errors import UsageError
+from wxarchive.errors import UsageError
 
 TYPE_CHECKING = False  # typing costs start-up time; only the checker reads it
 if TYPE_CHECKING:

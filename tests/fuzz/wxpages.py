@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from wxarchive.site import TMP_DIR
+from wxarchive.archive.site import TMP_DIR
 
 BIZ = "MzA5OTk5OTk5OQ=="
 IMG_HOST = "mmbiz.qpic.cn"

@@ -1,0 +1,51 @@
+"""``wxarchive ls --gone``: the articles whose original `wxarchive check` found gone (see :mod:`listing`)."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from collections.abc import Iterator
+
+from wxarchive.errors import UsageError
+from wxarchive.write.original import SHANGHAI, Fate
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wxarchive.archive.store import ArticleRow
+
+__all__ = ["gone_line", "gone_rows"]
+
+
+def _iso(ts: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(ts, SHANGHAI).isoformat() if ts else None
+
+
+def _row(root: Path, rec: ArticleRow, fate: Fate) -> dict[str, Any]:
+    d: dict[str, Any] = {"key": rec.key, "date": (rec.published or "")[:10] or None,
+                         "account": rec.account or None, "title": rec.title or None,
+                         "post": str(root / rec.post_path) if rec.post_path else None,
+                         "url": rec.canonical_url or rec.url or None,
+                         "source_status": fate.status.value, "source_checked_at": _iso(fate.checked_at),
+                         "source_gone_at": _iso(fate.gone_at)}
+    for k, v in (("source_reason", fate.reason), ("source_title", fate.title), ("source_target", fate.target)):
+        if v:
+            d[k] = v
+    return d
+
+
+def gone_rows(root: Path) -> Iterator[dict[str, Any]]:
+    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.archive.store import Store
+
+    db = root / STATE_DIR / "state.sqlite3"
+    if not db.is_file():
+        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+    with Store(db, readonly=True) as st:
+        for rec, fate in st.fates(gone_only=True):
+            yield _row(root, rec, fate)
+
+
+def gone_line(g: dict[str, Any]) -> str:
+    when = (g.get("source_gone_at") or "")[:10]
+    return f"{g['date'] or '-'}  {g['account'] or '-'}  {g['title'] or g['key']}  [{g['source_status']} {when}]  " \
+           f"{g['post'] or g['url'] or ''}"

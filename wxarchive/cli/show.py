@@ -1,0 +1,75 @@
+"""``wxarchive show KEY``: one archived article as the state knows it, and (``--removed``) every block the
+cleaner took out of its post, with the reason, so nothing is removed without a way to see it.
+
+``rebuild KEY --keep-footers`` puts the removed blocks back (see :meth:`pipeline.Archiver.rebuild`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from wxarchive.errors import UsageError
+
+__all__ = ["add_parser", "cmd_show", "removed_blocks"]
+
+
+def add_parser(sub: Any, examples: Any) -> None:
+    p = sub.add_parser("show", help="one archived article: its record, and with --removed what cleaning took out",
+                       epilog=examples("""
+  wxarchive show 'MzA…==:2650…:1'                    # by key
+  wxarchive show https://mp.weixin.qq.com/s/XXXXXXXX --removed   # by any URL: each removed block and why
+  wxarchive rebuild 'MzA…==:2650…:1' --keep-footers  # put them back in the post"""),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("key", metavar="KEY|URL", help="the article's key (biz:mid:idx) or any URL of it")
+    p.add_argument("--out", "-o", default="archive", metavar="DIR")
+    p.add_argument("--removed", action="store_true", help="list each block cleaning removed from the post, with why")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+
+
+def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
+    """The state's record of what was removed (``articles.stripped``) as ``{reason, text}`` items."""
+    try:
+        items = json.loads(stripped or "[]")
+    except ValueError:
+        return []
+    return [{"reason": str(i.get("reason", "")), "text": str(i.get("text", ""))}
+            for i in items if isinstance(i, dict)]
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from wxarchive.archive.site import STATE_DIR, Site
+    from wxarchive.archive.store import Store
+    from wxarchive.urls import article_key, is_article_url, normalize_article_url
+
+    site = Site.open(args.out)
+    db = site.state_dir / "state.sqlite3"
+    if not db.is_file():
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+    want = args.key
+    if is_article_url(want):
+        want = article_key(normalize_article_url(want)) or normalize_article_url(want)
+    with Store(db) as store:
+        rec = store.get(want)
+        if rec is None:
+            raise UsageError(f"{args.key}: not in the archive at {args.out} (`wxarchive ls` lists what is)")
+    info: dict[str, Any] = {"key": rec.key, "title": rec.title, "account": rec.account, "published": rec.published or None,
+            "status": rec.status, "post": str(site.root / rec.post_path) if rec.post_path else None,
+            "url": rec.canonical_url or rec.url, "keep_footers": bool(rec.keep_footers),
+            "no_images": bool(rec.no_images), "removed": removed_blocks(rec.stripped)}
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False))
+        return 0
+    from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
+
+    for name in ("key", "title", "account", "published", "status", "post", "url"):
+        print(f"{name:<10}{visible(str(info[name] or ''))}")
+    kept = "kept (--keep-footers)" if info["keep_footers"] else f"{len(info['removed'])} block(s) removed"
+    print(f"{'cleaning':<10}{kept}")
+    if args.removed:
+        for item in info["removed"]:
+            print(f"  {visible(item['reason'])}: {visible(item['text'])}")
+    elif info["removed"]:
+        print(f"{'':<10}(--removed lists them; `wxarchive rebuild {rec.key} --keep-footers` puts them back)")
+    return 0

@@ -1,0 +1,1 @@
+"""The network: the one HTTP client, response decoding, image downloads, routing and host policy."""

@@ -1,0 +1,1 @@
+"""Pure: a clean article tree in, Markdown and front matter out (no I/O)."""
