@@ -134,9 +134,13 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 def _values(data: dict[str, Any], where: str, command: str, sub: argparse.ArgumentParser,
             commands: Callable[[], dict[str, argparse.ArgumentParser]],
-            skip: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+            skip: set[str] = frozenset(), lenient: bool = False) -> dict[str, Any]:  # type: ignore[assignment]
     """The values ``data`` sets for ``command`` (whose parser is ``sub``), every key checked against
-    all the commands (``commands()``, built only when there is a key to check)."""
+    all the commands (``commands()``, built only when there is a key to check).
+
+    ``lenient`` (the user's own file): an unknown key or table is a warning and is ignored, whatever the
+    command, since one config serves every command and every version of wxarchive; in an archive's
+    file it stays an error. A value of the wrong type is an error in both."""
     if not data:
         return {}
     subs = commands()
@@ -147,14 +151,22 @@ def _values(data: dict[str, Any], where: str, command: str, sub: argparse.Argume
     tables += [(k, v) for k, v in (data.get(command) or {}).items()] if isinstance(data.get(command), dict) else []
     for k, v in data.items():
         if isinstance(v, dict) and k not in subs:
-            raise UsageError(f"{where}: [{k}] is not a command (tables: {', '.join(sorted(subs))})")
+            _unknown(lenient, f"{where}: [{k}] is not a command (tables: {', '.join(sorted(subs))})")
     for key, v in tables:
         dest = key.replace("-", "_")
         if dest not in known:
-            raise UsageError(f"{where}: unknown option {key!r}")
+            _unknown(lenient, f"{where}: unknown option {key!r}")
+            continue
         if dest in mine and dest not in skip:
             out[dest] = _value(where, key, v, mine[dest])
     return out
+
+
+def _unknown(lenient: bool, message: str) -> None:
+    """An unknown key: one warning line (ignored) in the user's file, a usage error elsewhere."""
+    if not lenient:
+        raise UsageError(message)
+    print(f"wxarchive: warning: {message} (ignored)", file=sys.stderr)
 
 
 def _subcommands(ap: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -187,7 +199,7 @@ def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Na
     if user_file is not None:
         data = _read(user_file)
         trusted = _trusted(data, user_file)
-        values.update(_values(data, str(user_file), args.command, sub, subs))
+        values.update(_values(data, str(user_file), args.command, sub, subs, lenient=True))
     if not ignore and "out" in _actions(sub):
         out = args.out if _given(argv, ("--out", "-o")) else values.get("out", args.out)
         folder = Path(str(out)).expanduser()
