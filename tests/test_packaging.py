@@ -19,7 +19,9 @@ IMPORT_NAME = {"beautifulsoup4": "bs4", "pyyaml": "yaml"}
 def _declared() -> set[str]:
     meta = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = set()
-    for dep in meta["dependencies"]:
+    # runtime dependencies, and the extras the package imports where a feature asks for them (with a
+    # message naming the extra when it is missing): [browser] for --cookies-from-browser
+    for dep in meta["dependencies"] + meta["optional-dependencies"]["browser"]:
         dist = re.split(r"[\s<>=!~;\[]", dep, maxsplit=1)[0].lower()
         names.add(IMPORT_NAME.get(dist, dist.replace("-", "_")))
     return names

@@ -573,3 +573,41 @@ def test_a_cookie_a_header_cannot_carry_is_left_out_never_shown(server: HTTPServ
     with pytest.raises(SessionExpired, match="cannot carry") as e:
         list_account(channel(server), BOOK, never, {}, list_delay=0)
     assert SKEY not in e.value.message and fake.offsets() == []
+
+
+def _firefox_profile(home: Path, cookies: list[tuple[str, str, str]]) -> None:
+    """A Firefox profile as Firefox lays it out (profiles.ini + cookies.sqlite), holding these cookies."""
+    import sqlite3
+
+    root = home / ".mozilla" / "firefox"
+    (root / "abcd1234.default-release").mkdir(parents=True)
+    (root / "profiles.ini").write_text("[Profile0]\nName=default-release\nIsRelative=1\n"
+                                       "Path=abcd1234.default-release\nDefault=1\n", encoding="utf-8")
+    db = sqlite3.connect(root / "abcd1234.default-release" / "cookies.sqlite")
+    db.execute("CREATE TABLE moz_cookies (id INTEGER PRIMARY KEY, name TEXT, value TEXT, host TEXT, path TEXT, "
+               "expiry INTEGER, isSecure INTEGER, isHttpOnly INTEGER)")
+    db.executemany("INSERT INTO moz_cookies (name, value, host, path, expiry, isSecure, isHttpOnly) "
+                   "VALUES (?, ?, ?, '/', 4102444800, 1, 1)", cookies)
+    db.commit()
+    db.close()
+
+
+def test_login_reads_the_session_from_the_browser_s_own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 26: `login weread --cookies-from-browser firefox` keeps the weread.qq.com cookies of the
+    browser's own store (browser-cookie3), 0600, none of another site's, none printed."""
+    pytest.importorskip("browser_cookie3")
+    home, xdg = tmp_path / "home", tmp_path / "xdg"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    _firefox_profile(home, [("wr_vid", VID, ".weread.qq.com"), ("wr_skey", SKEY, ".weread.qq.com"),
+                            ("wr_rt", RT, ".weread.qq.com"), ("NotForWeRead", "x", ".mp.weixin.qq.com")])
+    r = run_cli("login", "weread", "--cookies-from-browser", "firefox")
+    assert r.returncode == 0 and r.stdout == "" and "kept" in r.stderr, r.stderr
+    kept = xdg / "wxarchive" / COOKIES_FILE
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert SKEY in kept.read_text() and VID in kept.read_text() and "NotForWeRead" not in kept.read_text()
+    assert SKEY not in r.stderr
+
+    r = run_cli("login", "weread", "--cookies-from-browser", "chrome")  # no Chrome here: one line, exit 2
+    assert r.returncode == 2 and "chrome" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert SKEY in kept.read_text(), "the kept session stays"

@@ -32,7 +32,7 @@ _PATHS = {"out", "cookies", "log"}
 # (cookies), what is read or written outside the archive (batch_file, log). Any new option that names a host, a URL, a file
 # outside the archive, a CA file or a command belongs here (tests/test_trust_config.py checks the metavars).
 USER_ONLY = frozenset({"connect_to", "proxy", "cookies", "log", "batch_file", "ca_cert", "exec", "exec_after",
-                       "session_cookies", "session_ticket"})
+                       "session_cookies", "session_ticket", "session_browser"})
 TRUST_KEY = "trusted_archives"  # in the user's config only: archive folders whose file may set USER_ONLY
 MAX_TOML = 1 << 20  # bytes: a config is a few lines; a bigger "file" is a mistake or an attack
 

@@ -21,6 +21,10 @@ EXAMPLES = """examples:
   wxarchive login weread --status --out ~/blog               # one listing request: does the session work?"""
 
 
+# the browsers browser-cookie3 reads (its function of the same name), as yt-dlp's --cookies-from-browser takes
+BROWSERS = ("firefox", "chrome", "chromium", "edge", "brave", "opera", "vivaldi", "librewolf")
+
+
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("login", help="keep (or check) the WeRead session that lists followed accounts",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,6 +32,9 @@ def add_parser(sub: Any) -> None:
     # dest is not "cookies": a cookies = … default in a config file is for WeChat's pages, not this
     p.add_argument("--cookies", dest="session_cookies", metavar="FILE",
                    help="a Netscape cookies.txt exported from a browser logged in at weread.qq.com")
+    p.add_argument("--cookies-from-browser", dest="session_browser", metavar="BROWSER", choices=BROWSERS,
+                   help=f"read the weread.qq.com cookies from a browser's own store ({', '.join(BROWSERS)}; "
+                        "needs browser-cookie3: pip install 'wxarchive[browser]')")
     p.add_argument("--ticket", dest="session_ticket", metavar="FILE",
                    help="a file holding the x-wr-ticket header value your browser sends (- for stdin)")
     p.add_argument("--status", action="store_true",
@@ -59,12 +66,33 @@ def _private_write(path: Path, text: str) -> None:
         raise
 
 
-def save_session(cookies_file: str, ticket_file: str | None) -> str:
-    """Keep the weread.qq.com cookies of ``cookies_file`` (and a ticket); the line saying what was kept."""
+def browser_cookies(browser: str) -> Any:
+    """The weread.qq.com cookies of a browser's own cookie store (browser-cookie3 reads and decrypts it),
+    checked as a cookies.txt is: a value an HTTP header cannot carry is a usage error now."""
+    from wxarchive.net.routing import check_cookie_jar
+
+    try:
+        import browser_cookie3  # type: ignore[import-untyped]
+    except ImportError:
+        raise UsageError("--cookies-from-browser needs browser-cookie3: pip install 'wxarchive[browser]' "
+                         "(or export the cookies to a file and give --cookies FILE)") from None
+    try:
+        jar = getattr(browser_cookie3, browser)(domain_name="weread.qq.com")
+    except Exception as e:  # BrowserCookieError, a locked or foreign database, a keyring that said no
+        raise UsageError(f"cannot read {browser}'s cookies: {e} (is {browser} installed and have you logged "
+                         "in at https://weread.qq.com in it? Or export them and give --cookies FILE)") from None
+    check_cookie_jar(jar, f"{browser}'s cookie store")
+    return jar
+
+
+def save_session(cookies_file: str | None, ticket_file: str | None, browser: str | None = None) -> str:
+    """Keep the weread.qq.com cookies of ``cookies_file`` or of ``browser``'s own store (and a ticket);
+    the line saying what was kept."""
     from wxarchive.net.routing import load_cookies
     from wxarchive.net.weread import COOKIES_FILE, TICKET_FILE, for_weread, session_dir
 
-    jar = load_cookies(cookies_file)
+    jar = browser_cookies(browser) if browser else load_cookies(cookies_file or "")
+    cookies_file = f"{browser}'s cookie store" if browser else cookies_file
     mine = [c for c in jar if for_weread(c.domain)]
     names = {c.name for c in mine}
     if not {"wr_vid", "wr_skey"} <= names:
@@ -136,11 +164,15 @@ def check_session(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    browser = getattr(args, "session_browser", None)
     if args.status:
-        if args.session_cookies or args.session_ticket:
+        if args.session_cookies or args.session_ticket or browser:
             raise UsageError("--status checks the kept session; keep a new one first (without --status)")
         return check_session(args)
-    if not args.session_cookies:
-        raise UsageError("give --cookies FILE (a cookies.txt exported from https://weread.qq.com), or --status")
-    print(save_session(args.session_cookies, args.session_ticket), file=sys.stderr)
+    if args.session_cookies and browser:
+        raise UsageError("give --cookies FILE or --cookies-from-browser BROWSER, not both")
+    if not (args.session_cookies or browser):
+        raise UsageError("give --cookies FILE (a cookies.txt exported from https://weread.qq.com), "
+                         "--cookies-from-browser BROWSER, or --status")
+    print(save_session(args.session_cookies, args.session_ticket, browser), file=sys.stderr)
     return 0

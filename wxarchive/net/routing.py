@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.cookiejar
 
-__all__ = ["check_proxy", "load_cookies", "parse_connect_to"]
+__all__ = ["check_cookie_jar", "check_proxy", "load_cookies", "parse_connect_to"]
 
 
 def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[str, str]:
@@ -109,6 +109,12 @@ def load_cookies(path: str) -> http.cookiejar.CookieJar:
             c.expires, c.discard = None, True
         _sendable(path, c.name, c.value or "")
     return jar
+
+
+def check_cookie_jar(jar: http.cookiejar.CookieJar, where: str) -> None:
+    """Every cookie of a jar read elsewhere (a browser's store) is one an HTTP header can carry."""
+    for c in jar:
+        _sendable(where, c.name, c.value or "")
 
 
 def _sendable(path: str, name: str, value: str) -> None:
