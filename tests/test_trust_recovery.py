@@ -146,6 +146,20 @@ def test_per_post_choices_survive_a_recovery(run_cli, tmp_path: Path) -> None:
     assert post.read_text(encoding="utf-8") == kept
 
 
+def test_no_images_survives_a_recovery(run_cli, tmp_path: Path) -> None:
+    """A post made with --no-images says so too; after a recovery the state knows it, so no later run
+    fetches the images the user chose not to keep."""
+    from wxarchive.archive.store import Store
+
+    out = tmp_path / "a"
+    assert run_cli("get", PAGES[0], "--out", out, "-q", "--no-images").code == 0
+    assert "\nno_images: true\n" in posts(out)[0].read_text(encoding="utf-8")
+    _damage(out / ".wxarchive" / "state.sqlite3")
+    assert run_cli("rebuild", "--from-posts", "--out", out).code == 0
+    with Store(out / ".wxarchive" / "state.sqlite3") as st:
+        assert [bool(r.no_images) for r in st.archived()] == [True]
+
+
 def test_rebuild_keep_footers_means_it(run_cli, tmp_path: Path) -> None:
     out = tmp_path / "a"
     assert run_cli("get", PAGES[0], "--out", out, "-q", "--no-images").code == 0

@@ -107,8 +107,9 @@ def front_matter(article: Article, site: Settings, fate: Fate | None = None,
         "archived_at": _date(article.archived_at.astimezone(article.published.tzinfo) if article.archived_at and article.published else article.archived_at),
     }
     fm.update({k: v for k, v in optional.items() if v not in (None, "", [], {})})
-    if (choices or {}).get("keep_footers"):  # (not no_images: every golden post is made with it; a lost
-        fm["keep_footers"] = True  # no_images only lets a later run fetch the images, it loses nothing)
+    for choice in ("keep_footers", "no_images"):  # what the post was made with, written only when set, so a
+        if (choices or {}).get(choice):  # recovery from the posts gives the choice back (issue 25)
+            fm[choice] = True
     if fate is not None:
         fm.update(fate.front_matter())
     return fm
