@@ -1138,44 +1138,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The console script and ``python -m wxarchive``: :func:`main`, then leave at once.
+    """The console script and ``python -m wxarchive``: :func:`main`, its output flushed, its status.
 
-    The interpreter's own teardown frees every module's objects one by one: ~90 ms after each
-    command once httpx, lxml and yaml are loaded (``python -m bench``), longer than some whole
-    commands. By the time ``main`` returns, every file is written and closed, the state is
-    committed and the worker threads have ended; what is left is to flush the logs and the
-    standard streams. Another thread still running (none should be) gets the ordinary exit.
+    A reader that has gone (``wxarchive … | head -1``) is not an error: nothing more is said. After
+    a second Ctrl-C, downloads stuck on a slow server are not waited for (the interpreter would
+    join their threads): the logs and streams are flushed and the process leaves at once.
     """
     try:
-        code = main()
+        code: str | int | None = main()
     except SystemExit as e:  # argparse's own exits: --help, --version, usage errors
-        code = _status(e.code)
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        logging.shutdown()  # (what its atexit hook would do: flush and close every handler)
+        code = e.code
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         _silence_stdout()  # (the reader has gone: as `yes | head` does, say nothing)
     except OSError:
         code = code or 120  # the interpreter's own status for output it could not write
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    if code != 130 and any(t.is_alive() and not t.daemon for t in _threads()):
-        sys.exit(code)  # (after Ctrl-C twice, downloads left on a slow server are not waited for)
-    os._exit(code)
-
-
-def _status(code: object) -> int:
-    """``SystemExit.code`` as the interpreter turns it into an exit status (a message: printed, 1)."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
+    if code == 130 and any(t.is_alive() and not t.daemon for t in _threads()):
+        logging = sys.modules.get("logging")
+        if logging is not None:
+            logging.shutdown()  # (what its exit hook would do: flush and close every handler)
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(130)
+    sys.exit(code)
 
 
 def _threads() -> list[Thread]:
