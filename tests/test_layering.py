@@ -113,3 +113,43 @@ def test_the_contract_can_fail() -> None:
     assert ORDER.index(_package("wxarchive.archive.store")) > ORDER.index(_package("wxarchive.extract.parse"))
     assert ORDER.index(_package("wxarchive.cli")) > ORDER.index(_package("wxarchive.jobs.pipeline"))
     assert _package("wxarchive.errors") == "top" and _package("wxarchive.cli.show") == "cli"
+
+
+def _cycles(package: str) -> list[list[str]]:
+    """The import cycles among the modules of one package (strongly connected components of more than one)."""
+    mods = {m for m in _modules() if _package(m) == package}
+    graph = {m: {dep for src, dep, _ in _edges() if src == m and dep in mods and dep != m} for m in mods}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for m in sorted(mods):
+        if m not in index:
+            visit(m)
+    return found
+
+
+@pytest.mark.parametrize("package", [pytest.param(p, marks=pytest.mark.xfail(
+    strict=True, reason="archive.lock <-> archive.site (lazy imports both ways): still to untangle; this xfail is strict, so it also shows the check finds a cycle"))
+    if p == "archive" else p for p in ORDER])
+def test_no_import_cycle_inside_a_package(package: str) -> None:
+    """The modules of a package import each other one way: ``cli.checkcmd`` took ``cli``'s lock helper while
+    ``cli`` loaded ``checkcmd``; what commands share lives in ``cli/common.py``, below both."""
+    assert not _cycles(package)
+
