@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -46,7 +48,7 @@ def user_config_path() -> Path:
         if not os.path.isabs(base):
             base = os.path.expanduser("~/.config")
         return Path(base) / "wxarchive" / "config.toml"
-    import platformdirs
+    import platformdirs  # (not on Linux, where the XDG rule is written out above)
 
     return Path(platformdirs.user_config_dir("wxarchive")) / "config.toml"
 
@@ -108,8 +110,6 @@ def _read(path: Path) -> dict[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file's data, or one-line :class:`UsageError`: not a regular file (a FIFO, ``/dev/zero``: no
     hang), over :data:`MAX_TOML` (no MemoryError), nested too deep for the parser, not TOML."""
-    import stat
-    import tomllib
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, read or not

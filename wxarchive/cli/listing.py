@@ -5,16 +5,19 @@ Kept in a module of its own so that further views (``--gone``, filters) can be a
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
+from wxarchive.trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 
-TYPE_CHECKING = False  # start-up: --help must not pay for typing, json or pathlib
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any
-    from collections.abc import Iterator
+# The archive's modules (the state: sqlite3) are imported when the command runs: this module also declares
+# the command's options, which every run's parser (--help included) reads.
 
 __all__ = ["add_parser", "cmd_ls", "rows"]
 
@@ -36,8 +39,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def rows(root: Path) -> Iterator[dict[str, Any]]:
     """One record per article in the state, with its post's path from the current directory."""
-    import os
-
     from wxarchive.archive.site import STATE_DIR
     from wxarchive.archive.store import Status, Store
 
@@ -61,11 +62,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from wxarchive.archive.store import Status
-    from wxarchive.trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 
     if getattr(args, "gone", False):
         from wxarchive.cli.gone import gone_rows, gone_line

@@ -11,6 +11,11 @@ from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
+from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
+from wxarchive.urls import article_key, is_article_url, normalize_article_url
+
+# The archive's modules (the state: sqlite3) are imported when the command runs: this module also declares
+# the command's options, which every run's parser (--help included) reads.
 
 __all__ = ["add_parser", "cmd_show", "removed_blocks"]
 
@@ -41,7 +46,6 @@ def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
 def cmd_show(args: argparse.Namespace) -> int:
     from wxarchive.archive.site import STATE_DIR, Site
     from wxarchive.archive.store import Store
-    from wxarchive.urls import article_key, is_article_url, normalize_article_url
 
     site = Site.open(args.out)
     db = site.state_dir / "state.sqlite3"
@@ -61,8 +65,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
-    from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
-
     for name in ("key", "title", "account", "published", "status", "post", "url"):
         print(f"{name:<10}{visible(str(info[name] or ''))}")
     kept = "kept (--keep-footers)" if info["keep_footers"] else f"{len(info['removed'])} block(s) removed"

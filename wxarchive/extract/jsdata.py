@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
+from collections import OrderedDict
 from typing import Any
 
 __all__ = ["SCRIPT_END", "UNKNOWN", "js_unescape", "parse_object_at", "script_vars", "script_vars_each"]
@@ -397,9 +399,6 @@ class _Bundles:
     MIN = 4 * 1024
 
     def __init__(self, budget: int = 12 * 1024 * 1024) -> None:
-        import threading
-        from collections import OrderedDict
-
         self.budget = budget
         self.size = 0
         self._lock = threading.Lock()

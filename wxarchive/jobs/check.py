@@ -28,6 +28,8 @@ from wxarchive.errors import ErrorCode, FetchError, LayoutChanged, NotAnArticle,
 from wxarchive.write.original import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus
 from wxarchive.models import Article, Page
 from wxarchive.extract.parse import parse
+from wxarchive.interrupt import StopRequested
+from wxarchive.jobs.editions import archive_version
 from wxarchive.jobs.pipeline import Archiver
 from wxarchive.write.render import dump_yaml, source_line
 from wxarchive.settings import Settings
@@ -218,7 +220,6 @@ class Checker:
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
         outs: list[CheckOutcome] = []
         silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
-        from wxarchive.interrupt import StopRequested
 
         stop = getattr(self.arch, "interrupt", None)
         for rec in recs:
@@ -324,7 +325,6 @@ class Checker:
 
     def _refetch(self, rec: ArticleRow, page: Page) -> str | None:
         """Archive the edited version beside the archived one (never over it)."""
-        from wxarchive.jobs.editions import archive_version
 
         try:
             return archive_version(self.arch, rec, page)

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 
 from wxarchive.errors import LayoutChanged, RateLimited, UsageError
+from wxarchive.net.weread import book_id_of
 from wxarchive.urls import ARTICLE_HOST, article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:
@@ -190,7 +192,6 @@ def read_list(path: str | Path) -> list[str]:
 def read_list_report(path: str | Path) -> ListReading:
     """The article URLs in a file (or stdin for ``-``), with what became of every other line."""
     if str(path) == "-":
-        import sys
 
         data = sys.stdin.buffer.read()
     else:
@@ -565,7 +566,6 @@ class SourceSpec:
     @classmethod
     def _account(cls, entry: dict[str, Any], n: int) -> SourceSpec:
         """``account = "<__biz | article link | MP_WXS_n>"``, listed through WeRead (``channel = "weread"``)."""
-        from wxarchive.net.weread import book_id_of
 
         where = f"[[sources]] entry {n}"
         secret = [k for k in entry if str(k).lower() in _SECRET_KEYS]
