@@ -174,18 +174,13 @@ def _subcommands(ap: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPars
 
 
 def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace, path: str | None,
-                 ignore: bool, everything: Callable[[], argparse.ArgumentParser] | None = None) -> argparse.Namespace:
-    """``args`` parsed again with the files' values as defaults (the command line still wins).
-
-    ``ap`` may hold only the command being run; ``everything()`` builds the whole parser, to check
-    a file's keys against every command (only when a file sets something)."""
+                 ignore: bool) -> argparse.Namespace:
+    """``args`` parsed again with the files' values as defaults (the command line still wins); a file's
+    keys are checked against every command of ``ap``."""
     sub = _subcommands(ap)[args.command]
-    full: list[dict[str, argparse.ArgumentParser]] = []
 
     def subs() -> dict[str, argparse.ArgumentParser]:
-        if not full:
-            full.append(_subcommands(everything() if everything is not None else ap))
-        return full[0]
+        return _subcommands(ap)
 
     values: dict[str, Any] = {}
     trusted: list[str] = []

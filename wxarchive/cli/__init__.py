@@ -35,70 +35,24 @@ def _examples(text: str) -> str:
     return "examples:\n" + text.strip("\n")
 
 
-class _Unused:
-    """Stands in for the parser of a command that is not being run: takes any call, builds nothing."""
+class _Parser(argparse.ArgumentParser):
+    """A command's parser: no abbreviated options (`--max 3` must not silently mean --max-attempts 3)."""
 
-    def __getattr__(self, name: str) -> Callable[..., _Unused]:
-        return lambda *a, **k: self
-
-
-def _columns() -> int:
-    """``shutil.get_terminal_size().columns``, which argparse asks for, without importing shutil (and its
-    bz2 and lzma, ~4 ms) into every run."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns > 0:
-        return columns
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 80
+    def __init__(self, **kw: Any) -> None:  # (argparse makes each command's parser with keywords only)
+        kw.setdefault("allow_abbrev", False)
+        super().__init__(**kw)
 
 
-class _Help(argparse.HelpFormatter):
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-class _RawHelp(_Help, argparse.RawDescriptionHelpFormatter):
-    pass
-
-
-class _Commands:
-    """The subcommands action, registering only the command being run (``only``; None: all of them):
-    building all eight parsers cost every run ~8 ms of start-up, for help text it never shows."""
-
-    def __init__(self, sub: argparse._SubParsersAction, only: str | None) -> None:
-        self.sub, self.only = sub, only
-
-    def add_parser(self, name: str, **kw: Any) -> argparse.ArgumentParser | _Unused:
-        if self.only is not None and name != self.only:
-            return _Unused()
-        raw = kw.get("formatter_class") is argparse.RawDescriptionHelpFormatter
-        kw.setdefault("allow_abbrev", False)  # `--max 3` must not silently mean --max-attempts 3
-        kw["formatter_class"] = _RawHelp if raw else kw.get("formatter_class", _Help)
-        return self.sub.add_parser(name, **kw)
-
-
-def command_of(argv: Sequence[str]) -> str | None:
-    """The command an argument list runs (its first word), or None (help, a typo, no command)."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return first if first in COMMANDS else None
-
-
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The whole parser; with ``only``, the top level and that command's parser alone."""
+def build_parser() -> argparse.ArgumentParser:
+    """The whole parser: the top level and every command's."""
     ap = argparse.ArgumentParser(prog="wxarchive", description="Archive WeChat articles into a Jekyll Markdown archive.",
-                                 formatter_class=_Help, allow_abbrev=False)
+                                 allow_abbrev=False)
     ap.add_argument("--version", action="version", version=f"wxarchive {__version__}")
     ap.add_argument("--config", metavar="FILE",
                     help="read option defaults from FILE instead of ~/.config/wxarchive/config.toml (any position)")
     ap.add_argument("--ignore-config", action="store_true",
                     help="read no config file (neither yours nor the archive's [options])")
-    sub: Any = _Commands(ap.add_subparsers(dest="command", metavar="COMMAND"), only)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_get(sub)
     _add_site_commands(sub)
     _add_batch_commands(sub)
@@ -292,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         print(f"wxarchive: {e.message}", file=sys.stderr)
         return 2
-    ap = build_parser(only=command_of(argv))
+    ap = build_parser()
     args = ap.parse_args(argv)
     if not args.command:
         ap.print_help(sys.stderr)
@@ -300,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         typed = dict(vars(args))  # what the command line itself said (see _from_command_line)
         builtin = _builtin_defaults(ap, args.command)
-        args = apply_config(ap, argv, args, config_file, ignore_config, everything=build_parser)
+        args = apply_config(ap, argv, args, config_file, ignore_config)
         args._command_line = typed
         _setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False), getattr(args, "log", None))
         if getattr(args, "verbose", 0):
