@@ -373,7 +373,7 @@ def test_check_and_ls_help_load_no_heavy_stack(args: list[str], tmp_path: Path) 
 
     rc, mods = _loaded(*args, cwd=tmp_path)
     assert rc == 0
-    assert not mods & (HTTP | HTML | {"sqlite3"}), sorted(mods & (HTTP | HTML | {"sqlite3"}))
+    assert not mods & (HTTP | HTML | {"sqlite3", "logging"}), sorted(mods & (HTTP | HTML | {"sqlite3", "logging"}))
 
 
 def test_network_down_is_no_verdict_and_stops_the_run(archived3, server) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,6 @@ import argparse
 import os
 import stat
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -110,6 +109,7 @@ def _read(path: Path) -> dict[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file's data, or one-line :class:`UsageError`: not a regular file (a FIFO, ``/dev/zero``: no
     hang), over :data:`MAX_TOML` (no MemoryError), nested too deep for the parser, not TOML."""
+    import tomllib  # (~3 ms: the parser loads this module for split_config_flags, and --help reads no file)
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, read or not

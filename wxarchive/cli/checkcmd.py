@@ -11,11 +11,9 @@ from collections.abc import Callable
 
 from wxarchive.cli.common import add_options, locked_archiver, options_from, require_archive
 from wxarchive.errors import ErrorCode, UsageError
-from wxarchive.interrupt import two_step_ctrl_c
-from wxarchive.trust import visible  # a title, reason or target is WeChat's (or anyone's) text: controls shown
 
-# The checking machinery and the archive's modules (sqlite3, lxml) are imported when a check runs: this
-# module also declares the command's options, which every run's parser (--help included) reads.
+# What a check uses (the checking machinery, the state: sqlite3, lxml; the log formatter) is imported when
+# it runs: this module also declares the command's options, which every run's parser (--help included) reads.
 if TYPE_CHECKING:
     from wxarchive.jobs.check import CheckOutcome
 
@@ -47,6 +45,7 @@ def add_parser(sub: Any) -> None:
 
 def change_line(o: CheckOutcome) -> str:
     """``deleted  (was alive)  _posts/….md  title: reason`` -- one line per article."""
+    from wxarchive.trust import visible  # a title, reason or target is WeChat's (or anyone's) text: controls shown
     from wxarchive.write.original import SourceStatus
 
     if o.state is None:
@@ -80,6 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from wxarchive.jobs.check import Checker, parse_age
     from wxarchive.archive.backoff import Backoff
     from wxarchive.cli.report import Progress, chain
+    from wxarchive.interrupt import two_step_ctrl_c
 
     if args.max is not None and args.max < 0:
         raise UsageError("--max must be 0 or more")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from wxarchive.jobs.pipeline import Archiver, Options
 
 __all__ = ["ARCHIVING", "OPTIONS", "PROXY_ENV", "add_options", "archive_dir", "locked_archiver", "options_from",
-           "require_archive"]
+           "require_archive", "silence_stdout"]
 
 _PROXY_HELP = ("http://, https:// or socks5://HOST:PORT for every request ('' for none; default: "
                "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
@@ -198,3 +199,12 @@ def locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     except BaseException:
         lock.release()
         raise
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again (the reader has gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

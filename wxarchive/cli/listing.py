@@ -14,10 +14,9 @@ from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
-from wxarchive.trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 
-# The archive's modules (the state: sqlite3) are imported when the command runs: this module also declares
-# the command's options, which every run's parser (--help included) reads.
+# What the command uses (the state: sqlite3; the log formatter) is imported when it runs: this module
+# also declares the command's options, which every run's parser (--help included) reads.
 
 __all__ = ["add_parser", "cmd_ls", "rows"]
 
@@ -63,6 +62,7 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from wxarchive.archive.store import Status
+    from wxarchive.trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 
     if getattr(args, "gone", False):
         from wxarchive.cli.gone import gone_rows, gone_line

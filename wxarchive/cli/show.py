@@ -11,11 +11,9 @@ from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
-from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
-from wxarchive.urls import article_key, is_article_url, normalize_article_url
 
-# The archive's modules (the state: sqlite3) are imported when the command runs: this module also declares
-# the command's options, which every run's parser (--help included) reads.
+# What the command uses (the state: sqlite3; the log formatter) is imported when it runs: this module
+# also declares the command's options, which every run's parser (--help included) reads.
 
 __all__ = ["add_parser", "cmd_show", "removed_blocks"]
 
@@ -44,6 +42,8 @@ def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
+    from wxarchive.urls import article_key, is_article_url, normalize_article_url
     from wxarchive.archive.site import STATE_DIR, Site
     from wxarchive.archive.store import Store
 
