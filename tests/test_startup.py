@@ -67,3 +67,21 @@ def test_status_loads_neither_stack(tmp_path: Path) -> None:
     assert rc == 0
     heavy = HTTP | HTML - {"lxml"}  # lxml.etree reads the [[sources]] names
     assert not mods & heavy, sorted(mods & heavy)
+
+
+def test_get_of_an_archived_link_reads_no_page_and_loads_no_other_command(tmp_path: Path) -> None:
+    """A re-run's `get` of a link already archived is a look-up: no HTTP client, no page reader or post
+    writer (imported where a page is read), nothing only harvest, rebuild or check need (their own modules)."""
+    out = str(tmp_path / "a")
+    rc, _ = _loaded("get", str(PAGE), "--out", out, "-q", "--no-images", cwd=tmp_path)
+    assert rc == 0
+    ls = subprocess.run([sys.executable, "-m", "wxarchive", "ls", "--json", "--out", out], capture_output=True,
+                        text=True, cwd=REPO, timeout=120)
+    url = json.loads(ls.stdout.splitlines()[0])["url"]
+    rc, mods = _loaded("get", url, "--out", out, "--no-images", "--connect-to", "mp.weixin.qq.com=http://127.0.0.1:9",
+                       cwd=tmp_path)
+    assert rc == 0
+    others = {"wxarchive.extract.parse", "wxarchive.extract.clean", "wxarchive.write.render", "yaml",
+              "wxarchive.jobs.harvest", "wxarchive.net.weread", "wxarchive.archive.recover", "wxarchive.jobs.check",
+              "wxarchive.cli.harvest", "wxarchive.cli.rebuild"}
+    assert not mods & (HTTP | others), sorted(mods & (HTTP | others))

@@ -1,4 +1,6 @@
-"""get, import, harvest, rebuild, init: the commands that archive, with what they say and their exit status.
+"""get, import, init: the commands that archive links and pages, with what they say and their exit status.
+
+``harvest`` (:mod:`wxarchive.cli.harvest`) and ``rebuild`` (:mod:`wxarchive.cli.rebuild`) use the same output.
 
 Exit status: 0 every source archived or skipped; 1 any failed; 2 usage error; 3 WeChat asked for
 verification / rate limit, or another run holds the lock; 4 archived, some images not saved.
@@ -16,23 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from wxarchive.archive.backoff import Backoff
-from wxarchive.archive.lock import ArchiveLock
-from wxarchive.archive.recover import rebuild_state
-from wxarchive.archive.site import STATE_DIR, Site
-from wxarchive.cli.checkcmd import change_line, check_slice
-from wxarchive.cli.common import archive_dir, locked_archiver, options_from, require_archive
+from wxarchive.archive.site import Site
+from wxarchive.cli.common import archive_dir, locked_archiver, options_from
 from wxarchive.cli.report import Progress, Tally, chain, log_outcome
 from wxarchive.errors import ArchiveError, ErrorCode, UsageError
 from wxarchive.interrupt import two_step_ctrl_c
-from wxarchive.jobs.dryrun import classify, harvest_urls, report
-from wxarchive.jobs.harvest import HarvestResult, harvest, load_specs
+from wxarchive.jobs.dryrun import classify, report
 from wxarchive.jobs.hooks import Hook
 from wxarchive.jobs.pipeline import Archiver, Options, Outcome, Result, check_source, said
 from wxarchive.jobs.sources import parse_album_url, read_list_report, reading_of
 from wxarchive.trust import visible
 from wxarchive.urls import is_article_url, normalize_article_url
 
-__all__ = ["cmd_get", "cmd_harvest", "cmd_import", "cmd_init", "cmd_rebuild", "exit_code"]
+__all__ = ["cmd_get", "cmd_import", "cmd_init", "exit_code"]
 
 log = logging.getLogger("wxarchive")
 
@@ -249,58 +247,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rebuild_state(args: argparse.Namespace) -> int:
-    """``rebuild --from-posts``: a new state from the posts on disk; a damaged one is kept aside."""
-    site = Site.open(args.out)
-    if not site.posts_dir.is_dir():
-        raise UsageError(f"{site.posts_dir} does not exist: no posts to rebuild the state from")
-    try:
-        lock = ArchiveLock(site.state_dir, "rebuild --from-posts").acquire()
-    except OSError as e:
-        raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
-    try:
-        res = rebuild_state(site)
-    finally:
-        lock.release()
-    if res.kept_damaged:
-        print(f"wxarchive: the damaged state was moved to {res.kept_damaged}", file=sys.stderr)
-    print(f"state rebuilt from {site.posts_dir}: {res.posts} post(s) recorded, {res.known} already known, "
-          f"{res.without_raw} without a kept raw page, {res.not_ours} other file(s) left alone")
-    return 0
-
-
-def cmd_rebuild(args: argparse.Namespace) -> int:
-    """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
-    if getattr(args, "from_posts", False):
-        return cmd_rebuild_state(args)
-    opts = options_from(args)
-    if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
-        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
-    show = _printer(args.json, args.quiet)
-    lock, arch = locked_archiver(opts, "rebuild")
-    try:
-        outs = arch.rebuild(on_outcome=show, keys=args.keys or None, keep_footers=opts.keep_footers)
-        healed = [] if opts.no_images else arch.heal_images(on_outcome=show)  # the one step that asks the network
-    finally:
-        arch.close()
-        lock.release()
-    if not args.quiet:
-        print(f"wxarchive: rebuild: {_rebuild_line(outs, len(healed))}", file=sys.stderr)
-    return 1 if any(o.status == Result.FAILED for o in outs) else 0
-
-
-def _rebuild_line(outs: list[Outcome], healed: int) -> str:
-    """``33 posts, 0 changed`` (and what failed, what images were healed): whether a settings change took."""
-    failed = sum(1 for o in outs if o.status == Result.FAILED)
-    done = [o for o in outs if o.status == Result.REBUILT]
-    line = f"{len(outs)} post{'s' if len(outs) != 1 else ''}, {sum(1 for o in done if o.changed)} changed"
-    if failed:
-        line += f", {failed} failed"
-    if healed:
-        line += f", {healed} healed (missing images saved)"
-    return line
-
-
 def _failure_line(o: Outcome) -> str:
     """``  failed CODE  URL: why``; the URL once, though most error messages already carry it."""
     text = visible(said(o.source, o.message or ""))
@@ -389,90 +335,3 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"wxarchive: {name}: {tally.line()}{more}", file=sys.stderr)
     hooks.after_run()
     return exit_code(outs, arch.blocked is not None)
-
-
-def cmd_harvest(args: argparse.Namespace) -> int:
-    """Silent when all went well (cron mails any output); one report when something needs a person."""
-    require_archive(args.out, "harvest")
-    opts = options_from(args)
-    site = Site.open(opts.out)
-    specs = load_specs(site.sources) if site.sources or site.check is None else []
-    if args.dry_run:
-        urls = harvest_urls(opts, specs)
-        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "harvest")
-    if not args.verbose:
-        for h in logging.getLogger().handlers:  # problems go into the one report below (and --log)
-            if type(h) is logging.StreamHandler:
-                h.setLevel(logging.CRITICAL + 1)
-    tally = Tally()
-    show = _printer(args.json, False) if (args.json or args.verbose) else None
-    hooks = _RunHooks(args, opts.out)
-    lock, arch = locked_archiver(opts, "harvest")
-    try:
-        with two_step_ctrl_c(arch.interrupt, args.quiet):
-            res = harvest(arch, specs, backoff=Backoff(arch.store),
-                          on_outcome=chain(show, tally.add, log_outcome, hooks.each_post),
-                          ignore_backoff=args.ignore_backoff)
-            if not res.waited and res.blocked is None and arch.offline is None:
-                arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
-            stopped = arch.interrupt.soft.is_set()
-            checked = _harvest_check(arch, site.check, res) if site.check is not None and not stopped else []
-    finally:
-        arch.close()
-        lock.release()
-    if stopped:
-        tally.not_tried += sum(r.not_tried for r in res.runs)
-        print(f"wxarchive: harvest stopped by Ctrl-C: {tally.line()}; run it again to carry on", file=sys.stderr)
-        return 130
-    tally.not_tried += sum(r.not_tried for r in res.runs)
-    hooks.after_run()
-    source_errors = [r for r in res.runs if r.error is not None and r.error is not res.blocked]
-    if res.waited:
-        log.info("harvest: back-off in force until %s; nothing done", res.backoff and res.backoff.get("until_text"))
-        return 0
-    for line in checked:  # fates that changed: one line each, even when all else went well
-        print(line, file=sys.stderr)
-    if arch.offline is not None:
-        line = f"wxarchive: harvest {_offline_line(arch, tally.not_tried)}"
-        log.info("%s", line.removeprefix("wxarchive: "))
-        print(line, file=sys.stderr)
-        return 1
-    problem = bool(tally.failures or source_errors or res.blocked)
-    if problem or args.verbose:
-        lines = _harvest_report(tally, res, source_errors)
-        for ln in lines:
-            log.info("%s", ln.removeprefix("wxarchive: "))
-        print("\n".join(lines), file=sys.stderr)
-    if res.blocked is not None:
-        return 3
-    if res.session_expired is not None:
-        return 5  # the WeRead session must be refreshed; said once a day, the status every run
-    return 1 if problem else 4 if tally.images_failed else 0
-
-
-def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list) -> list[str]:
-    """The one report a harvest gives when something needs a person (or with -v)."""
-    lines = [f"wxarchive: harvest: {tally.line()}"]
-    if res.blocked is not None and res.backoff:
-        lines.append(f"  stopped: {res.blocked.message}; no WeChat requests before {res.backoff['until_text']}")
-    for r in source_errors:
-        lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
-    for o in tally.failures[:20]:
-        lines.append(_failure_line(o))
-    if len(tally.failures) > 20:
-        lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
-    return lines
-
-
-def _harvest_check(arch: Archiver, cfg: dict, res: HarvestResult) -> list[str]:
-    """Check the ``[check]`` slice after the sources (unless WeChat blocked); the lines for changed fates."""
-    if res.blocked is not None or res.waited:
-        return []
-    outs, blocked = check_slice(arch, cfg)
-    if blocked is not None:
-        res.blocked, res.backoff = blocked, Backoff(arch.store).hit(blocked)
-    for o in outs:
-        log.info("check: %s", change_line(o))
-    return [f"wxarchive: check: {change_line(o)}" for o in outs if o.changed]
-
-

@@ -29,8 +29,8 @@ log = logging.getLogger("wxarchive")
 # the command -> the module that runs it, imported only when that command runs: --help and --version
 # load no archive, HTTP or HTML code (``python -m bench startup``)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "get": ("archiving", "cmd_get"), "init": ("archiving", "cmd_init"), "rebuild": ("archiving", "cmd_rebuild"),
-    "import": ("archiving", "cmd_import"), "harvest": ("archiving", "cmd_harvest"), "status": ("status", "cmd_status"),
+    "get": ("archiving", "cmd_get"), "init": ("archiving", "cmd_init"), "rebuild": ("rebuild", "cmd_rebuild"),
+    "import": ("archiving", "cmd_import"), "harvest": ("harvest", "cmd_harvest"), "status": ("status", "cmd_status"),
     "ls": ("listing", "cmd_ls"), "check": ("checkcmd", "cmd_check"), "show": ("show", "cmd_show"),
     "login": ("login", "cmd_login"), "accounts": ("accounts", "cmd_accounts")}
 

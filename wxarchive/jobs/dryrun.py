@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from wxarchive.archive.site import STATE_DIR, Site
 from wxarchive.archive.store import Status, Store
 from wxarchive.errors import UsageError, WxError
-from wxarchive.jobs.harvest import _list_source
 from wxarchive.jobs.sources import dedupe
 from wxarchive.urls import article_key
 
@@ -62,7 +61,9 @@ def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
 
 def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     """Every article link the sources list now (listing asks the sources; no article page is fetched)."""
-    from wxarchive.net.fetch import Fetcher  # (httpx: only a harvest's dry run asks anything)
+    # (a harvest's dry run only: get and import load neither the sources' readers nor httpx)
+    from wxarchive.jobs.harvest import _list_source
+    from wxarchive.net.fetch import Fetcher
 
     class _View:  # what _list_source reads of an Archiver, without laying down or locking anything
         def __init__(self) -> None:

@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 
 from wxarchive.errors import LayoutChanged, RateLimited, UsageError
-from wxarchive.net.weread import book_id_of
 from wxarchive.urls import ARTICLE_HOST, article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url
 
 if TYPE_CHECKING:
@@ -578,6 +577,8 @@ class SourceSpec:
             raise UsageError(f"{where}: an account is followed with kind = \"account\", channel = \"weread\"")
         if not isinstance(entry["account"], str):
             raise UsageError(f"{where}: account must be a string (the __biz, an article link or MP_WXS_<n>)")
+        from wxarchive.net.weread import book_id_of  # (an account source only: `get` reads this module too)
+
         try:
             book = book_id_of(entry["account"])
         except UsageError as e:
