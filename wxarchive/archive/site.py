@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from wxarchive.config import read_toml
@@ -18,7 +18,10 @@ from wxarchive.errors import UsageError
 from wxarchive.models import Article
 from wxarchive.settings import Settings
 
-__all__ = ["TMP_DIR", "Site", "atomic_write", "discard", "file_mode", "slugify", "temp_dir"]
+if TYPE_CHECKING:
+    from wxarchive.write.frontmatter import FrontMatter
+
+__all__ = ["TMP_DIR", "Site", "atomic_write", "discard", "file_mode", "read_post_front_matter", "slugify", "temp_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +236,16 @@ def discard(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+def read_post_front_matter(post: Path, errors: str = "strict") -> FrontMatter | None:
+    """A post file's front matter, reading no more of it than the front matter may hold (a post in an
+    archive folder is anyone's). OSError, UnicodeDecodeError (``errors="strict"``) and
+    :class:`~wxarchive.write.frontmatter.FrontMatterError` reach the caller."""
+    from wxarchive.write.frontmatter import HEAD_CHARS, read_front_matter  # (yaml: not at start-up)
+
+    with post.open(encoding="utf-8", errors=errors) as f:
+        return read_front_matter(f.read(HEAD_CHARS))
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
