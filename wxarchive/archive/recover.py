@@ -33,6 +33,7 @@ from wxarchive.errors import StateDamaged
 from wxarchive.write.frontmatter import FrontMatter, FrontMatterError
 from wxarchive.archive.site import Site, read_post_front_matter
 from wxarchive.archive.store import Store
+from wxarchive.layout import raw_rel
 from wxarchive.urls import article_key
 
 __all__ = ["Recovered", "rebuild_state"]
@@ -102,7 +103,7 @@ def _published(value: object) -> str:
 
 def _raw_rel(site: Site, key: str) -> str:
     for suffix in (rawpage.SUFFIX, ".html.gz"):
-        rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
+        rel = raw_rel(rawpage.raw_name(key, suffix))
         if (site.root / rel).is_file():
             return str(rel)
     return ""
@@ -113,7 +114,7 @@ def rebuild_state(site: Site) -> Recovered:
 
     A healthy state is added to in place (each post its own transaction: a kill leaves more, never
     less); a damaged or missing one is built whole under a temp name and swapped in at the end."""
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     res = Recovered()
     in_place = _healthy(db)
     target = db if in_place else db.with_name(db.name + ".rebuilding")

@@ -8,6 +8,7 @@ from typing import Any
 from collections.abc import Iterable
 
 from wxarchive.errors import UsageError, WxError
+from wxarchive.layout import state_db
 
 __all__ = ["Plan", "classify", "report"]
 
@@ -22,11 +23,10 @@ class Plan(StrEnum):
 
 def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
     """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
-    from wxarchive.archive.site import STATE_DIR
     from wxarchive.archive.store import Status, Store
     from wxarchive.urls import article_key
 
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     st = Store(db) if db.is_file() else None
     out: list[dict[str, Any]] = []
     try:
@@ -72,7 +72,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
             from wxarchive.archive.store import Store
 
             self.site = Site.open(opts.out)
-            db = self.site.state_dir / "state.sqlite3"
+            db = self.site.state_db
             self.store: Any = Store(db) if db.is_file() else _NoState()
             self.fetcher = Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
                                    backoff=opts.backoff, delay=opts.delay, proxy=opts.proxy, cookies=opts.cookies,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 
+from wxarchive import layout
 from wxarchive.interrupt import Interrupt, StopRequested
 from wxarchive.errors import ErrorCode, ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable, UsageError, WxError
 from wxarchive.archive.lock import WriteLock
@@ -332,13 +333,13 @@ class Archiver:
         self.site = Site.open(opts.out)
         self._root = os.fspath(self.site.root)
         try:
-            if any(p.name == "wxarchive.toml" for p in self.site.init()):
+            if any(p.name == layout.CONFIG_NAME for p in self.site.init()):
                 self.site = Site.open(opts.out)  # the settings file just laid down is this run's settings
             # serialises write-and-record between processes sharing the archive, and the
             # creation of the state database (switching it to WAL needs it alone)
             self._write_lock = WriteLock(self.site.state_dir)
             with self._write_lock.held():
-                self.store = Store(self.site.state_dir / "state.sqlite3")
+                self.store = Store(self.site.state_db)
         except (OSError, sqlite3.Error) as e:
             raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
         if fetcher is not None:
@@ -530,7 +531,7 @@ class Archiver:
 
     def _keep_layout_page(self, page: Page) -> Path:
         h = hashlib.sha1(page.content).hexdigest()[:12]
-        p = self.site.state_dir / "layout" / f"{h}.html"
+        p = self.site.state_dir / layout.LAYOUT_DIR / f"{h}.html"
         atomic_write(p, page.content)
         return p
 
@@ -574,7 +575,7 @@ class Archiver:
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
         text = render(article, self.site.settings, fate, Choices(keep_footers=keep_footers, no_images=no_images))
         suffix, raw_packed = rawpage.pack(page.content)
-        raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
+        raw_rel = layout.raw_rel(rawpage.raw_name(key, suffix))
         saved = sum(1 for i in article.images if i.local)
         failed = [i for i in article.images if not i.local]
         if not no_images and article.images:

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from wxarchive.errors import FetchError, UsageError, WxError
+from wxarchive.layout import LAYOUT_DIR
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, short_token, url_ids
 
 if TYPE_CHECKING:
@@ -461,7 +462,7 @@ class Channel:
 
         for secret in self.session.secrets() if self.session else []:
             text = text.replace(secret, "<session>")
-        path = self.state_dir / "layout" / f"weread-{book}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path = self.state_dir / LAYOUT_DIR / f"weread-{book}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         try:
             atomic_write(path, json.dumps({"request": f"{LIST_PATH}?bookId={book}&offset={offset}", "status": status,
                                            "answer": text[:200_000]}, ensure_ascii=False, indent=1).encode())
