@@ -68,7 +68,7 @@ def rows(root: Path) -> list[dict[str, Any]]:
     """One row per followed account, from the archive's config and state (no request)."""
     from wxarchive.archive.site import Site
     from wxarchive.jobs.sources import SourceSpec
-    from wxarchive.archive.store import Store
+    from wxarchive.archive.store import StateKey, Store
     from wxarchive.net.weread import COOKIES_FILE, session_dir
 
     specs = [SourceSpec.from_config(e, n) for n, e in enumerate(Site.open(root).sources, 1)
@@ -77,11 +77,11 @@ def rows(root: Path) -> list[dict[str, Any]]:
     st = Store(db) if db.is_file() else None
     try:
         runs = {s["source"]: s for s in st.sources()} if st else {}
-        weread = (st.get_kv("weread") if st else None) or {}
+        weread = (st.get_kv(StateKey.WEREAD) if st else None) or {}
         out = []
         for spec in specs:
             run = runs.get(spec.ident, {})
-            walk = ((st.get_kv(f"source:{spec.ident}") if st else None) or {}).get("walk") or {}
+            walk = st.source_state(spec.ident).walk if st else {}
             counts = st.counts_of_biz(_biz(spec.account)) if st is not None else {}
             out.append({"name": spec.name, "account": spec.account, "biz": _biz(spec.account),
                         "last_listed": run.get("last_run"), "last_status": run.get("last_status", ""),

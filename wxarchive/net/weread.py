@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
+from wxarchive.archive.store import StateKey
 from wxarchive.errors import FetchError, UsageError, WxError
 from wxarchive.layout import LAYOUT_DIR
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, short_token, url_ids
@@ -320,11 +321,11 @@ class Channel:
     kv: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.kv = dict(self.store.get_kv("weread") or {})
+        self.kv = dict(self.store.get_kv(StateKey.WEREAD) or {})
 
     def _save(self) -> None:
         if self.write:
-            self.store.set_kv("weread", self.kv)
+            self.store.set_kv(StateKey.WEREAD, self.kv)
 
     def _pace(self, delay: float) -> None:
         if delay > 0 and self._last:
