@@ -367,13 +367,13 @@ def archive_dir(out: str) -> Path:
 def require_archive(out: str, what: str) -> None:
     """Refuse a folder that holds no archive (neither wxarchive.toml nor a state): a typo in ``--out``
     must not become a new site, nor be blamed on a missing ``[[sources]]``."""
-    from wxarchive.archive.site import CONFIG_NAME, STATE_DIR
+    from wxarchive.layout import CONFIG_NAME, STATE_DB, STATE_DIR, state_db
 
     root = archive_dir(out)
-    if (root / CONFIG_NAME).is_file() or (root / STATE_DIR / "state.sqlite3").is_file():
+    if (root / CONFIG_NAME).is_file() or state_db(root).is_file():
         return
     made = "" if root.is_dir() else " (no such folder)"
-    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/state.sqlite3; "
+    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/{STATE_DB}; "
                      f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
 
 
@@ -717,13 +717,13 @@ def cmd_rebuild_state(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
     from wxarchive.jobs.pipeline import Result
-    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.layout import STATE_DB, STATE_DIR, state_db
 
     if getattr(args, "from_posts", False):
         return cmd_rebuild_state(args)
     opts = options_from(args)
-    if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
-        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
+    if not state_db(opts.out).is_file():
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB}); nothing to rebuild")
     show = _printer(args.json, args.quiet)
     lock, arch = _locked_archiver(opts, "rebuild")
     try:
@@ -766,6 +766,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     from wxarchive.archive.lock import ArchiveLock, sweep_partials
     from wxarchive.jobs.pipeline import Archiver
     from wxarchive.archive.site import Site
+    from wxarchive.layout import LAYOUT_DIR, RAW_DIR
 
     site = Site.open(opts.out)
     try:
@@ -775,7 +776,7 @@ def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
 
         raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
     try:
-        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / "raw", site.state_dir / "layout",
+        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / RAW_DIR, site.state_dir / LAYOUT_DIR,
                         site.state_dir, site.root])
         return lock, Archiver(opts)
     except BaseException:
@@ -981,7 +982,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from wxarchive.archive.site import Site
 
     site = Site.open(args.out)
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     if not db.exists():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
     info = _status_info(site, db)
@@ -1017,9 +1018,8 @@ def _status_info(site: Site, db: Path) -> dict:
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
         sources = []
         for s in st.sources():
-            state = st.get_kv(f"source:{s['source']}") or {}
             sources.append({**s, "name": names.get(s["source"], s["source"]),
-                            "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
+                            "pending": len(st.source_state(s["source"]).pending)})
         missing, in_posts = st.images_missing_total()
         return {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
                 "images_missing": {"images": missing, "posts": in_posts}}
@@ -1208,7 +1208,7 @@ def _state_damage(e: BaseException, args: argparse.Namespace) -> str:
 
     if not is_damage(e):
         return ""
-    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_dir / "state.sqlite3"
+    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_db
     return StateDamaged(db, str(e)).message
 
 
