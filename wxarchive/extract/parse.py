@@ -296,14 +296,11 @@ def _byline(doc: lxml.html.HtmlElement) -> str:
     return ""
 
 
-_CGI = re.compile(rb"window\.cgiDataNew\s*=\s*\{")
-
-
 def _cgi(scripts: list[bytes]) -> dict[str, Any]:
     """``window.cgiDataNew``, read from the first script assigning it up to that script's end: the
     same as a search of the joined scripts (no match can span ``SCRIPT_END``), without joining 2-3 MB."""
     for part in scripts:
-        m = _CGI.search(part)
+        m = re.search(rb"window\.cgiDataNew\s*=\s*\{", part)  # (compiled on first use: articles never ask)
         if m:
             end = part.find(SCRIPT_END, m.end())  # (a lifted script holds none; kept for the joined form)
             text = part[m.end() - 1:end if end >= 0 else len(part)].decode("utf-8", "replace")
