@@ -122,7 +122,7 @@ def _small_raw_pages(corpus: Path | None, rounds: int) -> list[Result]:
         Result(SECTION, f"{RAW} under 1 MB: size / gzip -6 size", f"{statistics.median(r):.2f}x "
                f"({min(r):.2f}-{max(r):.2f})", "report", None,
                f"{len(small)} pages of {min(map(len, small)) / 1024:.0f} KB-{max(map(len, small)) / 1024:.0f} KB; "
-               f"all together {sum(z for z, _ in sizes) / sum(g for _, g in sizes):.2f}x (zstd -{getattr(rawpage, "SMALL_LEVEL", rawpage.LEVEL)})"),
+               f"all together {sum(z for z, _ in sizes) / sum(g for _, g in sizes):.2f}x (zstd -{getattr(rawpage, 'SMALL_LEVEL', rawpage.LEVEL)})"),
         Result(SECTION, f"{RAW} under 1 MB: CPU to pack, slowest page", worst_cpu.fmt(" ms", 1000, 1), "<= 12 ms",
                worst_cpu.at_most(0.012), f"{max(map(len, small)) / 1024:.0f} KB the biggest"),
     ]
