@@ -91,9 +91,10 @@ def run(quick: bool = False, corpus: Path | None = None, log: Callable[[str], No
             log(f"  whole: {len(files)} {kind} posts: {', '.join(p.name for p in files)}")
             t = _time(files, {"ours": ours, "naive": naive}, rounds, log)
             r = _ratio(t, "ours", "naive")
-            sizes = ", ".join(f"{p.stat().st_size / 2**20:.1f}" for p in files)
+            sizes = ", ".join(f"{p.stat().st_size / 2**20:.1f} MB" if p.stat().st_size >= 2**19
+                              else f"{p.stat().st_size >> 10} KB" for p in files)
             out.append(Result(SECTION, f"get --no-images of a {label} / naive script", r.fmt(), "<= 1x",
-                              r.at_most(1.0), f"ours {_ms(t, 'ours')}, naive {_ms(t, 'naive')}; {len(files)} pages of {sizes} MB"))
+                              r.at_most(1.0), f"ours {_ms(t, 'ours')}, naive {_ms(t, 'naive')}; {len(files)} pages of {sizes}"))
 
         # a first get: no archive yet, so the run also lays down the site (config, layouts, index pages, state)
         mixed = [pages[len(pages) // 2], kinds["text"][0], kinds["picture"][-1]]
