@@ -16,6 +16,8 @@ from urllib.parse import quote
 from batch_fake import ARTICLE_TEMPLATE, PNG, VERIFY_PAGE, connect_args
 from werkzeug.wrappers import Request, Response
 
+from wxarchive.layout import state_db
+
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 DELETED = (FIX / "error-deleted-zh" / "page.html").read_text(encoding="utf-8")
 REMOVED = (FIX / "error-removed-violation" / "page.html").read_text(encoding="utf-8")
@@ -93,7 +95,7 @@ def archive(run_cli, root: Path, origin: Origin) -> None:  # type: ignore[no-unt
 
 def fates(root: Path) -> dict[str, tuple]:
     """key -> (status, since, checked_at, gone_at) as the state holds them."""
-    db = sqlite3.connect(root / ".wxarchive" / "state.sqlite3")
+    db = sqlite3.connect(state_db(root))
     try:
         return {k: rest for k, *rest in db.execute("SELECT key, status, since, checked_at, gone_at FROM fates")}
     finally:

@@ -11,6 +11,7 @@ from batch_fake import server  # noqa: F401  (the threaded local server fixture)
 from fate_server import Origin, Original, archive
 
 from wxarchive.jobs.check import post_text_after_head
+from wxarchive.layout import state_db
 
 MID = 2247480001
 X = Original(MID, "一篇", 1700000000, biz="MzAxNjQ0MjY2Mw==")
@@ -22,7 +23,7 @@ UPPER = Original(MID, "四篇", 1700010800, biz="MZAXNJQ0MJY2MW==")
 
 def versions(root: Path) -> dict[str, tuple[str, str]]:
     """key -> (title, post) of every kept version (read straight from the state)."""
-    db = sqlite3.connect(root / ".wxarchive" / "state.sqlite3")
+    db = sqlite3.connect(state_db(root))
     try:
         return {k: (t, p) for k, t, p in db.execute(
             "SELECT key, title, post_path FROM articles WHERE instr(key, '#v') > 0 AND status = 'archived'")}

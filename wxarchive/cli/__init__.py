@@ -578,13 +578,13 @@ def cmd_rebuild_state(args: argparse.Namespace) -> int:
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Offline, under the archive's lock; a folder with no archive is refused, not made into one."""
     from wxarchive.jobs.pipeline import Result
-    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.layout import STATE_DB, STATE_DIR, state_db
 
     if getattr(args, "from_posts", False):
         return cmd_rebuild_state(args)
     opts = options_from(args)
-    if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
-        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
+    if not state_db(opts.out).is_file():
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB}); nothing to rebuild")
     show = _printer(args.json, args.quiet)
     lock, arch = locked_archiver(opts, "rebuild")
     try:
@@ -820,7 +820,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from wxarchive.archive.site import Site
 
     site = Site.open(args.out)
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     if not db.exists():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
     info = _status_info(site, db)
@@ -856,9 +856,8 @@ def _status_info(site: Site, db: Path) -> dict:
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
         sources = []
         for s in st.sources():
-            state = st.get_kv(f"source:{s['source']}") or {}
             sources.append({**s, "name": names.get(s["source"], s["source"]),
-                            "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
+                            "pending": len(st.source_state(s["source"]).pending)})
         missing, in_posts = st.images_missing_total()
         return {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
                 "images_missing": {"images": missing, "posts": in_posts}}
@@ -1047,7 +1046,7 @@ def _state_damage(e: BaseException, args: argparse.Namespace) -> str:
 
     if not is_damage(e):
         return ""
-    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_dir / "state.sqlite3"
+    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_db
     return StateDamaged(db, str(e)).message
 
 

@@ -34,12 +34,12 @@ def _row(root: Path, rec: ArticleRow, fate: Fate) -> dict[str, Any]:
 
 
 def gone_rows(root: Path) -> Iterator[dict[str, Any]]:
-    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.layout import STATE_DB, STATE_DIR, state_db
     from wxarchive.archive.store import Store
 
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     if not db.is_file():
-        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB})")
     with Store(db, readonly=True) as st:
         for rec, fate in st.fates(gone_only=True):
             yield _row(root, rec, fate)

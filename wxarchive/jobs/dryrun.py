@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable
 
 from wxarchive.errors import UsageError, WxError
+from wxarchive.layout import state_db
+
+if TYPE_CHECKING:
+    from wxarchive.archive.store import SourceState
 
 __all__ = ["Plan", "classify", "report"]
 
@@ -22,11 +26,10 @@ class Plan(StrEnum):
 
 def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
     """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
-    from wxarchive.archive.site import STATE_DIR
     from wxarchive.archive.store import Status, Store
     from wxarchive.urls import article_key
 
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     st = Store(db) if db.is_file() else None
     out: list[dict[str, Any]] = []
     try:
@@ -72,7 +75,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
             from wxarchive.archive.store import Store
 
             self.site = Site.open(opts.out)
-            db = self.site.state_dir / "state.sqlite3"
+            db = self.site.state_db
             self.store: Any = Store(db) if db.is_file() else _NoState()
             self.fetcher = Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
                                    backoff=opts.backoff, delay=opts.delay, proxy=opts.proxy, cookies=opts.cookies,
@@ -82,7 +85,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     urls: list[str] = []
     try:
         for spec in specs:
-            state = view.store.get_kv(f"source:{spec.ident}") or {}
+            state = view.store.source_state(spec.ident)
             try:
                 _kind, listed, _complete = _list_source(view, spec, state)  # type: ignore[arg-type]
             except UsageError:
@@ -90,7 +93,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
             except WxError as e:
                 print(f"wxarchive: source {spec.name}: {e.message}", file=sys.stderr)
                 continue
-            urls += listed + list(state.get("pending", []))
+            urls += listed + state.pending
     finally:
         view.fetcher.close()
         view.store.close()
@@ -105,6 +108,11 @@ class _NoState:
 
     def get_kv(self, _k: str) -> Any:
         return None
+
+    def source_state(self, _ident: str) -> SourceState:
+        from wxarchive.archive.store import SourceState
+
+        return SourceState()
 
     def close(self) -> None:
         pass
