@@ -17,7 +17,7 @@ from .report import Result, ms, secs
 from .wxserver import WxServer, article_url
 
 SECTION = "check"
-DEFAULT_DELAY = (2.0, 3.0)  # the CLI's default pacing (cli.options_from)
+DEFAULT_DELAY = (2.0, 3.0)  # the CLI's default pacing (cli.common.options_from)
 
 
 def _opts(out: Path, srv: WxServer, delay: tuple[float, float]):  # type: ignore[no-untyped-def]

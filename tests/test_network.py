@@ -131,7 +131,8 @@ def test_slow_server_times_out(wx, archive):
 
 
 def test_timeout_flag_reaches_the_fetcher():
-    from wxarchive.cli import build_parser, options_from
+    from wxarchive.cli import build_parser
+    from wxarchive.cli.common import options_from
 
     args = build_parser().parse_args(["get", URL, "--timeout", "0.5", "--delay", "0"])
     opts = options_from(args)

@@ -139,7 +139,7 @@ def test_archived_records_read_many_as_get_reads_one(tmp_path: Path) -> None:
         assert st.archived_records([]) == {}
 
 
-@pytest.mark.parametrize("wild", ["%", "_", "\\"])
+@pytest.mark.parametrize("wild", ["%", "_", "\\", "x"])  # (x: LIKE ignored ASCII case, aXb took axb's)
 def test_versions_are_matched_by_their_literal_key(tmp_path: Path, wild: str) -> None:
     """A key holding a LIKE wildcard finds its own kept versions and none of another article's."""
     with Store(tmp_path / "state.sqlite3") as st:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import os
 import sqlite3
 import threading
@@ -640,12 +639,13 @@ class Store:
     def versions_of(self, key: str) -> list[tuple[str, str, str]]:
         """(key, title, post_path) of the kept later versions (``<key>#v<n>``) of an article, oldest first.
 
-        The key is matched as a literal prefix: ``%`` and ``_`` in it are LIKE wildcards otherwise, and a
-        key holding one would take another article's versions for its own."""
-        pattern = re.sub(r"([\\%_])", r"\\\1", key) + "#v%"
+        The key is matched as a literal, case-sensitive prefix (the keys from ``<key>#v`` up to ``<key>#w``, as
+        the primary key's index orders them): a LIKE pattern took ``%`` and ``_`` in a key as wildcards and
+        ignored ASCII case, so a key like another's (``MzA_…``, ``MZA…``) took that article's versions for its own."""
+        prefix = key + "#v"
         with self._lock:
-            cur = self.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? ESCAPE '\\' "
-                                  "AND status='archived' ORDER BY archived_at", (pattern,))
+            cur = self.db.execute("SELECT key, title, post_path FROM articles WHERE key >= ? AND key < ? "
+                                  "AND status='archived' ORDER BY archived_at", (prefix, key + "#w"))
             return [tuple(r) for r in cur.fetchall()]
 
     def record_archived(self, key: str, aliases: list[str], **fields: Any) -> None:

@@ -11,6 +11,8 @@ import sys
 
 from wxarchive import __version__
 from wxarchive.cli import show as showcmd
+from wxarchive.cli.common import (ARCHIVING, PROXY_ENV, add_options, archive_dir, locked_archiver, options_from,
+                                  require_archive)
 from wxarchive.errors import ErrorCode, ArchiveError, RateLimited, UsageError, WxError
 
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
     from threading import Thread
 
     from wxarchive.jobs.harvest import HarvestResult
-    from wxarchive.archive.lock import ArchiveLock
     from wxarchive.jobs.pipeline import Archiver, Options, Outcome
     from wxarchive.cli.report import Tally
     from wxarchive.archive.site import Site
@@ -38,37 +39,6 @@ def _log():  # logging (with threading, traceback) loads once a command runs, no
     import logging
 
     return logging.getLogger("wxarchive")
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
-    p.add_argument("--connect-to", action="append", metavar="HOST=BASE_URL",
-                   help="send requests for HOST to BASE_URL (repeatable; env WXARCHIVE_CONNECT_TO)")
-    p.add_argument("--no-images", action="store_true", help="keep remote image URLs, download nothing")
-    p.add_argument("--json", action="store_true", help="one JSON object per source on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    p.add_argument("--force", action="store_true", help="archive again even if already archived")
-    p.add_argument("--delay", type=float, default=None, metavar="SECONDS",
-                   help="minimum seconds between article pages (default 2, plus up to 1 s jitter)")
-    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="parallel image downloads (default 4)")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
-    p.add_argument("--media", action="store_true", help="also save audio and video files where the page exposes them")
-    p.add_argument("--keep-footers", action="store_true", help="keep account footers and boilerplate")
-    p.add_argument("--no-learn", dest="learn", action="store_false",
-                   help="on first meeting an account, do not read two of its linked articles to learn its footer")
-    p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="give up an article after N failures")
-    p.add_argument("--retry-failed", action="store_true", help="try given-up articles again")
-    p.add_argument("--attempt-gap", type=float, default=3600.0, metavar="SECONDS",
-                   help="failures closer together than this count as one attempt (default 3600)")
-    p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
-    p.add_argument("--proxy", metavar="URL",
-                   help="http://, https:// or socks5://HOST:PORT for every request ('' for none; default: "
-                        "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
-    p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt (as yt-dlp takes)")
-    p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
-    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM), as a company's "
-                                                     "TLS-inspecting proxy needs (SSL_CERT_FILE replaces the store)")
 
 
 def _examples(text: str) -> str:
@@ -174,17 +144,8 @@ def _add_get(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="article URL or saved page; - reads links from stdin")
     p.add_argument("-a", "--batch-file", metavar="FILE",
                    help="archive every link in FILE (- for stdin), as `wxarchive import FILE` does")
-    _common(p)
-    p.add_argument("--dry-run", action="store_true",
-                   help="say what would be fetched (new) and what is known, with no request and no write")
-    _add_hooks(p)
-
-
-def _add_hooks(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--exec", metavar="CMD", help="run CMD after each archived post, without a shell; {archive}, "
-                   "{post}, {title}, {url}, {key}, {account} are put into its words")
-    p.add_argument("--exec-after", metavar="CMD",
-                   help="run CMD once after a run that archived anything (e.g. 'jekyll build -s {archive}')")
+    add_options(p, *ARCHIVING)
+    add_options(p, "dry_run", "exec", "exec_after")
 
 
 def _add_site_commands(sub: argparse._SubParsersAction) -> None:
@@ -194,8 +155,7 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
   wxarchive init myblog          # an existing Jekyll site: only wxarchive.toml and folders are added"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", nargs="?", default=None, help="the site's folder (default: --out, else ./archive)")
-    p.add_argument("--out", "-o", default=None, metavar="DIR", help="the same as DIR, as every command takes it")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "out", "verbose", out=None)
 
     p = sub.add_parser("rebuild", help="re-render every post from the raw pages kept in the archive (offline but for missing images)", epilog=_examples("""
   wxarchive rebuild --out ~/blog             # every post again from its kept raw page
@@ -204,7 +164,7 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("keys", nargs="*", metavar="KEY|URL",
                    help="only these articles (key or any URL of each); default: every post")
-    _common(p)
+    add_options(p, *ARCHIVING)
     p.add_argument("--from-posts", action="store_true",
                    help="rebuild the state database from the posts' front matter (after it was damaged or lost)")
 
@@ -218,21 +178,15 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
   wxarchive import bookmarks.html --dry-run           # what would be fetched, no request"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE|-", help="text list (# comments), CSV, JSON or HTML bookmarks; - for stdin")
-    _common(p)
-    p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
-    p.add_argument("--dry-run", action="store_true",
-                   help="say what would be fetched (new) and what is known, with no request and no write")
-    _add_hooks(p)
+    add_options(p, *ARCHIVING)
+    add_options(p, "ignore_backoff", "dry_run", "exec", "exec_after")
 
     p = sub.add_parser("harvest", help="archive what is new in the [[sources]] of wxarchive.toml (for cron)", epilog=_examples("""
   wxarchive harvest --out ~/blog --log ~/blog/.wxarchive/harvest.log   # from cron: silent when all is well
   wxarchive harvest --out ~/blog --dry-run                              # what the sources list now"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common(p)
-    p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
-    p.add_argument("--dry-run", action="store_true",
-                   help="list the sources and say what would be fetched; no article page requested, nothing written")
-    _add_hooks(p)
+    add_options(p, *ARCHIVING)
+    add_options(p, "ignore_backoff", "dry_run", "exec", "exec_after")
 
 
 def _add_status(sub: argparse._SubParsersAction) -> None:
@@ -240,9 +194,7 @@ def _add_status(sub: argparse._SubParsersAction) -> None:
   wxarchive status --out ~/blog          # counts, missing images, failures, back-off, sources
   wxarchive status --out ~/blog --json"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", "-o", default="archive", metavar="DIR")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "out", "json", "verbose")
 
 
 def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
@@ -345,101 +297,10 @@ def _say_setup(args: argparse.Namespace, typed: dict[str, Any], builtin: dict[st
             said.append(f"{dest.replace('_', '-')}={value!r} ({where})")
     if os.environ.get("WXARCHIVE_CONNECT_TO") and "connect_to" in builtin:
         said.append(f"connect-to={os.environ['WXARCHIVE_CONNECT_TO']!r} (environment WXARCHIVE_CONNECT_TO)")
-    env_proxy = next((v for v in _PROXY_ENV if os.environ.get(v)), None)
+    env_proxy = next((v for v in PROXY_ENV if os.environ.get(v)), None)
     if env_proxy and "proxy" in builtin and typed.get("proxy") is None:
         said.append(f"proxy={os.environ[env_proxy]!r} (environment {env_proxy})")
     log.info("settings: %s", "; ".join(said) if said else "all defaults")
-
-
-def archive_dir(out: str) -> Path:
-    """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
-    from pathlib import Path
-
-    if "%(" in out:
-        raise UsageError(f"-o/--out is the archive's folder, not a file name template (as yt-dlp's -o is): {out!r}; "
-                         "posts are named by date and title inside it")
-    p = Path(out).expanduser()
-    if p.exists() and not p.is_dir():
-        raise UsageError(f"{out} is a file, not a folder; give the archive's folder (--out DIR)")
-    return p
-
-
-def require_archive(out: str, what: str) -> None:
-    """Refuse a folder that holds no archive (neither wxarchive.toml nor a state): a typo in ``--out``
-    must not become a new site, nor be blamed on a missing ``[[sources]]``."""
-    from wxarchive.layout import CONFIG_NAME, STATE_DB, STATE_DIR, state_db
-
-    root = archive_dir(out)
-    if (root / CONFIG_NAME).is_file() or state_db(root).is_file():
-        return
-    made = "" if root.is_dir() else " (no such folder)"
-    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/{STATE_DB}; "
-                     f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
-
-
-_PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
-
-
-def _from_command_line(args: argparse.Namespace, dest: str) -> Any:
-    """The value the command line itself gave ``dest`` (None: not given there, only by a config file).
-    Without a record of the command line (a Namespace built by hand), every value counts as given."""
-    given = getattr(args, "_command_line", None)
-    return getattr(args, dest, None) if given is None else given.get(dest)
-
-
-def _connect_routes(args: argparse.Namespace, parse: Callable[..., dict[str, str]]) -> dict[str, str]:
-    """``--connect-to`` routes, host by host: the command line over WXARCHIVE_CONNECT_TO over the config
-    files (argparse appends the command line's pairs to the ones a config file gave)."""
-    every = list(args.connect_to or [])
-    typed = list(_from_command_line(args, "connect_to") or [])
-    configured = every[:len(every) - len(typed)]
-    return {**parse(configured), **parse(None, os.environ.get("WXARCHIVE_CONNECT_TO")), **parse(typed)}
-
-
-def _proxy_setting(args: argparse.Namespace) -> str | None:
-    """``--proxy``: the command line over the *_PROXY environment over the config files (None: the
-    environment's, "": none)."""
-    typed = _from_command_line(args, "proxy")
-    if typed is not None:
-        return str(typed)
-    if args.proxy is not None and any(os.environ.get(v) for v in _PROXY_ENV):
-        return None  # a proxy only a config file names gives way to the environment's
-    return str(args.proxy) if args.proxy is not None else None
-
-
-def options_from(args: argparse.Namespace) -> Options:
-    from wxarchive.jobs.pipeline import Options
-    from wxarchive.net.routing import check_proxy, load_cookies, parse_connect_to
-
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
-    for flag, value, most in (("--timeout", args.timeout, 86400), ("--delay", args.delay, 86400),
-                              ("--attempt-gap", args.attempt_gap, 10 * 365 * 86400)):
-        if value is not None and not value <= most:  # inf, nan, 1e308: overflow where time is computed
-            raise UsageError(f"{flag} must be at most {most} seconds, got {value:g}")
-    if args.delay is not None and not args.delay >= 0:
-        raise UsageError(f"--delay must be 0 seconds or more, got {args.delay:g}")
-    if args.user_agent is not None and not args.user_agent.strip():
-        raise UsageError("--user-agent must not be empty (leave it out for the default)")
-    if args.ca_cert:
-        from wxarchive.net.routing import check_ca_cert
-
-        args.ca_cert = check_ca_cert(os.path.expanduser(args.ca_cert))  # a bad file: a usage error now
-    proxy = _proxy_setting(args)
-    if proxy:
-        check_proxy(proxy)
-    if args.cookies:
-        load_cookies(args.cookies)  # a bad file is a usage error now, not at the first request
-    routes = _connect_routes(args, parse_connect_to)
-    delay = (2.0, 3.0) if args.delay is None else (max(0.0, args.delay), max(0.0, args.delay) * 1.5)
-    if args.concurrency < 1 or args.max_attempts < 1:
-        raise UsageError("--concurrency and --max-attempts must be at least 1")
-    return Options(out=archive_dir(args.out), no_images=args.no_images, force=args.force, media=args.media,
-                   keep_footers=args.keep_footers, learn=getattr(args, "learn", True), max_attempts=args.max_attempts,
-                   retry_failed=args.retry_failed,
-                   concurrency=args.concurrency, delay=delay, timeout=args.timeout, connect_to=routes,
-                   attempt_gap=max(0.0, args.attempt_gap), proxy=proxy, cookies=args.cookies,
-                   user_agent=args.user_agent, ca_cert=args.ca_cert)
 
 
 def _printer(as_json: bool, quiet: bool):
@@ -725,7 +586,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if not state_db(opts.out).is_file():
         raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB}); nothing to rebuild")
     show = _printer(args.json, args.quiet)
-    lock, arch = _locked_archiver(opts, "rebuild")
+    lock, arch = locked_archiver(opts, "rebuild")
     try:
         outs = arch.rebuild(on_outcome=show, keys=args.keys or None, keep_footers=opts.keep_footers)
         healed = [] if opts.no_images else arch.heal_images(on_outcome=show)  # the one step that asks the network
@@ -759,29 +620,6 @@ def _failure_line(o: Outcome) -> str:
 
     text = visible(said(o.source, o.message or ""))
     return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
-
-
-def _locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
-    """Take the archive's lock first, then sweep what a killed run left, then open the archive."""
-    from wxarchive.archive.lock import ArchiveLock, sweep_partials
-    from wxarchive.jobs.pipeline import Archiver
-    from wxarchive.archive.site import Site
-    from wxarchive.layout import LAYOUT_DIR, RAW_DIR
-
-    site = Site.open(opts.out)
-    try:
-        lock = ArchiveLock(site.state_dir, what).acquire()
-    except OSError as e:  # a read-only filesystem, a full disk, a file where the folder goes
-        from wxarchive.errors import ArchiveError
-
-        raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
-    try:
-        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / RAW_DIR, site.state_dir / LAYOUT_DIR,
-                        site.state_dir, site.root])
-        return lock, Archiver(opts)
-    except BaseException:
-        lock.release()
-        raise
 
 
 def _say_skipped(reading: Any, verbose: int) -> None:
@@ -834,7 +672,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     hooks = _RunHooks(args, opts.out)
     show = _printer(args.json, args.quiet)
     tally = Tally()
-    lock, arch = _locked_archiver(opts, name)
+    lock, arch = locked_archiver(opts, name)
     try:
         backoff = Backoff(arch.store)
         held = backoff.in_force()
@@ -903,7 +741,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     tally = Tally()
     show = _printer(args.json, False) if (args.json or args.verbose) else None
     hooks = _RunHooks(args, opts.out)
-    lock, arch = _locked_archiver(opts, "harvest")
+    lock, arch = locked_archiver(opts, "harvest")
     try:
         from wxarchive.interrupt import two_step_ctrl_c
 

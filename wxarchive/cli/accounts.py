@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 from wxarchive.layout import CONFIG_NAME, state_db
 
@@ -29,9 +30,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("account", nargs="?", metavar="ARTICLE_URL|BIZ", help="add: a long article link or the __biz")
     p.add_argument("--name", metavar="NAME", help="add: the label shown in reports (default: the account)")
     p.add_argument("--since", metavar="DATE", help="add: list nothing published before DATE (2024-01-01)")
-    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
-    p.add_argument("--json", action="store_true", help="ls: one JSON object per account on stdout")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "out", "json", "verbose")
 
 
 def _toml_string(s: str) -> str:

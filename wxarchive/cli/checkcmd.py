@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
+from wxarchive.cli.common import add_options
 from wxarchive.errors import ErrorCode, UsageError
 
 if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a check runs
@@ -25,28 +26,14 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("check", help="re-visit archived articles and record whether each original is still there",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("targets", nargs="*", metavar="KEY|URL", help="check only these articles (key or any URL of one)")
-    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
+    add_options(p, "out")
     p.add_argument("--max", type=int, default=None, metavar="N", help="check at most N articles")
     p.add_argument("--older-than", metavar="AGE", help="only articles not checked for AGE (30d, 12h, 2w)")
     p.add_argument("--account", metavar="NAME", help="only this account's articles")
     p.add_argument("--refetch-edited", action="store_true",
                    help="archive the new version of an edited article beside the old one")
-    p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
-    p.add_argument("--connect-to", action="append", metavar="HOST=BASE_URL",
-                   help="send requests for HOST to BASE_URL (repeatable; env WXARCHIVE_CONNECT_TO)")
-    p.add_argument("--delay", type=float, default=None, metavar="SECONDS",
-                   help="minimum seconds between article pages (default 2, plus up to 1 s jitter)")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
-    p.add_argument("--ignore-backoff", action="store_true", help="run even while a WeChat back-off is in force")
-    p.add_argument("--dry-run", action="store_true",
-                   help="list the articles that would be checked; no request, nothing written (works read-only)")
-    p.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    p.add_argument("--log", metavar="FILE", help="write a full log to FILE")
-    p.add_argument("--proxy", metavar="URL", help="proxy for every request, as for import ('' for none)")
-    p.add_argument("--cookies", metavar="FILE", help="send the cookies of a Netscape cookies.txt")
-    p.add_argument("--user-agent", metavar="UA", help="the User-Agent header (default: a desktop Chrome)")
-    p.add_argument("--ca-cert", metavar="FILE", help="also trust the CA certificates in FILE (PEM)")
+    add_options(p, "json", "connect_to", "delay", "timeout", "ignore_backoff", "dry_run", "quiet", "verbose", "log",
+                "proxy", "cookies", "user_agent", "ca_cert")
     # what options_from reads for the archiving commands; a check archives nothing (but --refetch-edited)
     p.set_defaults(no_images=False, force=False, media=False, keep_footers=False, max_attempts=3,
                    retry_failed=False, concurrency=4, attempt_gap=3600.0)
@@ -89,7 +76,7 @@ def summary(outs: list[CheckOutcome]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from wxarchive.jobs.check import Checker, parse_age
-    from wxarchive.cli import _locked_archiver, options_from, require_archive
+    from wxarchive.cli.common import locked_archiver, options_from, require_archive
     from wxarchive.archive.backoff import Backoff
     from wxarchive.cli.report import Progress, chain
 
@@ -101,7 +88,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _dry_run(args, older)
     opts = options_from(args)
     show = _printer(args.json, args.quiet)
-    lock, arch = _locked_archiver(opts, "check")
+    lock, arch = locked_archiver(opts, "check")
     try:
         checker = Checker(arch, refetch_edited=args.refetch_edited)
         checker.repair()

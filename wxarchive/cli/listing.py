@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 
 TYPE_CHECKING = False  # start-up: --help must not pay for typing, json or pathlib
@@ -27,10 +28,9 @@ EXAMPLES = """examples:
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("ls", help="list what the archive holds (key, date, account, title, post, status, images)",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
-    p.add_argument("--json", action="store_true", help="one JSON object per article on stdout")
+    add_options(p, "out", "json")
     p.add_argument("--gone", action="store_true", help="only articles whose original was found deleted, removed, ...")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "verbose")
     return p
 
 

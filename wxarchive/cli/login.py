@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 
 __all__ = ["add_parser", "cmd_login"]
@@ -40,12 +41,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--status", action="store_true",
                    help="check the kept session with one listing request (an account source of --out, or --account)")
     p.add_argument("--account", metavar="BIZ", help="the account --status lists (its __biz or an article link)")
-    p.add_argument("--out", "-o", default="archive", metavar="DIR", help="archive root (default: ./archive)")
-    p.add_argument("--connect-to", action="append", metavar="HOST=BASE_URL",
-                   help="send requests for HOST to BASE_URL (repeatable; env WXARCHIVE_CONNECT_TO)")
-    p.add_argument("--proxy", metavar="URL", help="proxy for the request, as for import ('' for none)")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="per-request timeout (default 20)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "out", "connect_to", "proxy", "timeout", "verbose")
 
 
 def _private_write(path: Path, text: str) -> None:

@@ -9,6 +9,7 @@ import argparse
 import json
 from typing import Any
 
+from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 
 __all__ = ["add_parser", "cmd_show", "removed_blocks"]
@@ -22,10 +23,9 @@ def add_parser(sub: Any, examples: Any) -> None:
   wxarchive rebuild 'MzA…==:2650…:1' --keep-footers  # put them back in the post"""),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("key", metavar="KEY|URL", help="the article's key (biz:mid:idx) or any URL of it")
-    p.add_argument("--out", "-o", default="archive", metavar="DIR")
+    add_options(p, "out")
     p.add_argument("--removed", action="store_true", help="list each block cleaning removed from the post, with why")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    add_options(p, "json", "verbose")
 
 
 def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
