@@ -101,4 +101,28 @@ def run(quick: bool = False, corpus: Path | None = CORPUS, log: Callable[[str], 
     out.append(Result(SECTION, f"{RAW}: size / gzip -6 size", f"{statistics.median(z / g for z, g in sizes):.2f}x"
                       f" (worst page {worst:.2f}x)", "<= 1x every page", worst <= 1.0,
                       f"{sum(z for z, _ in sizes) / 2**20:.1f} MB vs {sum(g for _, g in sizes) / 2**20:.1f} MB for the {len(pages)} pages"))
-    return out
+    return out + _small_raw_pages(corpus, rounds)
+
+
+def _small_raw_pages(corpus: Path | None, rounds: int) -> list[Result]:
+    """Raw pages under 1 MB (older articles, error pages; issue 24): every corpus page of that size, else
+    generated ones of 100-800 KB. Size against gzip -6 (reported with its worst page) and the worst
+    page's CPU to pack, against the raw page's budget."""
+    from wxarchive.archive import rawpage
+
+    from .realpage import real_page
+
+    small = [p.read_bytes() for p in sorted(Path(corpus).glob("*.html"))
+             if p.stat().st_size < 2**20] if corpus is not None and Path(corpus).is_dir() else []
+    small = small or [real_page(i, size=(1 + i) * 100 * 1024, images=5) for i in range(8)]
+    sizes = [(len(rawpage.pack(d)[1]), len(gzip.compress(d, 6, mtime=0))) for d in small]
+    worst_cpu = Spread([max(_cpu(lambda: rawpage.pack(d)) for d in small) for _ in range(rounds)])
+    r = [z / g for z, g in sizes]
+    return [
+        Result(SECTION, f"{RAW} under 1 MB: size / gzip -6 size", f"{statistics.median(r):.2f}x "
+               f"({min(r):.2f}-{max(r):.2f})", "report", None,
+               f"{len(small)} pages of {min(map(len, small)) / 1024:.0f} KB-{max(map(len, small)) / 1024:.0f} KB; "
+               f"all together {sum(z for z, _ in sizes) / sum(g for _, g in sizes):.2f}x (zstd -{getattr(rawpage, 'SMALL_LEVEL', rawpage.LEVEL)})"),
+        Result(SECTION, f"{RAW} under 1 MB: CPU to pack, slowest page", worst_cpu.fmt(" ms", 1000, 1), "<= 12 ms",
+               worst_cpu.at_most(0.012), f"{max(map(len, small)) / 1024:.0f} KB the biggest"),
+    ]

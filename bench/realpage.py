@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import json
 import random
 from pathlib import Path
 
@@ -145,23 +146,42 @@ def _own_scripts(rnd: random.Random, i: int, size: int, variant: tuple[bytes, ..
                               rnd.randrange(10**9)).encode()
 
 
-def real_page(i: int, size: int = 3 * 1024 * 1024, images: int = 20, seed: int = 13) -> bytes:
-    """Article ``i`` as WeChat serves it: ~``size`` bytes, most of it inline script."""
+def real_page(i: int, size: int = 3 * 1024 * 1024, images: int = 20, seed: int = 13, kind: str = "article") -> bytes:
+    """Article ``i`` as WeChat serves it: ~``size`` bytes, most of it inline script.
+
+    ``kind`` "text" or "picture" makes a text post (item_show_type 10) or a picture post (8) instead,
+    shaped as the 2025 corpus pages of those kinds: ``#js_content`` holds only the follow card (and a
+    text post's title and empty text slot), the words are ``cgiDataNew.content_noencode`` with
+    ``\\x0a`` line breaks, a picture post's images its ``picture_page_info_list``.
+    """
     rnd = random.Random(seed * 1_000_003 + i)
     title = f"第{i}期：用 Python 整理公众号文章的{i % 7 + 3}个办法"
     ct = 1700000000 + i * 3600
     link = f"http://mp.weixin.qq.com/s?__biz={BIZ}&amp;mid={MID0 + i}&amp;idx=1&amp;sn={sn(i)}"
     body = _body(rnd, i, images, paragraphs=rnd.randrange(40, 90))
+    show, text, pics, desc = "0", "", "", ""  # an article page stays as it was
+    if kind != "article":  # a short post: its words and pictures live in the scripts
+        show = "10" if kind == "text" else "8"
+        text = "\\x0a".join(rnd.choice(_paragraphs()) for _ in range(rnd.randrange(3, 12)))
+        n_pics = images if kind == "picture" else 0
+        pics = ", ".join(f"{{ cdn_url: 'https://mmbiz.qpic.cn/mmbiz_jpg/{media_id(i, j)}/0?wx_fmt=jpeg', "
+                         "width: '1080', height: '1440' }" for j in range(n_pics))
+        pics = f"picture_page_info_list: [{pics}], "
+        desc = f'<meta property="og:description" content="第{i}篇基准文章的摘要">\n'
+        body = ('<div id="js_top_profile"><img class="wx_follow_avatar_pic" src="https://wx.qlogo.cn/mmhead/x/0">'
+                '<span class="wx_follow_nickname">基准测试号</span></div>'
+                + (f'<h1 id="js_text_title">{html.escape(title)}</h1><p id="js_text_desc"></p>' if kind == "text" else ""))
     globals_js = (f'var msg_title = "{title}";\nvar ct = "{ct}";\nvar nickname = "基准测试号";\n'
                   f'var biz = "" || "{BIZ}"; var mid = "" || "{MID0 + i}"; var idx = "" || "1"; var sn = "" || "{sn(i)}";\n'
                   f'var msg_link = "{link}#rd";\n'
                   f'var msg_cdn_url = "https://mmbiz.qpic.cn/mmbiz_png/{media_id(i, 999)}/0?wx_fmt=png";\n'
-                  f'var msg_desc = "第{i}篇基准文章的摘要";\nvar _copyright_stat = "1";\nvar item_show_type = "0";\n')
+                  f'var msg_desc = "第{i}篇基准文章的摘要";\nvar _copyright_stat = "1";\nvar item_show_type = "{show}";\n')
     cgi = (f"window.cgiDataNew = {{ title: '{title}', nick_name: '基准测试号', create_time: '{ct}', "
-           f"bizuin: '{BIZ}', mid: '{MID0 + i}', idx: '1', sn: '{sn(i)}', item_show_type: '0', "
-           f"content_noencode: '', copyright_info: {{ copyright_stat: 1 }} }};\n")
+           f"bizuin: '{BIZ}', mid: '{MID0 + i}', idx: '1', sn: '{sn(i)}', item_show_type: '{show}', "
+           f"content_noencode: '{text}', {pics}copyright_info: {{ copyright_stat: 1 }} }};\n")
     head = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
             f'<meta property="og:title" content="{html.escape(title)}">\n<meta property="og:url" content="{link}">\n'
+            f'{desc}'
             f"<title>{html.escape(title)}</title>\n"
             '<script src="https://res.wx.qq.com/mmbizappmsg/zh_CN/htmledition/js/appmsg.js"></script>\n</head>\n'
             '<body id="activity-detail" class="zh_CN">\n<div id="js_article" class="rich_media">\n'
@@ -194,6 +214,28 @@ def real_size_pages(corpus: Path | None, limit: int = 0) -> list[tuple[str, byte
                 pages.append((p.stem, p.read_bytes()))
     if not pages:
         pages = [(f"generated-{i}", real_page(i, size=(2 + i % 3) * 1024 * 1024)) for i in range(max(limit, 6))]
+    pages.sort(key=lambda x: len(x[1]))
+    if limit and len(pages) > limit:
+        step = len(pages) / limit
+        pages = [pages[int(k * step + step / 2)] for k in range(limit)]
+    return pages
+
+
+def pages_of_kind(corpus: Path | None, kind: str, limit: int = 0) -> list[tuple[str, bytes]]:
+    """Posts of one kind ("text", "picture"), whatever their size: the corpus's, as its sidecar ``.json``
+    names them (read at bench time), else generated 2-3 MB ones. ``limit`` keeps an even spread, by size."""
+    pages: list[tuple[str, bytes]] = []
+    if corpus is not None and Path(corpus).is_dir():
+        for p in sorted(Path(corpus).glob("*.json")):
+            try:
+                said = json.loads(p.read_text(encoding="utf-8")).get("kind")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if said == kind and p.with_suffix(".html").is_file():
+                pages.append((p.stem, p.with_suffix(".html").read_bytes()))
+    if not pages:
+        pages = [(f"generated-{kind}-{i}", real_page(i, size=(2 + i % 2) * 1024 * 1024, images=9, kind=kind))
+                 for i in range(max(limit, 3))]
     pages.sort(key=lambda x: len(x[1]))
     if limit and len(pages) > limit:
         step = len(pages) / limit

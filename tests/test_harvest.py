@@ -274,3 +274,16 @@ def test_feed_host_429_is_a_source_error_not_a_wechat_backoff(tmp_path: Path, se
         assert st.get_kv("backoff") is None
     log_text = log_file.read_text(encoding="utf-8")
     assert "archived https://mp.weixin.qq.com/s?" in log_text and arts[0].title in log_text
+
+
+def test_status_counts_no_pending_from_a_junk_source_state(tmp_path: Path) -> None:
+    """A state is anyone's: a ``pending`` that is one string is no list of 29 links (issue 21: one typed accessor)."""
+    root = tmp_path / "arch"
+    write_config(root, '[[sources]]\npath = "links.txt"\n')
+    (root / ".wxarchive").mkdir()
+    with store_of(root) as st:
+        st.record_source("links.txt", "ok", 1, 0)
+        st.set_kv("source:links.txt", {"pending": "https://mp.weixin.qq.com/s/A", "complete": True})
+    r = run_cli("status", "--out", str(root), "--json")
+    assert r.returncode == 0, r.stderr
+    assert [s["pending"] for s in json.loads(r.stdout)["sources"]] == [0]

@@ -95,3 +95,24 @@ def test_the_memory_budget_holds(fresh_cache: jsdata._Bundles) -> None:
         script_vars_each([s], _VARS, GLOBALS)
     assert fresh_cache.size <= 200_000 and len(fresh_cache._seen) == 2
     assert script_vars_each([scripts[0]], _VARS, GLOBALS) == {"msg_title": ["0"]}  # dropped, read again
+
+
+def test_text_and_picture_posts_read_legacy_forms_and_cgi_data_one_script_at_a_time(
+        fresh_cache: jsdata._Bundles) -> None:
+    """A text or picture post (item_show_type 10 / 8) is not a "complete" article, so the legacy forms and
+    ``window.cgiDataNew`` are read too: one script at a time (the big bundles remembered for the next post
+    of the batch, issue 24), never joining the 2-3 MB of scripts, with the same values as from the join."""
+    import datetime as dt
+
+    from wxarchive.extract.parse import Sources, _cgi, load
+    from wxarchive.models import Page
+
+    for kind in ("text", "picture"):
+        data = real_page(5, size=2 * 1024 * 1024, images=3, kind=kind)
+        page = Page(url="", final_url="", status=200, content=data, fetched_at=dt.datetime.now(dt.timezone.utc))
+        doc, _, parts, _ = load(page)
+        s = Sources(doc, "", parts)
+        assert s.cgi.get("item_show_type") == ("10" if kind == "text" else "8")
+        assert s.cgi == _cgi([SCRIPT_END.join(parts)])  # as the joined scripts give it
+        assert "scripts" not in s.__dict__, kind  # the join was never made
+        assert any(key[1] == LEGACY for key in fresh_cache._seen), kind  # the bundles' legacy hits remembered

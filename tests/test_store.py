@@ -1,6 +1,7 @@
 """The state database: versioned schema, in-place upgrade of archives made by older versions, named states."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def test_archived_records_read_many_as_get_reads_one(tmp_path: Path) -> None:
         assert st.archived_records([]) == {}
 
 
-@pytest.mark.parametrize("wild", ["%", "_", "\\"])
+@pytest.mark.parametrize("wild", ["%", "_", "\\", "x"])  # (x: LIKE ignored ASCII case, aXb took axb's)
 def test_versions_are_matched_by_their_literal_key(tmp_path: Path, wild: str) -> None:
     """A key holding a LIKE wildcard finds its own kept versions and none of another article's."""
     with Store(tmp_path / "state.sqlite3") as st:
@@ -157,3 +158,50 @@ def test_a_failure_never_demotes_an_archived_article(tmp_path: Path) -> None:
         st.record_failure("a:1:1", "u", "deleted", "该内容已被发布者删除", permanent=True)
         rec = st.get("a:1:1")
         assert rec is not None and rec.status == Status.ARCHIVED and rec.post_path == "_posts/a.md"
+
+
+# ---- the kv table through its typed accessors (issue 21): a state may be anyone's, so junk reads as nothing
+
+def test_source_state_round_trips_and_keeps_what_it_does_not_know(tmp_path: Path) -> None:
+    from wxarchive.archive.store import SourceKind, SourceState
+
+    with Store(tmp_path / "state.sqlite3") as st:
+        assert st.source_state("links.txt") == SourceState()
+        st.set_kv("source:feed", {"pending": ["https://mp.weixin.qq.com/s/A"], "complete": False, "kind": "album",
+                                  "walk": {"cursor": 3}, "later": [1]})
+        got = st.source_state("feed")
+        assert got.pending == ["https://mp.weixin.qq.com/s/A"] and got.complete is False
+        assert got.kind == SourceKind.ALBUM and got.walk == {"cursor": 3}
+        st.set_source_state("feed", got)
+        assert st.get_kv("source:feed")["later"] == [1]  # a newer wxarchive's key survives an older run
+
+
+@pytest.mark.parametrize("junk", ["just text", ["a"], {"pending": "https://mp.weixin.qq.com/s/A"},
+                                  {"pending": [1, None, {}], "walk": "x", "kind": 5}])
+def test_a_junk_source_state_reads_as_a_fresh_one(tmp_path: Path, junk: object) -> None:
+    """A pending *string* was walked letter by letter: each letter a "URL" to archive, or to count in `status`."""
+    with Store(tmp_path / "state.sqlite3") as st:
+        st.set_kv("source:feed", junk)
+        got = st.source_state("feed")
+        assert got.pending == [] and got.walk == {} and got.kind == ""
+
+
+@pytest.mark.parametrize("junk", ["soon", {"until": "abc"}, {"until": float("inf")}, {"level": 10**6}, [1]])
+def test_a_junk_backoff_is_none_with_a_line(tmp_path: Path, junk: object, caplog: pytest.LogCaptureFixture) -> None:
+    from wxarchive.archive.backoff import Backoff
+
+    with Store(tmp_path / "state.sqlite3") as st, caplog.at_level(logging.WARNING):  # (the root's level: a CLI
+        st.set_kv("backoff", junk)  # run in this process may have raised it)
+        assert st.backoff() is None and Backoff(st).in_force() is None
+    assert "back-off record in the state is not readable" in caplog.text
+
+
+def test_a_backoff_round_trips(tmp_path: Path) -> None:
+    from wxarchive.archive.store import BackoffRecord
+
+    with Store(tmp_path / "state.sqlite3") as st:
+        rec = BackoffRecord(until=2e9, level=2, delay=3600.0, reason="verify", since=1.9e9, until_text="later")
+        st.set_backoff(rec)
+        assert st.backoff() == rec and st.get_kv("backoff")["until"] == 2e9
+        st.set_backoff(None)
+        assert st.backoff() is None and st.get_kv("backoff") is None

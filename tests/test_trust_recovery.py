@@ -36,7 +36,8 @@ def _keys(db: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("front", ["title: a: b\n", "- a\n- b\n", "x: !!python/object/apply:os.system ['true']\n",
-                                   "title: [unclosed\n"])
+                                   "title: [unclosed\n", "a: &a [x, x]\nb: &b [*a, *a]\n",
+                                   "x: y\n" * 300_000])
 def test_an_unreadable_post_is_skipped_and_the_recovery_finishes(run_cli, tmp_path: Path, front: str) -> None:
     out = tmp_path / "a"
     db = _archive(run_cli, out)

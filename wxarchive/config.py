@@ -25,6 +25,7 @@ from typing import Any
 from collections.abc import Callable
 
 from wxarchive.errors import UsageError
+from wxarchive.layout import CONFIG_NAME
 
 __all__ = ["USER_ONLY", "apply_config", "read_toml", "split_config_flags", "user_config_path"]
 
@@ -198,7 +199,7 @@ def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Na
     if not ignore and "out" in _actions(sub):
         out = args.out if _given(argv, ("--out", "-o")) else values.get("out", args.out)
         folder = Path(str(out)).expanduser()
-        archive = folder / "wxarchive.toml"
+        archive = folder / CONFIG_NAME
         if archive.exists() or archive.is_symlink():
             opts = _read(archive).get("options", {})
             if not isinstance(opts, dict):

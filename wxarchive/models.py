@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["MAX_PAGE_BYTES", "SHANGHAI", "Article", "Image", "Kind", "Media", "Page"]
+__all__ = ["MAX_PAGE_BYTES", "SHANGHAI", "Article", "Choices", "Image", "Kind", "Media", "Page"]
 
 # WeChat's dates, post file names and front matter are in this zone. China has kept UTC+8 without
 # daylight saving since 1991, long before WeChat (2011): a fixed offset is exact for every article,
@@ -32,6 +32,21 @@ class Kind(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """The per-post options a post was made with: kept in the state (``articles`` columns) and, when
+    set, in its front matter, so a rebuild or a recovery from the posts makes it the same way again."""
+
+    keep_footers: bool = False  # --keep-footers: the footer boilerplate stayed in
+    no_images: bool = False  # --no-images: its remote images are not "missing"
+
+    NAMES = ("keep_footers", "no_images")  # (a class constant: not a field)
+
+    def set(self) -> tuple[str, ...]:
+        """The names of the choices that are on, in :attr:`NAMES` order."""
+        return tuple(k for k in self.NAMES if getattr(self, k))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The archive-wide pause after WeChat asked for verification, kept in the state so runs months apart agree.
 
-``kv["backoff"]`` holds ``{until, until_text, level, delay, reason, since}``; while
+``kv["backoff"]`` holds a :class:`~wxarchive.archive.store.BackoffRecord`
+(``{until, until_text, level, delay, reason, since}``); while
 ``until`` is in the future no run touches WeChat. Each block doubles the delay
 (15 min, 30 min, ... capped at 6 h); a run that finishes unblocked forgets it.
 ``get``, ``import`` and ``harvest`` all use it.
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 from wxarchive.errors import RateLimited
-from wxarchive.archive.store import Store
+from wxarchive.archive.store import BackoffRecord, Store
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "Backoff"]
 
@@ -30,29 +30,24 @@ def _when(ts: float) -> str:
 
 
 class Backoff:
-    """The archive-wide pause after WeChat asked for verification; shared by import and harvest."""
-
-    KEY = "backoff"
+    """The archive-wide pause after WeChat asked for verification; shared by import and harvest.
+    Its records are :class:`~wxarchive.archive.store.BackoffRecord`, handed out as plain mappings
+    (what ``status --json`` prints)."""
 
     def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 
+    def _record(self) -> BackoffRecord | None:
+        return self.store.backoff()  # (a foreign or hand-edited record is None, with a line, not a crash)
+
     def current(self) -> dict[str, Any] | None:
         """The record, or None when there is none or it is not one this code wrote (a foreign or
         hand-edited state: ``until = "abc"``), which is then ignored with a line, not a crash."""
-        value = self.store.get_kv(self.KEY)
-        if value is None:
+        rec = self._record()
+        if rec is None:
             return None
-        try:
-            ok = isinstance(value, dict) and math.isfinite(float(value.get("until", 0))) \
-                and math.isfinite(float(value.get("delay", 0))) and 0 <= int(value.get("level", 0)) < 1000
-        except (TypeError, ValueError, OverflowError):
-            ok = False
-        if not ok:
-            log.warning("the back-off record in the state is not readable (%.100r); ignored", value)
-            return None
-        return {**value, "until_text": str(value.get("until_text") or _when(float(value.get("until", 0))))}
+        return {**rec.to_json(), "until_text": rec.until_text or _when(rec.until)}
 
     def in_force(self) -> dict[str, Any] | None:
         """The back-off record while its ``until`` is in the future, else None."""
@@ -63,19 +58,19 @@ class Backoff:
 
     def hit(self, err: RateLimited) -> dict[str, Any]:
         """Record one more block: the next delay is twice the last (from 15 min, at most 6 h)."""
-        prev = self.current()
-        level = int(prev.get("level", -1)) + 1 if prev else 0
+        prev = self._record()
+        level = prev.level + 1 if prev else 0
         delay = min(BACKOFF_BASE * 2 ** min(level, 20), BACKOFF_CAP)
         if err.retry_after:
             delay = max(delay, min(float(err.retry_after), BACKOFF_CAP))
         now = self.clock()
-        rec = {"until": now + delay, "until_text": _when(now + delay), "level": level, "delay": delay,
-               "reason": err.message[:300], "since": now}
-        self.store.set_kv(self.KEY, rec)
-        log.info("WeChat asked for verification; no requests before %s", rec["until_text"])
-        return rec
+        rec = BackoffRecord(until=now + delay, until_text=_when(now + delay), level=level, delay=delay,
+                            reason=err.message[:300], since=now)
+        self.store.set_backoff(rec)
+        log.info("WeChat asked for verification; no requests before %s", rec.until_text)
+        return rec.to_json()
 
     def clear(self) -> None:
         """A run that WeChat served to the end: start again from 15 minutes next time."""
-        if self.current() is not None:
-            self.store.set_kv(self.KEY, None)
+        if self._record() is not None:
+            self.store.set_backoff(None)

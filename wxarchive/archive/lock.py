@@ -1,6 +1,6 @@
 """One batch run at a time per archive, and the sweep of files a killed run left behind.
 
-Temp files live in a temp folder inside the folder they are renamed into (``site.TMP_DIR``), so
+Temp files live in a temp folder inside the folder they are renamed into (``layout.TMP_DIR``), so
 the sweep at start reads what was in flight, never the archive's folders.
 
 The lock is ``fcntl.flock`` on ``archive/.wxarchive/lock``: the kernel drops it
@@ -26,13 +26,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from wxarchive.errors import LockedError
-from wxarchive.archive.site import TMP_DIR
+from wxarchive.layout import LOCK_NAME, TMP_DIR, WRITE_LOCK_NAME
 
 __all__ = ["ArchiveLock", "WriteLock", "adopt", "sweep_partials"]
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "lock"
 _TMP_RE = re.compile(r"^\.tmp-(?:(\d+)-)?.*\.part$")  # beside the files (wxarchive before the temp folders)
 _IN_FLIGHT_RE = re.compile(r"^\.tmp-(?:(\d+)-)?")  # in a temp folder: a state file's -wal and -shm too
 
@@ -87,7 +86,7 @@ class ArchiveLock:
 class WriteLock:
     """Blocking and exclusive, between the threads of this process and other processes on the archive."""
 
-    NAME = "write.lock"
+    NAME = WRITE_LOCK_NAME
 
     def __init__(self, state_dir: Path) -> None:
         self._fd = os.open(Path(state_dir) / self.NAME, os.O_RDWR | os.O_CREAT, 0o644)

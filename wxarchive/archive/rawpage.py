@@ -1,6 +1,6 @@
 """The raw page kept for ``wxarchive rebuild``: how it is packed on disk and read back.
 
-New pages are kept as zstandard (``.html.zst``, level 1): for a 3 MB page of
+New pages are kept as zstandard (``.html.zst``, level 1; level 6 under 1 MB): for a 3 MB page of
 mostly inline script it takes ~8 ms of CPU and comes out smaller than gzip -6,
 which took 80-100 ms -- more than parse, clean and render together
 (``python -m bench`` measures both). Archives made before keep their
@@ -26,6 +26,11 @@ LEVEL = 1  # measured: level 1 ~8 ms and 0.86x gzip-6's size; level 3 ~15 ms und
 # rather than 0.84x (worst 0.92), in 0.87-0.97x the time. Any zstd reads it (4 MB < the 8 MB a
 # decoder allows by default).
 WINDOW_LOG, HASH_LOG = 22, 15
+# A page under 1 MB (pages before ~2020, error pages) has no big bundles for level 1's window to find
+# again: level 1 kept 1.13x gzip-6's size there (median of the 37 corpus pages under 1 MB; worst 1.18x).
+# Level 6 keeps 1.01x (0.83-1.04x; all 37 together 0.95x) in ~0.55x gzip-6's time, at most ~9 ms
+# (a 750 KB page), inside the raw page's 12 ms budget; the same zstd format, read by any decoder.
+SMALL, SMALL_LEVEL = 1 << 20, 6
 MAX_RAW_BYTES = 64 * 1024 * 1024  # parse refuses pages over 40 MB; nothing bigger was ever kept
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -45,7 +50,10 @@ def pack(content: bytes) -> tuple[str, bytes]:
     except ImportError:  # pragma: no cover - only in a stale environment
         log.warning("zstandard is not installed (pip install -e .): raw pages are kept as gzip, ~10x slower")
         return ".html.gz", gzip.compress(content, 6, mtime=0)
-    params = zstandard.ZstdCompressionParameters.from_level(LEVEL, window_log=WINDOW_LOG, hash_log=HASH_LOG)
+    if len(content) < SMALL:
+        params = zstandard.ZstdCompressionParameters.from_level(SMALL_LEVEL, window_log=WINDOW_LOG)
+    else:
+        params = zstandard.ZstdCompressionParameters.from_level(LEVEL, window_log=WINDOW_LOG, hash_log=HASH_LOG)
     return SUFFIX, zstandard.ZstdCompressor(compression_params=params).compress(content)
 
 

@@ -28,13 +28,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from wxarchive.archive import rawpage
 from wxarchive.errors import StateDamaged
-from wxarchive.write.render import split_post
-from wxarchive.archive.site import Site
+from wxarchive.write.frontmatter import FrontMatter, FrontMatterError
+from wxarchive.archive.site import Site, read_post_front_matter
 from wxarchive.archive.store import Store
+from wxarchive.layout import raw_rel
 from wxarchive.urls import article_key
 
 __all__ = ["Recovered", "rebuild_state"]
@@ -81,17 +80,13 @@ def _clear(path: Path) -> None:
         Path(str(path) + extra).unlink(missing_ok=True)
 
 
-def _front_matter(post: Path) -> dict | None:
-    """A post's front matter as a mapping, or None (with a line) when it has none that can be read."""
+def _front_matter(post: Path) -> FrontMatter | None:
+    """A post's front matter, or None (with a line when it has some that cannot be read)."""
     try:
-        fm, _ = split_post(post.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as e:
+        return read_post_front_matter(post)
+    except (OSError, UnicodeDecodeError, FrontMatterError) as e:
         log.warning("%s: cannot read its front matter (%s); left out", post, " ".join(str(e).split())[:200])
         return None
-    if not isinstance(fm, dict):
-        log.warning("%s: its front matter is not a mapping; left out", post)
-        return None
-    return fm
 
 
 _OURS = ("archived_at", "kind")  # front-matter keys render writes and a hand-written post does not
@@ -108,7 +103,7 @@ def _published(value: object) -> str:
 
 def _raw_rel(site: Site, key: str) -> str:
     for suffix in (rawpage.SUFFIX, ".html.gz"):
-        rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
+        rel = raw_rel(rawpage.raw_name(key, suffix))
         if (site.root / rel).is_file():
             return str(rel)
     return ""
@@ -119,7 +114,7 @@ def rebuild_state(site: Site) -> Recovered:
 
     A healthy state is added to in place (each post its own transaction: a kill leaves more, never
     less); a damaged or missing one is built whole under a temp name and swapped in at the end."""
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     res = Recovered()
     in_place = _healthy(db)
     target = db if in_place else db.with_name(db.name + ".rebuilding")
@@ -144,14 +139,14 @@ def _adopt(site: Site, store: Store, post: Path, res: Recovered) -> None:
     if fm is None:
         res.not_ours += 1
         return
-    source = str(fm.get("source_url") or "")
-    ids = [str(fm.get(k) or "") for k in ("biz", "mid", "idx")]
+    source = fm.source_url
+    ids = [fm.text(k) for k in ("biz", "mid", "idx")]
     key = ":".join(ids) if all(ids) else (article_key(source) or source)
     if not source or not key:
         res.not_ours += 1
         return
     raw = _raw_rel(site, key)
-    if not raw and not all(k in fm for k in _OURS):
+    if not raw and not all(k in fm.data for k in _OURS):
         log.warning("%s: not written by wxarchive (no kept raw page, no archived_at/kind); left out", post)
         res.not_ours += 1
         return
@@ -159,11 +154,11 @@ def _adopt(site: Site, store: Store, post: Path, res: Recovered) -> None:
         res.known += 1
         return
     res.without_raw += not raw
-    store.record_archived(key, [], url=source, canonical_url=source, title=str(fm.get("title") or ""),
-                          account=str(fm.get("account") or ""), published=_published(fm.get("date")),
+    store.record_archived(key, [], url=source, canonical_url=source, title=fm.text("title"),
+                          account=fm.text("account"), published=_published(fm.data.get("date")),
                           post_path=str(post.relative_to(site.root)), raw_path=raw)
     store.add_aliases(key, [a for a in (source, article_key(source) or "") if a])
-    chosen = {k: fm.get(k) is True for k in ("keep_footers", "no_images")}
-    if any(chosen.values()):  # what the post was made with, so a later rebuild makes it the same way
-        store.record_choices(key, **chosen)
+    chosen = fm.choices
+    if chosen.set():  # what the post was made with, so a later rebuild makes it the same way
+        store.record_choices(key, keep_footers=chosen.keep_footers, no_images=chosen.no_images)
     res.posts += 1

@@ -10,20 +10,23 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
+from wxarchive.archive.lock import adopt, sweep_partials
 from wxarchive.config import read_toml
 from wxarchive.errors import UsageError
+from wxarchive.layout import CONFIG_NAME, GONE_PAGE, JEKYLL_CONFIG, RAW_DIR, STATE_DB, STATE_DIR, TMP_DIR
 from wxarchive.models import Article
 from wxarchive.settings import Settings
 
-__all__ = ["TMP_DIR", "Site", "atomic_write", "discard", "file_mode", "slugify", "temp_dir"]
+if TYPE_CHECKING:
+    from wxarchive.write.frontmatter import FrontMatter
+
+__all__ = ["TMP_DIR", "Site", "atomic_write", "discard", "file_mode", "read_post_front_matter", "slugify", "temp_dir"]
 
 log = logging.getLogger(__name__)
 
-CONFIG_NAME = "wxarchive.toml"
-STATE_DIR = ".wxarchive"
 
 _DEFAULT_TOML = """\
 # wxarchive settings for this archive. Edit freely; wxarchive never overwrites this file.
@@ -148,8 +151,6 @@ permalink: /gone/
 </table>
 """
 
-GONE_PAGE = "gone.html"
-
 
 def _umask() -> int:
     """The process umask. Linux shows it in /proc; elsewhere it can only be read by setting it, so that
@@ -172,10 +173,9 @@ def file_mode() -> int:
     return 0o666 & ~_umask()
 
 
-# Temp files are made in this hidden folder inside the folder they are renamed into (same
+# Temp files are made in a hidden folder (``layout.TMP_DIR``) inside the folder they are renamed into (same
 # filesystem: the rename stays atomic). It holds only what is in flight, so the start of a run
 # finds what a killed run left by reading it, not the 100,000 names of `_posts/` or `postimg/`.
-TMP_DIR = ".wxarchive-tmp"
 _tmp_ready: set[str] = set()  # temp folders this process made sure of
 
 
@@ -185,8 +185,6 @@ def temp_dir(folder: Path | str) -> str:
     files: :func:`lock.adopt` sweeps them once, as it makes the temp folder."""
     tmp = os.path.join(folder, TMP_DIR)
     if tmp not in _tmp_ready:
-        from wxarchive.archive.lock import adopt
-
         adopt(Path(folder))
         _tmp_ready.add(tmp)
     return tmp
@@ -233,6 +231,16 @@ def discard(tmp: str) -> None:
         os.unlink(tmp)
     except OSError:
         pass
+
+
+def read_post_front_matter(post: Path, errors: str = "strict") -> FrontMatter | None:
+    """A post file's front matter, reading no more of it than the front matter may hold (a post in an
+    archive folder is anyone's). OSError, UnicodeDecodeError (``errors="strict"``) and
+    :class:`~wxarchive.write.frontmatter.FrontMatterError` reach the caller."""
+    from wxarchive.write.frontmatter import HEAD_CHARS, read_front_matter  # (yaml: not at start-up)
+
+    with post.open(encoding="utf-8", errors=errors) as f:
+        return read_front_matter(f.read(HEAD_CHARS))
 
 
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
@@ -294,6 +302,10 @@ class Site:
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
 
+    @property
+    def state_db(self) -> Path:
+        return self.state_dir / STATE_DB
+
     def inside(self, rel: str | None) -> Path | None:
         """``root/rel`` when a path read from the state (``post_path``, ``raw_path``) stays in the archive,
         else None with a line: a crafted or foreign state may name ``../../.bashrc`` or ``/etc/x`` (issue 25),
@@ -321,13 +333,13 @@ class Site:
         only ``wxarchive.toml`` and the folders go: no layout or index page that would shadow the theme's.
         """
         made = []
-        existing = (self.root / "_config.yml").exists()
-        files = {CONFIG_NAME: "", "_config.yml": _CONFIG_YML} if not existing else {CONFIG_NAME: ""}
+        existing = (self.root / JEKYLL_CONFIG).exists()
+        files = {CONFIG_NAME: "", JEKYLL_CONFIG: _CONFIG_YML} if not existing else {CONFIG_NAME: ""}
         ours = {rel: text for rel, text in (("_layouts/default.html", _LAYOUT_DEFAULT), ("_layouts/post.html", _LAYOUT_POST),
                                             ("index.html", _INDEX), (GONE_PAGE, _GONE)) if self._lacks(rel)}
         # a theme's layouts and home page are the site's own: ours would shadow them (the site's
         # _config.yml is read only when one of ours is missing: not on every run)
-        if ours and not (existing and _has_theme(self.root / "_config.yml")):
+        if ours and not (existing and _has_theme(self.root / JEKYLL_CONFIG)):
             files.update(ours)
         for rel, text in files.items():
             p = self.root / rel
@@ -337,11 +349,10 @@ class Site:
                 made.append(p)
         for d in (self.posts_dir, self.image_dir, self.state_dir):
             d.mkdir(parents=True, exist_ok=True)
-        from wxarchive.archive.lock import sweep_partials  # temp files of runs killed mid-write
 
-        sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / "raw", self.root])
+        sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / RAW_DIR, self.root])  # runs killed mid-write
         if existing and self.root / CONFIG_NAME in made:
-            advice = config_advice(self.root / "_config.yml")
+            advice = config_advice(self.root / JEKYLL_CONFIG)
             if advice:
                 log.warning("%s", advice)
         return made

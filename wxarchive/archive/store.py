@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+import math
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from enum import Enum
+from dataclasses import dataclass, field
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple
 from collections.abc import Iterable, Iterator
@@ -29,7 +30,8 @@ from wxarchive.errors import ArchiveError
 from wxarchive.archive.site import temp_dir
 from wxarchive.write.original import Fate, SourceStatus
 
-__all__ = ["SCHEMA_VERSION", "ArticleRow", "ImageStatus", "Status", "Store"]
+__all__ = ["SCHEMA_VERSION", "ArticleRow", "BackoffRecord", "ImageStatus", "SourceKind", "SourceState", "StateKey",
+           "Status", "Store"]
 
 
 class Status(str, Enum):
@@ -51,6 +53,89 @@ class ImageStatus(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class StateKey(StrEnum):
+    """The archive-wide entries of the ``kv`` table (a JSON value each, one owner each). A harvest source's
+    entry is ``source:<ident>`` (:meth:`Store.source_state`); a pre-4 state also held ``choices:<key>``."""
+
+    BACKOFF = "backoff"  # the pause after WeChat asked for verification: a BackoffRecord (archive.backoff)
+    WEREAD = "weread"  # the WeRead bench and which problems were reported (net.weread.Channel)
+
+
+SOURCE_PREFIX = "source:"
+
+
+class SourceKind(StrEnum):
+    """What a ``[[sources]]`` entry lists from (``kind =``, or found from its content)."""
+
+    ALBUM = "album"
+    FEED = "feed"
+    LIST = "list"
+    ACCOUNT = "account"
+
+
+@dataclass
+class SourceState:
+    """What the state remembers of one harvest source between runs (``kv["source:<ident>"]``).
+
+    Read from a state that may be anyone's: a value of the wrong type reads as its default, and keys
+    this code does not know (a newer wxarchive's) are kept as they are in ``other``."""
+
+    pending: list[str] = field(default_factory=list)  # listed, not archived yet (a block, a failure, a kill):
+    # album and account listings stop at the first archived article, so would not list these again
+    complete: bool = True  # the last listing reached the end (an album's listing then stops at the first known)
+    kind: str = ""  # what the last listing found it to be (a SourceKind value)
+    walk: dict[str, Any] = field(default_factory=dict)  # an account's history walk (``net.weread.list_account``)
+    other: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, value: object) -> SourceState:
+        if not isinstance(value, dict):
+            return cls()
+        pending, walk, kind = value.get("pending"), value.get("walk"), value.get("kind")
+        return cls(pending=[u for u in pending if isinstance(u, str)] if isinstance(pending, list) else [],
+                   complete=bool(value.get("complete", True)),
+                   kind=kind if isinstance(kind, str) else "",
+                   walk=dict(walk) if isinstance(walk, dict) else {},
+                   other={k: v for k, v in value.items() if k not in ("pending", "complete", "kind", "walk")})
+
+    def to_json(self) -> dict[str, Any]:
+        out = {**self.other, "pending": self.pending, "complete": self.complete, "kind": str(self.kind)}
+        if self.walk:
+            out["walk"] = self.walk
+        return out
+
+
+@dataclass(frozen=True)
+class BackoffRecord:
+    """The archive-wide back-off (``kv["backoff"]``): no run asks WeChat before ``until``."""
+
+    until: float = 0.0  # epoch seconds
+    level: int = 0  # blocks in a row, less one: the delay doubles with each
+    delay: float = 0.0  # seconds
+    reason: str = ""  # what WeChat said
+    since: float = 0.0  # when the block was met
+    until_text: str = ""  # ``until`` in the local time of the run that wrote it
+
+    @classmethod
+    def from_json(cls, value: object) -> BackoffRecord | None:
+        """The record, or None when it is not one this code wrote (a foreign or hand-edited state: ``until = "abc"``)."""
+        if not isinstance(value, dict):
+            return None
+        try:
+            rec = cls(until=float(value.get("until", 0)), level=int(value.get("level", 0)),
+                      delay=float(value.get("delay", 0)), reason=str(value.get("reason") or ""),
+                      since=float(value.get("since") or 0), until_text=str(value.get("until_text") or ""))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if not (math.isfinite(rec.until) and math.isfinite(rec.delay) and 0 <= rec.level < 1000):
+            return None
+        return rec
+
+    def to_json(self) -> dict[str, Any]:
+        return {"until": self.until, "until_text": self.until_text, "level": self.level, "delay": self.delay,
+                "reason": self.reason, "since": self.since}
 
 
 _FAILED = (Status.FAILED.value, Status.GAVE_UP.value)
@@ -555,12 +640,13 @@ class Store:
     def versions_of(self, key: str) -> list[tuple[str, str, str]]:
         """(key, title, post_path) of the kept later versions (``<key>#v<n>``) of an article, oldest first.
 
-        The key is matched as a literal prefix: ``%`` and ``_`` in it are LIKE wildcards otherwise, and a
-        key holding one would take another article's versions for its own."""
-        pattern = re.sub(r"([\\%_])", r"\\\1", key) + "#v%"
+        The key is matched as a literal, case-sensitive prefix (the keys from ``<key>#v`` up to ``<key>#w``, as
+        the primary key's index orders them): a LIKE pattern took ``%`` and ``_`` in a key as wildcards and
+        ignored ASCII case, so a key like another's (``MzA_…``, ``MZA…``) took that article's versions for its own."""
+        prefix = key + "#v"
         with self._lock:
-            cur = self.db.execute("SELECT key, title, post_path FROM articles WHERE key LIKE ? ESCAPE '\\' "
-                                  "AND status='archived' ORDER BY archived_at", (pattern,))
+            cur = self.db.execute("SELECT key, title, post_path FROM articles WHERE key >= ? AND key < ? "
+                                  "AND status='archived' ORDER BY archived_at", (prefix, key + "#w"))
             return [tuple(r) for r in cur.fetchall()]
 
     def record_archived(self, key: str, aliases: list[str], **fields: Any) -> None:
@@ -722,6 +808,33 @@ class Store:
                 self.db.execute("DELETE FROM kv WHERE k=?", (k,))
             else:
                 self.db.execute("INSERT OR REPLACE INTO kv(k, v) VALUES (?, ?)", (k, json.dumps(v)))
+
+    def source_state(self, ident: str) -> SourceState:
+        """What the state remembers of the harvest source ``ident`` (a fresh one when nothing)."""
+        try:
+            return SourceState.from_json(self.get_kv(SOURCE_PREFIX + ident))
+        except ValueError:  # (not JSON: a foreign state)
+            return SourceState()
+
+    def set_source_state(self, ident: str, state: SourceState) -> None:
+        self.set_kv(SOURCE_PREFIX + ident, state.to_json())
+
+    def backoff(self) -> BackoffRecord | None:
+        """The back-off record; None when there is none, or (with a line) when it is not one this code wrote."""
+        try:
+            value = self.get_kv(StateKey.BACKOFF)
+        except ValueError:  # (not JSON: a foreign state)
+            value = "(not JSON)"
+        if value is None:
+            return None
+        rec = BackoffRecord.from_json(value)
+        if rec is None:
+            logging.getLogger(__name__).warning("the back-off record in the state is not readable (%.100r); "
+                                                "ignored", value)
+        return rec
+
+    def set_backoff(self, rec: BackoffRecord | None) -> None:
+        self.set_kv(StateKey.BACKOFF, rec.to_json() if rec is not None else None)
 
     # ---- sources
     def record_source(self, source: str, status: str, found: int, new: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
+from wxarchive.layout import CONFIG_NAME, state_db
 
 __all__ = ["add_parser", "cmd_accounts"]
 
@@ -45,7 +46,7 @@ def add(root: Path, account: str, name: str | None, since: str | None) -> str:
     if since:
         entry["since"] = since
     spec = SourceSpec.from_config(entry, 0)  # the same checks harvest makes, before anything is written
-    cfg = root / "wxarchive.toml"
+    cfg = root / CONFIG_NAME
     old = cfg.read_text(encoding="utf-8") if cfg.is_file() else ""
     for n, e in enumerate(Site.open(root).sources if cfg.is_file() else [], 1):
         if isinstance(e, dict) and "account" in e and SourceSpec.from_config(e, n).account == spec.account:
@@ -64,22 +65,22 @@ def _biz(book: str) -> str:
 
 def rows(root: Path) -> list[dict[str, Any]]:
     """One row per followed account, from the archive's config and state (no request)."""
-    from wxarchive.archive.site import STATE_DIR, Site
+    from wxarchive.archive.site import Site
     from wxarchive.jobs.sources import SourceSpec
-    from wxarchive.archive.store import Store
+    from wxarchive.archive.store import StateKey, Store
     from wxarchive.net.weread import COOKIES_FILE, session_dir
 
     specs = [SourceSpec.from_config(e, n) for n, e in enumerate(Site.open(root).sources, 1)
              if isinstance(e, dict) and "account" in e]
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     st = Store(db) if db.is_file() else None
     try:
         runs = {s["source"]: s for s in st.sources()} if st else {}
-        weread = (st.get_kv("weread") if st else None) or {}
+        weread = (st.get_kv(StateKey.WEREAD) if st else None) or {}
         out = []
         for spec in specs:
             run = runs.get(spec.ident, {})
-            walk = ((st.get_kv(f"source:{spec.ident}") if st else None) or {}).get("walk") or {}
+            walk = st.source_state(spec.ident).walk if st else {}
             counts = st.counts_of_biz(_biz(spec.account)) if st is not None else {}
             out.append({"name": spec.name, "account": spec.account, "biz": _biz(spec.account),
                         "last_listed": run.get("last_run"), "last_status": run.get("last_status", ""),
@@ -111,7 +112,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         return 0
     if args.account or args.name or args.since:
         raise UsageError("accounts ls takes no account, --name or --since")
-    if not (root / "wxarchive.toml").is_file():
+    if not (root / CONFIG_NAME).is_file():
         raise UsageError(f"no archive at {args.out} (no wxarchive.toml); see `wxarchive init`")
     for r in rows(root):
         if args.json:

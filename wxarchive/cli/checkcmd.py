@@ -134,7 +134,7 @@ def _dry_run(args: argparse.Namespace, older: float | None) -> int:
     from wxarchive.archive.site import Site
     from wxarchive.archive.store import Store
 
-    db = Site.open(args.out).state_dir / "state.sqlite3"
+    db = Site.open(args.out).state_db
     if not db.is_file():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
     with Store(db, readonly=True) as st:

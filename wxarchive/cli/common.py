@@ -107,13 +107,13 @@ def archive_dir(out: str) -> Path:
 def require_archive(out: str, what: str) -> None:
     """Refuse a folder that holds no archive (neither wxarchive.toml nor a state): a typo in ``--out``
     must not become a new site, nor be blamed on a missing ``[[sources]]``."""
-    from wxarchive.archive.site import CONFIG_NAME, STATE_DIR
+    from wxarchive.layout import CONFIG_NAME, STATE_DB, STATE_DIR, state_db
 
     root = archive_dir(out)
-    if (root / CONFIG_NAME).is_file() or (root / STATE_DIR / "state.sqlite3").is_file():
+    if (root / CONFIG_NAME).is_file() or state_db(root).is_file():
         return
     made = "" if root.is_dir() else " (no such folder)"
-    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/state.sqlite3; "
+    raise UsageError(f"{out} holds no wxarchive archive{made}: no {CONFIG_NAME}, no {STATE_DIR}/{STATE_DB}; "
                      f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
 
 
@@ -186,6 +186,7 @@ def locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     from wxarchive.archive.lock import ArchiveLock, sweep_partials
     from wxarchive.archive.site import Site
     from wxarchive.jobs.pipeline import Archiver
+    from wxarchive.layout import LAYOUT_DIR, RAW_DIR
 
     site = Site.open(opts.out)
     try:
@@ -193,7 +194,7 @@ def locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     except OSError as e:  # a read-only filesystem, a full disk, a file where the folder goes
         raise ArchiveError(f"cannot write the archive at {site.root}: {e.strerror or e}") from None
     try:
-        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / "raw", site.state_dir / "layout",
+        sweep_partials([site.posts_dir, site.image_dir, site.state_dir / RAW_DIR, site.state_dir / LAYOUT_DIR,
                         site.state_dir, site.root])
         return lock, Archiver(opts)
     except BaseException:

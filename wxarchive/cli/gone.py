@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
-from wxarchive.archive.site import STATE_DIR
 from wxarchive.archive.store import ArticleRow, Store
 from wxarchive.errors import UsageError
+from wxarchive.layout import STATE_DB, STATE_DIR, state_db
 from wxarchive.write.original import SHANGHAI, Fate
 
 __all__ = ["gone_line", "gone_rows"]
@@ -32,9 +32,9 @@ def _row(root: Path, rec: ArticleRow, fate: Fate) -> dict[str, Any]:
 
 
 def gone_rows(root: Path) -> Iterator[dict[str, Any]]:
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     if not db.is_file():
-        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB})")
     with Store(db, readonly=True) as st:
         for rec, fate in st.fates(gone_only=True):
             yield _row(root, rec, fate)

@@ -38,12 +38,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def rows(root: Path) -> Iterator[dict[str, Any]]:
     """One record per article in the state, with its post's path from the current directory."""
-    from wxarchive.archive.site import STATE_DIR
+    from wxarchive.layout import STATE_DB, STATE_DIR, state_db
     from wxarchive.archive.store import Status, Store
 
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     if not db.is_file():
-        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+        raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB})")
     top = str(root)  # (os.path.join: pathlib would intern every post's name, a table that grows with the archive)
     with Store(db, readonly=True) as st:  # (ls reads: it works on a read-only archive)
         gone = {r.key: f.status.value for r, f in st.fates(gone_only=True)}  # one query, not one per article

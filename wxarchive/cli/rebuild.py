@@ -6,11 +6,12 @@ import sys
 
 from wxarchive.archive.lock import ArchiveLock
 from wxarchive.archive.recover import rebuild_state
-from wxarchive.archive.site import STATE_DIR, Site
+from wxarchive.archive.site import Site
 from wxarchive.cli.archiving import _printer
 from wxarchive.cli.common import locked_archiver, options_from
 from wxarchive.errors import ArchiveError, UsageError
 from wxarchive.jobs.pipeline import Outcome, Result
+from wxarchive.layout import STATE_DB, STATE_DIR, state_db
 
 __all__ = ["cmd_rebuild"]
 
@@ -40,8 +41,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     if getattr(args, "from_posts", False):
         return cmd_rebuild_state(args)
     opts = options_from(args)
-    if not (opts.out / STATE_DIR / "state.sqlite3").is_file():
-        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3); nothing to rebuild")
+    if not state_db(opts.out).is_file():
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB}); nothing to rebuild")
     show = _printer(args.json, args.quiet)
     lock, arch = locked_archiver(opts, "rebuild")
     try:

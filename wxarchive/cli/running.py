@@ -190,5 +190,5 @@ def _state_damage(e: BaseException, args: argparse.Namespace) -> str:
 
     if not is_damage(e):
         return ""
-    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_dir / "state.sqlite3"
+    db = Site.open(getattr(args, "out", None) or getattr(args, "dir", None) or "archive").state_db
     return StateDamaged(db, str(e)).message

@@ -44,13 +44,14 @@ def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
 def cmd_show(args: argparse.Namespace) -> int:
     from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
     from wxarchive.urls import article_key, is_article_url, normalize_article_url
-    from wxarchive.archive.site import STATE_DIR, Site
+    from wxarchive.archive.site import Site
+    from wxarchive.layout import STATE_DB, STATE_DIR
     from wxarchive.archive.store import Store
 
     site = Site.open(args.out)
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     if not db.is_file():
-        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/state.sqlite3)")
+        raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB})")
     want = args.key
     if is_article_url(want):
         want = article_key(normalize_article_url(want)) or normalize_article_url(want)

@@ -18,7 +18,7 @@ __all__ = ["cmd_status"]
 
 def cmd_status(args: argparse.Namespace) -> int:
     site = Site.open(args.out)
-    db = site.state_dir / "state.sqlite3"
+    db = site.state_db
     if not db.exists():
         raise UsageError(f"{args.out} holds no wxarchive state (nothing archived yet)")
     info = _status_info(site, db)
@@ -44,9 +44,8 @@ def _status_info(site: Site, db: Path) -> dict:
             backoff = {**backoff, "in_force": float(backoff.get("until", 0)) > time.time()}
         sources = []
         for s in st.sources():
-            state = st.get_kv(f"source:{s['source']}") or {}
             sources.append({**s, "name": names.get(s["source"], s["source"]),
-                            "pending": len(state.get("pending", [])) if isinstance(state, dict) else 0})
+                            "pending": len(st.source_state(s["source"]).pending)})
         missing, in_posts = st.images_missing_total()
         return {"counts": st.counts(), "failures": st.failures(), "backoff": backoff, "sources": sources,
                 "images_missing": {"images": missing, "posts": in_posts}}

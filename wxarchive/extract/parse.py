@@ -294,14 +294,17 @@ def _byline(doc: lxml.html.HtmlElement) -> str:
     return ""
 
 
-def _cgi(scripts: bytes) -> dict[str, Any]:
-    m = re.search(rb"window\.cgiDataNew\s*=\s*\{", scripts)
-    if not m:
-        return {}
-    end = scripts.find(SCRIPT_END, m.end())
-    text = scripts[m.end() - 1:end if end >= 0 else len(scripts)].decode("utf-8", "replace")
-    value = parse_object_at(text, 0)
-    return value if isinstance(value, dict) else {}
+def _cgi(scripts: list[bytes]) -> dict[str, Any]:
+    """``window.cgiDataNew``, read from the first script assigning it up to that script's end: the
+    same as a search of the joined scripts (no match can span ``SCRIPT_END``), without joining 2-3 MB."""
+    for part in scripts:
+        m = re.search(rb"window\.cgiDataNew\s*=\s*\{", part)  # (compiled on first use: articles never ask)
+        if m:
+            end = part.find(SCRIPT_END, m.end())  # (a lifted script holds none; kept for the joined form)
+            text = part[m.end() - 1:end if end >= 0 else len(part)].decode("utf-8", "replace")
+            value = parse_object_at(text, 0)
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def _share_notice(scripts: bytes) -> str:
@@ -412,10 +415,10 @@ class Sources:
         parts = _script_list(doc) if scripts is None else scripts
         self._parts = parts
         self.vars: dict[str, list[Any]] = script_vars_each(parts, _VARS, GLOBALS)
-        if not self.complete():
-            for name, values in script_vars(self.scripts, _VARS, LEGACY).items():
+        if not self.complete():  # (one script at a time, as the globals: a batch's bundles are read once)
+            for name, values in script_vars_each(parts, _VARS, LEGACY).items():
                 self.vars.setdefault(name, []).extend(values)
-        self.cgi: dict[str, Any] = {} if self.complete() else _cgi(self.scripts)
+        self.cgi: dict[str, Any] = {} if self.complete() else _cgi(parts)
         self.item_show_type = 0
         self.link_ids: dict[str, str] = {}
         self.url_ids: dict[str, str] = url_ids(url)

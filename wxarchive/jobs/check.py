@@ -18,7 +18,6 @@ import logging
 import re
 import time
 
-import yaml
 from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -31,6 +30,7 @@ from wxarchive.extract.parse import parse
 from wxarchive.interrupt import StopRequested
 from wxarchive.jobs.editions import archive_version
 from wxarchive.jobs.pipeline import Archiver
+from wxarchive.write.frontmatter import FrontMatterError, fenced, read_front_matter
 from wxarchive.write.render import dump_yaml, source_line
 from wxarchive.settings import Settings
 from wxarchive.archive.site import atomic_write
@@ -92,16 +92,22 @@ def parse_age(text: str) -> float:
 
 def apply_fate(text: str, fate: Fate, site: Settings) -> str:
     """The post with the fate in its front matter and attribution line; everything else byte for byte."""
-    m = re.match(r"---\n(.*?\n)---\n", text, re.S)
-    if not m:
+    try:
+        read = read_front_matter(text)
+    except FrontMatterError as e:  # (a hand-edited post): the fate goes in, its source line is left alone
+        log.warning("check: a post's front matter cannot be read (%s); its source line is left as it is", e)
+        read, head = None, fenced(text)
+    else:
+        head = (read.lines, read.end) if read else None
+    if head is None:
         return text
-    fm = "".join(_drop_keys(m.group(1).splitlines(keepends=True))) + dump_yaml(fate.front_matter())
-    rest = text[m.end():]
-    src = re.search(r"(?m)^source_url:[ \t]*(\S.*?)[ \t]*$", m.group(1))
+    lines, end = head
+    fm = "".join(_drop_keys(lines.splitlines(keepends=True))) + dump_yaml(fate.front_matter())
+    rest = text[end:]
     line = re.search(r"\A\n(?:>[^\n]*\n)*?> (来源：微信公众号 [^\n]*?)(\\?)\n", rest)
-    if src and line:  # the attribution's source line, as render writes it (a trailing \ breaks to the next line)
-        liquid = site.liquid and not re.search(r"(?m)^render_with_liquid:[ \t]*false[ \t]*$", m.group(1))
-        new_line = source_line(yaml.safe_load(src.group(1)), fate, liquid)  # (a post Jekyll renders no Liquid in)
+    if read and read.source_url and line:  # the attribution's source line, as render writes it (a trailing \ breaks)
+        liquid = site.liquid and read.liquid  # (a post Jekyll renders no Liquid in)
+        new_line = source_line(read.source_url, fate, liquid)
         rest = rest[:line.start(1)] + new_line + rest[line.end(1):]
     return "---\n" + fm + "---\n" + rest
 
@@ -344,6 +350,9 @@ def _transient(e: WxError, page: Page | None) -> Observation:
 
 def post_text_after_head(text: str) -> str:
     """The article text of a post: what follows the front matter and the attribution quote (tests, bench)."""
-    m = re.match(r"---\n.*?\n---\n\n(?:>[^\n]*\n)*\n?", text, re.S)
-    return text[m.end():] if m else text
+    head = fenced(text)
+    if head is None:
+        return text
+    m = re.match(r"\n(?:>[^\n]*\n)*\n?", text[head[1]:])
+    return text[head[1] + m.end():] if m else text
 

@@ -8,10 +8,11 @@ from enum import StrEnum
 from typing import Any
 from collections.abc import Iterable
 
-from wxarchive.archive.site import STATE_DIR, Site
-from wxarchive.archive.store import Status, Store
+from wxarchive.archive.site import Site
+from wxarchive.archive.store import SourceState, Status, Store
 from wxarchive.errors import UsageError, WxError
 from wxarchive.jobs.sources import dedupe
+from wxarchive.layout import state_db
 from wxarchive.urls import article_key
 
 __all__ = ["Plan", "classify", "report"]
@@ -27,7 +28,7 @@ class Plan(StrEnum):
 
 def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
     """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
-    db = root / STATE_DIR / "state.sqlite3"
+    db = state_db(root)
     st = Store(db) if db.is_file() else None
     out: list[dict[str, Any]] = []
     try:
@@ -68,7 +69,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     class _View:  # what _list_source reads of an Archiver, without laying down or locking anything
         def __init__(self) -> None:
             self.site = Site.open(opts.out)
-            db = self.site.state_dir / "state.sqlite3"
+            db = self.site.state_db
             self.store: Any = Store(db) if db.is_file() else _NoState()
             self.fetcher = Fetcher(connect_to=opts.connect_to, timeout=opts.timeout, retries=opts.retries,
                                    backoff=opts.backoff, delay=opts.delay, proxy=opts.proxy, cookies=opts.cookies,
@@ -78,7 +79,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     urls: list[str] = []
     try:
         for spec in specs:
-            state = view.store.get_kv(f"source:{spec.ident}") or {}
+            state = view.store.source_state(spec.ident)
             try:
                 _kind, listed, _complete = _list_source(view, spec, state)  # type: ignore[arg-type]
             except UsageError:
@@ -86,7 +87,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
             except WxError as e:
                 print(f"wxarchive: source {spec.name}: {e.message}", file=sys.stderr)
                 continue
-            urls += listed + list(state.get("pending", []))
+            urls += listed + state.pending
     finally:
         view.fetcher.close()
         view.store.close()
@@ -101,6 +102,11 @@ class _NoState:
 
     def get_kv(self, _k: str) -> Any:
         return None
+
+    def source_state(self, _ident: str) -> SourceState:
+        from wxarchive.archive.store import SourceState
+
+        return SourceState()
 
     def close(self) -> None:
         pass

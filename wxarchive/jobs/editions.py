@@ -24,12 +24,13 @@ def versions_of(arch: Archiver, key: str) -> list[dict[str, Any]]:
 
 
 def archive_version(arch: Archiver, rec: ArticleRow, page: Page) -> str | None:
-    """Archive ``page`` (the edited original) as a new version of ``rec``; the post path, or None if kept already."""
+    """Archive ``page`` (the edited original) as a new version of ``rec``; the post of the version with this
+    title (``--out`` joined, as every command names a post), or None when it is the title first archived."""
     article = arch._clean(parse(page))
     kept = versions_of(arch, rec.key)
     if article.title == rec.title or any(v["title"] == article.title for v in kept):
         same = next((v for v in kept if v["title"] == article.title), None)
-        return same["post_path"] if same else None  # this title is archived already
+        return str(arch.site.root / same["post_path"]) if same else None  # this title is archived already
     key = f"{rec.key}#v{len(kept) + 2}"
     root = arch.site.root
 

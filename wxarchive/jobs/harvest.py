@@ -3,8 +3,8 @@
 State lives in the archive's SQLite store so that runs months apart agree:
 
 * ``kv["backoff"]`` -- the archive-wide pause after a block (:mod:`wxarchive.archive.backoff`).
-* ``kv["source:<url-or-path>"]`` -- ``{pending, complete}``: articles a source listed
-  that are not archived yet (a block or a failure cut the run short) and whether
+* ``kv["source:<url-or-path>"]`` -- a :class:`~wxarchive.archive.store.SourceState`: articles a source
+  listed that are not archived yet (a block or a failure cut the run short) and whether
   its last listing reached the end. Album listings stop at the first archived
   article, so without ``pending`` an interrupted run would lose the older ones.
 * ``sources`` table -- last run, status, found and new per source (``wxarchive status``).
@@ -22,7 +22,7 @@ from wxarchive.archive.backoff import Backoff
 from wxarchive.errors import ErrorCode, FetchError, RateLimited, UsageError, WxError
 from wxarchive.jobs.pipeline import Archiver, Outcome, Result
 from wxarchive.jobs.sources import SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url, parse_feed, read_list
-from wxarchive.archive.store import Status
+from wxarchive.archive.store import SourceKind, SourceState, Status
 from wxarchive.net.weread import DEFAULT_LIST_DELAY, DEFAULT_MAX_PAGES, channel_for, list_account
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, normalize_article_url
 
@@ -85,17 +85,17 @@ class HarvestResult:
         return [o for r in self.runs for o in r.outcomes]
 
 
-def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tuple[str, list[str], bool]:
+def _list_source(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[str, list[str], bool]:
     """(kind, article URLs newest first, listing complete)."""
     kind = guess_kind(spec)
     if spec.account:
-        return "account", *_list_account(arch, spec, state)
+        return SourceKind.ACCOUNT, *_list_account(arch, spec, state)
     if spec.path:
         p = Path(spec.path).expanduser()
         if not p.is_absolute():
             p = arch.site.root / p
-        return "list", read_list(p), True
-    if kind == "album":
+        return SourceKind.LIST, read_list(p), True
+    if kind == SourceKind.ALBUM:
         ref = parse_album_url(spec.url)
         if ref is None:
             raise UsageError(f"source {spec.name}: not an album link (mp.weixin.qq.com/mp/appmsgalbum?__biz=…&album_id=…)")
@@ -104,10 +104,10 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tup
             key = article_key(url)
             return key is not None and bool(key) and arch.store.is_archived(key, arch.site.root)
 
-        urls, complete = list_album(arch.fetcher, ref, known, stop_at_known=bool(state.get("complete", True)))
+        urls, complete = list_album(arch.fetcher, ref, known, stop_at_known=state.complete)
         return kind, urls, complete
     if is_article_url(spec.url):
-        return "list", [normalize_article_url(spec.url)], True
+        return SourceKind.LIST, [normalize_article_url(spec.url)], True
     try:
         text = arch.fetcher.text(spec.url)
     except RateLimited as e:
@@ -115,20 +115,19 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tup
             raise
         # a feed server saying "slow down" is that server's business, not a reason to stop asking WeChat
         raise FetchError(f"{spec.url}: {e.message}", url=spec.url) from None
-    if kind == "feed" or (not kind and looks_like_feed(text)):
-        return "feed", parse_feed(text), True
-    return "list", extract_urls(text), True
+    if kind == SourceKind.FEED or (not kind and looks_like_feed(text)):
+        return SourceKind.FEED, parse_feed(text), True
+    return SourceKind.LIST, extract_urls(text), True
 
 
-def _list_account(arch: Archiver, spec: SourceSpec, state: dict[str, Any]) -> tuple[list[str], bool]:
-    """An account's new posts through WeRead; where its history walk stands goes into ``state["walk"]``."""
+def _list_account(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[list[str], bool]:
+    """An account's new posts through WeRead; where its history walk stands goes into ``state.walk``."""
 
     def known(url: str) -> bool:
         key = article_key(url)
         return bool(key) and arch.store.is_archived(key or "", arch.site.root)
 
-    walk = state["walk"] = dict(state.get("walk") or {})
-    got = list_account(channel_for(arch), spec.account, known, walk, since=spec.since, full=spec.full,
+    got = list_account(channel_for(arch), spec.account, known, state.walk, since=spec.since, full=spec.full,
                        max_pages=spec.max_pages or DEFAULT_MAX_PAGES,
                        list_delay=spec.list_delay if spec.list_delay >= 0 else DEFAULT_LIST_DELAY)
     log.info("source %s: WeRead listed %d new in %d page(s)%s", spec.name, len(got.urls), got.pages,
@@ -159,8 +158,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             break  # Ctrl-C: the sources not reached are listed by the next run
         run = SourceRun(spec)
         result.runs.append(run)
-        skey = f"source:{spec.ident}"
-        state = store.get_kv(skey) or {}
+        state = store.source_state(spec.ident)
         try:
             run.kind, listed, complete = _list_source(arch, spec, state)
         except RateLimited as e:
@@ -180,17 +178,19 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             continue
         run.found = len(listed)
         todo = []
-        for url in dedupe(listed + list(state.get("pending", []))):
+        for url in dedupe(listed + state.pending):
             rec = store.get(article_key(url) or url)
             if (rec and rec.status == Status.GAVE_UP and not opts.retry_failed and not opts.force
                     and (rec.permanent or rec.attempts >= opts.max_attempts)):
                 continue  # reported once, when it was given up
             todo.append(url)
         log.info("source %s (%s): %d listed, %d to check", spec.name, run.kind, len(listed), len(todo))
-        if run.kind in ("album", "account"):
+        state.complete, state.kind = complete, run.kind
+        if run.kind in (SourceKind.ALBUM, SourceKind.ACCOUNT):
             # what was listed is pending until archived: a run killed now loses nothing (these listings stop at
             # the first archived article, so would not list the older ones again; lists and feeds list all)
-            store.set_kv(skey, {**state, "pending": dedupe(todo), "complete": complete, "kind": run.kind})
+            state.pending = dedupe(todo)
+            store.set_source_state(spec.ident, state)
         run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)
         done = {o.source for o in run.outcomes}
         run.not_tried = sum(1 for u in todo if u not in done)
@@ -198,7 +198,8 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         pending += [o.source for o in run.outcomes
                     if o.status == Result.FAILED and not o.gave_up and o.error not in ("usage", "verify")]
         pending += [o.source for o in run.outcomes if o.error == ErrorCode.VERIFY]
-        store.set_kv(skey, {**state, "pending": dedupe(pending), "complete": complete, "kind": run.kind})
+        state.pending = dedupe(pending)
+        store.set_source_state(spec.ident, state)
         store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)
         if arch.blocked is not None:
             run.error = result.blocked = arch.blocked

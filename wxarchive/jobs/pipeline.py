@@ -27,11 +27,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
+from wxarchive import layout
 from wxarchive.interrupt import Interrupt, StopRequested
 from wxarchive.errors import ErrorCode, ArchiveError, FetchError, InternalError, LayoutChanged, RateLimited, StateDamaged, Unavailable, UsageError, WxError
 from wxarchive.archive.lock import WriteLock
-from wxarchive.models import SHANGHAI, Article, Image, Page
-from wxarchive.archive.site import Site, atomic_write
+from wxarchive.models import SHANGHAI, Article, Choices, Image, Page
+from wxarchive.archive.site import Site, atomic_write, read_post_front_matter
 from wxarchive.archive.store import ArticleRow, Status, Store, is_damage
 from wxarchive.urls import article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url, url_ids
 
@@ -175,13 +176,13 @@ def _read_or_none(path: Path | None) -> bytes | None:
 
 def _written_for(post: Path, article: Article) -> bool:
     """Whether an unrecorded post file holds this article (its front matter names the same source)."""
+    from wxarchive.write.frontmatter import FrontMatterError
+
     try:
-        with post.open("r", encoding="utf-8", errors="replace") as f:
-            head = f.read(16384)
-    except OSError:
+        fm = read_post_front_matter(post, errors="replace")
+    except (OSError, FrontMatterError):
         return False
-    m = re.search(r"(?m)^source_url:[ \t]*['\"]?(\S+?)['\"]?[ \t]*$", head.split("\n---", 1)[0])
-    return m is not None and m.group(1) in {article.canonical_url, article.url} - {""}
+    return fm is not None and fm.source_url in {article.canonical_url, article.url} - {""}
 
 
 def _aliases(source: str, article: Article) -> list[str]:
@@ -252,21 +253,16 @@ def _same(image: Image) -> Image:
 
 def _archived_at(post: Path | None) -> dt.datetime | None:
     """The ``archived_at`` written in a post's front matter (a rebuild keeps it)."""
+    from wxarchive.write.frontmatter import FrontMatterError
+
     if post is None:
         return None
     try:
-        with post.open(encoding="utf-8", errors="replace") as f:
-            head = f.read(16384).split("\n---", 1)[0]
-    except OSError:
+        fm = read_post_front_matter(post, errors="replace")
+    except (OSError, FrontMatterError):
         return None
-    m = re.search(r"(?m)^archived_at:[ \t]*['\"]?(\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d)[ \t]*([+-]\d\d:?\d\d)?", head)
-    if not m:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(m.group(1).replace(" ", "T") + (m.group(2) or "+08:00"))
-    except ValueError:
-        return None
-    return when.astimezone(SHANGHAI)
+    when = fm.time("archived_at") if fm else None
+    return when.astimezone(SHANGHAI) if when else None
 
 
 def _is_transport(e: FetchError) -> bool:
@@ -334,13 +330,13 @@ class Archiver:
         self.site = Site.open(opts.out)
         self._root = os.fspath(self.site.root)
         try:
-            if any(p.name == "wxarchive.toml" for p in self.site.init()):
+            if any(p.name == layout.CONFIG_NAME for p in self.site.init()):
                 self.site = Site.open(opts.out)  # the settings file just laid down is this run's settings
             # serialises write-and-record between processes sharing the archive, and the
             # creation of the state database (switching it to WAL needs it alone)
             self._write_lock = WriteLock(self.site.state_dir)
             with self._write_lock.held():
-                self.store = Store(self.site.state_dir / "state.sqlite3")
+                self.store = Store(self.site.state_db)
         except (OSError, sqlite3.Error) as e:
             raise ArchiveError(f"cannot write the archive at {self.site.root}: {e}") from None
         if fetcher is not None:
@@ -527,7 +523,7 @@ class Archiver:
 
     def _keep_layout_page(self, page: Page) -> Path:
         h = hashlib.sha1(page.content).hexdigest()[:12]
-        p = self.site.state_dir / "layout" / f"{h}.html"
+        p = self.site.state_dir / layout.LAYOUT_DIR / f"{h}.html"
         atomic_write(p, page.content)
         return p
 
@@ -567,9 +563,9 @@ class Archiver:
         if futures and redo is None:
             self._images_asked.add(key)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
-        text = render(article, self.site.settings, fate, {"keep_footers": keep_footers, "no_images": no_images})
+        text = render(article, self.site.settings, fate, Choices(keep_footers=keep_footers, no_images=no_images))
         suffix, raw_packed = rawpage.pack(page.content)
-        raw_rel = Path(".wxarchive") / "raw" / rawpage.raw_name(key, suffix)
+        raw_rel = layout.raw_rel(rawpage.raw_name(key, suffix))
         saved = sum(1 for i in article.images if i.local)
         failed = [i for i in article.images if not i.local]
         if not no_images and article.images:

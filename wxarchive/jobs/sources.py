@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import parse_qsl, quote, urlsplit
 
 
+from wxarchive.archive.store import SourceKind
 from wxarchive.errors import LayoutChanged, RateLimited, UsageError
 from wxarchive.urls import ARTICLE_HOST, article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 
 ALBUM_PAGE_SIZE = 20
 MAX_ALBUM_PAGES = 1000  # a runaway cursor must end somewhere (20 000 articles)
-KINDS = ("album", "feed", "list", "account")
+KINDS = tuple(k.value for k in SourceKind)
 # what an account source may not carry: the WeRead session is read from the user's own config folder
 # only, since an archive's wxarchive.toml may come from someone else and the session is sent out
 _SECRET_KEYS = ("cookie", "cookies", "session", "ticket", "wr_skey", "wr_vid", "wr_rt", "headers", "x-wr-ticket")
@@ -597,23 +598,23 @@ class SourceSpec:
                 dt.date.fromisoformat(since)
             except ValueError:
                 raise UsageError(f"{where}: since = {since!r} is not a date like \"2024-01-01\"") from None
-        return cls(name=str(entry.get("name") or entry["account"]), kind="account", account=book, since=since,
+        return cls(name=str(entry.get("name") or entry["account"]), kind=SourceKind.ACCOUNT, account=book, since=since,
                    full=full, max_pages=pages, list_delay=float(delay))
 
 
-def guess_kind(spec: SourceSpec) -> str:
-    """album for an album link, list for a file; a URL's kind is decided from its content ("")."""
+def guess_kind(spec: SourceSpec) -> SourceKind | None:
+    """album for an album link, list for a file; a URL's kind is decided from its content (None)."""
     if spec.kind:
-        return spec.kind
+        return SourceKind(spec.kind)
     if spec.account:
-        return "account"
+        return SourceKind.ACCOUNT
     if spec.path:
-        return "list"
+        return SourceKind.LIST
     if parse_album_url(spec.url):
-        return "album"
+        return SourceKind.ALBUM
     if is_article_url(spec.url):
-        return "list"
+        return SourceKind.LIST
     low = spec.url.lower().split("?")[0]
     if low.endswith((".xml", ".rss", ".atom", "/feed", "/rss", "/atom", ".json")) or "rsshub" in low or "/feeds/" in low:
-        return "feed"
-    return ""
+        return SourceKind.FEED
+    return None

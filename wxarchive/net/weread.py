@@ -50,8 +50,10 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from wxarchive.archive.site import atomic_write
+from wxarchive.archive.store import StateKey
 from wxarchive.config import user_config_path
 from wxarchive.errors import FetchError, UsageError, WxError
+from wxarchive.layout import LAYOUT_DIR
 from wxarchive.net.routing import load_cookies
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, short_token, url_ids
 
@@ -320,11 +322,11 @@ class Channel:
     kv: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.kv = dict(self.store.get_kv("weread") or {})
+        self.kv = dict(self.store.get_kv(StateKey.WEREAD) or {})
 
     def _save(self) -> None:
         if self.write:
-            self.store.set_kv("weread", self.kv)
+            self.store.set_kv(StateKey.WEREAD, self.kv)
 
     def _pace(self, delay: float) -> None:
         if delay > 0 and self._last:
@@ -461,7 +463,7 @@ class Channel:
 
         for secret in self.session.secrets() if self.session else []:
             text = text.replace(secret, "<session>")
-        path = self.state_dir / "layout" / f"weread-{book}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path = self.state_dir / LAYOUT_DIR / f"weread-{book}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         try:
             atomic_write(path, json.dumps({"request": f"{LIST_PATH}?bookId={book}&offset={offset}", "status": status,
                                            "answer": text[:200_000]}, ensure_ascii=False, indent=1).encode())

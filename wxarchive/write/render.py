@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 
 import yaml
 
+from wxarchive.write.frontmatter import read_front_matter
 from wxarchive.write.original import Fate, mark_source
 from wxarchive.extract.htmltree import fragment
 from wxarchive.write.markdown import escape_text, escape_url, to_markdown
-from wxarchive.models import Article
+from wxarchive.models import Article, Choices
 from wxarchive.settings import Settings
 from wxarchive.trust import safe_url
 
@@ -69,7 +70,7 @@ def _date(value: dt.datetime | None) -> str | None:
 
 
 def front_matter(article: Article, site: Settings, fate: Fate | None = None,
-                 choices: Mapping[str, bool] | None = None) -> dict[str, Any]:
+                 choices: Choices | None = None) -> dict[str, Any]:
     """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check.
     ``choices``: the per-post options it was made with; ``keep_footers`` is written when set, so
     `rebuild --from-posts` can give it back to a lost state (issue 25)."""
@@ -107,9 +108,8 @@ def front_matter(article: Article, site: Settings, fate: Fate | None = None,
         "archived_at": _date(article.archived_at.astimezone(article.published.tzinfo) if article.archived_at and article.published else article.archived_at),
     }
     fm.update({k: v for k, v in optional.items() if v not in (None, "", [], {})})
-    for choice in ("keep_footers", "no_images"):  # what the post was made with, written only when set, so a
-        if (choices or {}).get(choice):  # recovery from the posts gives the choice back (issue 25)
-            fm[choice] = True
+    for choice in (choices or Choices()).set():  # what the post was made with, written only when set, so a
+        fm[choice] = True  # recovery from the posts gives the choice back (issue 25)
     if fate is not None:
         fm.update(fate.front_matter())
     return fm
@@ -174,7 +174,7 @@ def dump_yaml(fm: Mapping[str, Any]) -> str:
 
 
 def render(article: Article, site: Settings | None = None, fate: Fate | None = None,
-           choices: Mapping[str, bool] | None = None) -> str:
+           choices: Choices | None = None) -> str:
     """The whole post: front matter, optional attribution quote, body.
 
     Article text holding ``{{`` or ``{%`` must reach Jekyll's readers literally. The post then
@@ -229,8 +229,7 @@ def _attribution(article: Article, lit: Callable[[str], str], fate: Fate | None 
 
 
 def split_post(text: str) -> tuple[dict[str, Any], str]:
-    """Front matter and body of a post written by :func:`render` (used by tests and rebuild)."""
-    m = re.match(r"---\n(.*?\n)---\n", text, re.S)
-    if not m:
-        return {}, text
-    return yaml.safe_load(m.group(1)) or {}, text[m.end():]
+    """Front matter and body of a post written by :func:`render` (tests); ``{}`` and the whole text when it
+    has none. Read by :func:`~wxarchive.write.frontmatter.read_front_matter` (its errors too)."""
+    fm = read_front_matter(text)
+    return (fm.data, text[fm.end:]) if fm else ({}, text)
