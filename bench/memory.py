@@ -27,7 +27,7 @@ def report():
         f.write(hwm)
 atexit.register(report)
 _exit = os._exit
-def leave(code):  # after a second Ctrl-C the CLI leaves with os._exit (no exit hooks): read the peak first
+def leave(code):  # the CLI leaves with os._exit (no teardown): read the peak first
     report()
     _exit(code)
 os._exit = leave
