@@ -44,6 +44,39 @@ def test_a_long_closing_paragraph_with_one_plea_stays_above_a_footer() -> None:
     assert "长按识别二维码" not in c.html
 
 
+ONE_PLEA_WORD = "上一篇讲连接池的文章，评论区点赞最多的问题就是“为什么不直接调大超时”，这篇算是一个完整的回答。"
+
+
+def test_a_closing_sentence_with_one_plea_word_stays_above_a_footer() -> None:
+    """41-80 characters, one plea word (点赞) in the author's sentence, right above a real footer: the
+    sentence stays and the footer goes."""
+    assert 40 <= len(ONE_PLEA_WORD) <= 80
+    links = [f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">往期文章标题第{i}篇</a></p>' for i in range(3)]
+    c = clean_fragment(_body(ONE_PLEA_WORD, "往期推荐", *links))
+    assert "评论区点赞最多" in c.html and "往期推荐" not in c.html
+    c = clean_fragment(_body(ONE_PLEA_WORD, "长按识别二维码关注", QR))
+    assert "评论区点赞最多" in c.html and "二维码" not in c.html
+
+
+def test_a_sentence_with_one_plea_word_between_footer_blocks_goes() -> None:
+    """The same kind of sentence between two footer blocks is the footer's own (a promo's pitch)."""
+    pitch = "回复“问卷”，领取我们整理的社区调研资料。这些问卷用了两年，改过很多次，希望对你的调研有一点用。"
+    assert 40 <= len(pitch) <= 80
+    c = clean_fragment(_body("长按识别二维码关注", QR, pitch, "欢迎分享到朋友圈~"))
+    assert "社区调研资料" not in c.html and "朋友圈" not in c.html
+
+
+def test_a_scan_caption_naming_the_account_goes_with_its_code_and_motto() -> None:
+    """"扫一扫，和山城慢行一起慢慢走" under a picture: the account's name with a scan word is the caption of
+    its code; the motto below goes with it. Without the account's name the words are kept."""
+    last = "下次去重庆，记得替我多吃一碗小面。"
+    c = clean_fragment(_body(last, QR, "扫一扫，和山城慢行一起慢慢走", "一座城 · 慢慢看"), account="山城慢行")
+    assert last in c.html
+    assert "扫一扫" not in c.html and "一座城" not in c.html and "<img" not in c.html
+    c = clean_fragment(_body(last, QR, "扫一扫，和我们一起慢慢走", "一座城 · 慢慢看"), account="山城慢行")
+    assert "扫一扫" in c.html and "<img" in c.html
+
+
 def test_a_thank_you_inside_the_authors_last_sentence_stays() -> None:
     c = clean_fragment(_body("感谢大家的关注，我会继续努力，把更多社区里的故事写出来。"))
     assert "我会继续努力" in c.html and c.stripped == ()

@@ -334,12 +334,14 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
     between footer blocks, or right after a follow/QR prompt. A date line ends
     the walk: it signs the author's text. A run backed only by one phrase
     inside the author's own sentence ("感谢大家的关注，我会继续…") is kept
-    (see :func:`_backed`): losing the author's words is worse than leaving a plea.
+    (see :func:`_backed`): losing the author's words is worse than leaving a plea. So is a sentence
+    with one plea word in it (see :func:`_authors_sentence`) unless a footer block stands above it too.
     """
     run: dict[int, str] = {}
     maybe_slogans: set[int] = set()
     pending_images: list[int] = []
     tentative: list[int] = []
+    held: dict[int, str] = {}
     found_any = False
     qr_seen = False
     i = (min(doomed) if doomed and min(doomed) > len(texts) // 2 else len(leaves)) - 1
@@ -361,6 +363,10 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
         if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or _DATE_LINE.match(t):
             break
         why = _tail_reason(leaves[i], t, learned, account, found_any)
+        if why and why not in _LONG_OK and _authors_sentence(t):
+            held[i] = why  # one plea word in a sentence: footer only when a footer block stands above it too
+            i -= 1
+            continue
         if why is None and qr_seen and _slogan_text(t):
             if _PARALLEL.search(t):
                 why = SLOGAN  # "简单 好玩 有温度" over a QR prompt
@@ -368,7 +374,7 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
                 maybe_slogans.add(i)  # one phrase ("周明远律师"): a slogan only between footer blocks
         if why is None:
             if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) or _BYLINE.search(t) \
-                    or not found_any and (len(tentative) >= 2 or _sign_off(t)):
+                    or not found_any and (len(tentative) >= 2 or _sign_off(t) and not _PARALLEL.search(t)):
                 break  # (a byline or a source line is the author's: the footer starts below it)
             tentative.append(i)
             i -= 1
@@ -376,7 +382,9 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
         if not found_any and tentative and not _clear(why, t):
             break  # a closing line below a mere phrase match: the author's ending, keep it all
         run.update({k: SLOGAN if k in maybe_slogans else BETWEEN for k in tentative})
+        run.update(held)
         tentative = []
+        held = {}
         run[i] = why
         if found_any or _QR.search(t):
             run.update({k: FOOTER_IMAGE for k in pending_images})
@@ -393,7 +401,8 @@ _CONTACT = "account ID/contact line"
 # unless the phrase is most of it (see _clear).
 _WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK,
                    "promo", "follow/bonus plea", "survey plea"))
-_QR_STRONG = _rule(r"二维码|扫码|长按|识别")
+_QR_STRONG = _rule(r"二维码|扫码|扫一扫|长按|识别")
+QR_PROMPT = "QR-code follow prompt"
 _DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
                         r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
 _SELF_PROMPT = _rule(r"关注|星标|置顶|订阅")  # (not 公众号: "这是X公众号的第100篇" is the author talking)
@@ -414,9 +423,28 @@ def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: s
     if (why is None or why in _WEAK) and len(account) >= 2 and account in t and len(t) <= 80 \
             and _SELF_PROMPT.search(t):
         why = ACCOUNT_PROMPT
+    if why is None and len(account) >= 2 and account in t and len(t) <= 40 and _QR_STRONG.search(t):
+        why = QR_PROMPT  # "扫一扫，和山城慢行一起慢慢走": the account's name with the scan word is its code's caption
     if why is None and _article_links_only(el, t):
         why = ARTICLE_LINK
     return why
+
+
+SENTENCE_MIN = 40  # a block this long, with a comma inside and a full stop at its end, is a sentence, not a plea line
+
+
+def _authors_sentence(t: str) -> bool:
+    """A sentence of the author's that holds one plea word and nothing else of a footer: long enough
+    to say something ("上一篇…评论区点赞最多的问题…，这篇算是一个完整的回答。"), one phrase match, and
+    that phrase a small part of it. A plea line is short ("喜欢就点个赞吧"), or says several things
+    ("不标星或点在看…收不到推送…记得点下赞"). (Up to 80 characters: longer blocks are judged above.)"""
+    if len(t) < SENTENCE_MIN or not t.endswith(("。", "！", "？", "!", "?", "…")) or not _COMMA.search(t):
+        return False
+    spans = {m.span() for r, _ in _TAIL for m in r.finditer(t)}
+    return len(spans) == 1 and _coverage(t) < 0.2
+
+
+_COMMA = re.compile(r"[，,；;]")
 
 
 def _slogan_text(t: str) -> bool:
