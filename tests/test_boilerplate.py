@@ -255,3 +255,27 @@ def test_a_byline_above_the_account_masthead_stays() -> None:
     body = "<div><p>作者：修伊</p><p>公众号：社区观察（ID：shequ2024）</p>" + _body()[5:]
     c = clean_fragment(body)
     assert "作者：修伊" in c.html and "shequ2024" not in c.html
+
+
+def test_a_statement_with_a_plea_word_as_the_last_line_stays() -> None:
+    """"这条视频在抖音上有两万个点赞。" ends the article alone: a statement the phrase covers little of is
+    no evidence of a footer; the plea forms (a phrase that is most of the line) still go."""
+    last = "这条视频在抖音上有两万个点赞。"
+    c = clean_fragment(_body(last))
+    assert last in c.html and c.stripped == ()
+    assert _reasons(_body("喜欢就点个赞吧。")) == ["share/like prompt"]
+
+
+def test_a_head_prompt_naming_the_account_goes() -> None:
+    """"👆点击上方“社区观察”，设为星标" at the head: the account's name with 星标 is its follow prompt;
+    a lead line that names the account without one stays."""
+    c = clean_fragment("<p>👆点击上方“社区观察”，设为星标</p>" + _body(), account="社区观察")
+    assert "设为星标" not in c.html
+    lead = "<p>社区观察去年写过这家食堂，今年我们又去了一次。</p>"
+    c = clean_fragment(lead + _body(), account="社区观察")
+    assert "今年我们又去了一次" in c.html
+
+
+def test_an_english_copyright_line_goes() -> None:
+    c = clean_fragment(_body("Copyright © 2024 社区观察. All rights reserved."))
+    assert "Copyright" not in c.html

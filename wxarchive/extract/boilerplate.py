@@ -53,7 +53,7 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"(本栏目|新推出的).{0,20}栏目|^Talk is cheap", "column slogan"),
     (r"所剩不多|要拿下|^晚上加班", "promo"),
     (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
-     r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
+     r"(合作|转载).{0,3}请?联系|Copyright\s*(©|\(c\)|\d{4})|©\s*\d{4}|All rights reserved", "copyright/reprint notice"),
     (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail|(新浪)?微博|知乎|B站|抖音|小红书|视频号|官网)\s*[:：]|"
      r"[(（]\s*ID\s*[:：]", "account ID/contact line"),
     (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "contact mail"),
@@ -211,7 +211,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     _section(leaves, texts, total, doomed)
     _tail(leaves, texts, total, learned, doomed, _key(account))
     _strong_tail(texts, total, doomed)
-    _head(leaves, texts, doomed)
+    _head(leaves, texts, doomed, _key(account))
     if shapes is not None:
         _footer_images(leaves, texts, doomed, shapes, learned)
     # never strip everything
@@ -482,8 +482,16 @@ def _coverage(t: str) -> float:
 
 
 def _clear(why: str, t: str) -> bool:
-    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it."""
-    return why not in _WEAK or _coverage(t) > 0.6
+    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it.
+    A statement (a full stop at its end) that a phrase covers little of is the author's
+    ("这条视频在抖音上有两万个点赞。"): no evidence alone, whatever the rule."""
+    cover = _coverage(t)
+    statement = why in _PHRASE_RULES and t.endswith("。") and cover < 0.3
+    return (why not in _WEAK and not statement) or cover > 0.6
+
+
+# The reasons of phrase rules (not the learned footer, a contact or copyright line, or the account naming itself)
+_PHRASE_RULES = frozenset(why for _, why in TAIL_RULES) - _LONG_OK
 
 
 def _backed(run: dict[int, str], texts: list[str]) -> bool:
@@ -505,8 +513,9 @@ def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
             doomed[i] = why
 
 
-def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]) -> None:
-    """Follow prompts and the account's masthead (slogan, name, ID) before the first real block."""
+def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str], account: str = "") -> None:
+    """Follow prompts and the account's masthead (slogan, name, ID) before the first real block; a short
+    line naming the account with 关注/星标/置顶/订阅 ("👆点击上方“社区观察”，设为星标") is a follow prompt."""
     window = texts[: max(3, len(texts) // 20)]
     for j, t in enumerate(window[:4]):
         if t and len(t) <= 40 and _MASTHEAD.search(t):
@@ -518,6 +527,8 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
         if not t or doomed.get(j) == MASTHEAD:
             continue
         why = _reason(t, _HEAD) if len(t) <= 60 else None
+        if why is None and len(account) >= 2 and account in t and len(t) <= 40 and _SELF_PROMPT.search(t):
+            why = _HEAD_PROMPT
         if why is None and last in _HEAD_FOLLOW and len(texts) > j + 3 and _slogan_line(leaves[j], t):
             why = HEAD_SLOGAN
         if why is None:
@@ -529,6 +540,7 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
 
 
 _HEAD_FOLLOW = frozenset(why for _, why in HEAD_RULES if "prompt" in why)
+_HEAD_PROMPT = "follow prompt at the head"
 _HEAD_CREDIT_WHY = "editor credit at the head"
 _HEAD_CREDIT = _rule(next(p for p, why in HEAD_RULES if why == _HEAD_CREDIT_WHY))
 _BYLINE = _rule(r"^[(（]?\s*(文|作者|图|撰文|来源|编译|译|译者|作|口述|整理|摄影|记者|通讯员|出品|主播)\s*[|丨｜/:：\s]")
