@@ -6,6 +6,8 @@ of its own words; the reasons asserted are the ones ``--json`` shows as ``remove
 """
 from __future__ import annotations
 
+import pytest
+
 from wxarchive.extract import boilerplate
 from wxarchive.extract.clean import clean_fragment
 
@@ -279,3 +281,16 @@ def test_a_head_prompt_naming_the_account_goes() -> None:
 def test_an_english_copyright_line_goes() -> None:
     c = clean_fragment(_body("Copyright © 2024 社区观察. All rights reserved."))
     assert "Copyright" not in c.html
+
+
+@pytest.mark.parametrize("marker", ["—— 往期回顾 ——", "▼往期精彩回顾▼", "往期 · 推荐"])
+def test_a_recommended_section_marker_in_its_editors_dress_goes_with_its_list(marker: str) -> None:
+    links = [f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">社区里的故事之{i}</a></p>' for i in range(3)]
+    c = clean_fragment(_body(marker, *links))
+    assert "往期" not in c.html and "社区里的故事" not in c.html
+    assert {why for why, _ in c.stripped} == {boilerplate.SECTION}
+
+
+@pytest.mark.parametrize("end", ["- THE END -", "— 完 —", "END"])
+def test_end_ornaments_in_any_dress_go(end: str) -> None:
+    assert _reasons(_body(end)) == ["END ornament"]

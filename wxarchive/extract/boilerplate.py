@@ -42,7 +42,7 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
      r"[“\"「『【]在看|在看[”\"」』】]|(^|[\s/、，,|])在看([\s/、，,!！~|]|$)", "share/like prompt"),
     (r"(戳|点击?)(这里|此处|下方|链接).{0,10}(更多|好文|文章|精彩|解锁)|更多(好文|精彩文章|干货)等你", "more-articles pointer"),
     (r"阅读原文", "read-more prompt"),
-    (r"^(END|THE END|- END -|—\s*END\s*—|完)$", "END ornament"),
+    (r"^[\W_]*(THE\s*)?END[\W_]*$|^[\W_]*(全文)?完[\W_]*$", "END ornament"),
     (r"^[-—–_=·•*~\s]{3,}$", "divider ornament"),
     (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|(扫码|加我|欢迎|申请|邀你)进群|进群(方式|请|交流|讨论)|交流群",
      "sign-up promo"),
@@ -300,11 +300,20 @@ def _section(leaves: list[etree._Element], texts: list[str], total: int, doomed:
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
-        if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
+        if t and ((len(t) <= 24 and _section_marker(t)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
             if (seen / total >= 0.5 or rest <= 600) and _list_after(leaves, texts, i):
                 doomed.update({k: SECTION for k in range(i, len(texts))})
                 return
+
+
+_DECOR = re.compile(r"[\W_]+")
+
+
+def _section_marker(t: str) -> bool:
+    """A 往期推荐-style marker, also in its editor's dress ("—— 往期回顾 ——", "▼往期精彩回顾▼", "往期 · 推荐")."""
+    bare = _DECOR.sub("", t)
+    return any(r.search(t) or (bare and r.search(bare)) for r in _SECTION)
 
 
 def _list_after(leaves: list[etree._Element], texts: list[str], i: int) -> bool:
