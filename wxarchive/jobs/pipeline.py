@@ -46,6 +46,17 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 _STOP_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+_SQLITE_STOPS = {13: errno.ENOSPC, 8: errno.EROFS}  # SQLITE_FULL, SQLITE_READONLY: the same disk, seen by SQLite
+
+
+def _stop_reason(e: OSError | sqlite3.Error) -> str:
+    """Why no later article can be written either ("" when this failure is the article's own), in the
+    system's words whichever writer met it first: a post's file or the state database."""
+    if isinstance(e, OSError) and e.errno in _STOP_ERRNOS:
+        return e.strerror or str(e)
+    code = getattr(e, "sqlite_errorcode", 0) & 0xFF if isinstance(e, sqlite3.OperationalError) else 0
+    return os.strerror(_SQLITE_STOPS[code]) if code in _SQLITE_STOPS else ""
+
 
 MAX_IMAGE_TRIES = 5  # a failed image is tried again on later runs, this many times in all
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
@@ -687,12 +698,10 @@ class Archiver:
             raise StateDamaged(self.store.path, str(e)) from None
         out = Outcome(source, Result.FAILED, error="io", message=f"cannot write the archive: {e}")
         log.error("%s: %s", source, out.message)
-        full = (isinstance(e, OSError) and e.errno in _STOP_ERRNOS) or (
-            isinstance(e, sqlite3.OperationalError) and getattr(e, "sqlite_errorcode", 0) & 0xFF in (8, 13))
-        if full and self.stopped is None:
-            self.stopped = ArchiveError(f"stopped: cannot write the archive at {self.site.root}: "
-                                        f"{getattr(e, 'strerror', None) or e}; free space (or make it writable) "
-                                        "and run the same command again to carry on")
+        why = _stop_reason(e)
+        if why and self.stopped is None:
+            self.stopped = ArchiveError(f"stopped: cannot write the archive at {self.site.root}: {why}; "
+                                        "free space (or make it writable) and run the same command again to carry on")
         return out
 
     def _fail(self, source: str, e: WxError) -> Outcome:
