@@ -821,7 +821,6 @@ class Archiver:
             if ext is None:
                 continue  # a placeholder or an HTML error page saved by the browser
             atomic_write(self.site.image_dir / f"{name}.{ext}", data)
-            self.saver.saved(f"{name}.{ext}")
             wanted.discard(name)
             log.info("image %s taken from the saved page (%s)", name, path.name)
 
