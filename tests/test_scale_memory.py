@@ -61,3 +61,66 @@ def test_saver_looks_each_name_up_on_disk(tmp_path: Path, monkeypatch: pytest.Mo
         assert saver.existing("aaa") is None
     finally:
         saver.close()
+
+
+def test_a_long_import_lets_each_outcome_go_once_reported(tmp_path: Path, run_cli, server,  # noqa: F811
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an import holds does not grow with its list: by its last article, the outcomes of the first
+    ones (their titles, posts, removed blocks: ~1.5 KB each) are gone. The summary, the exit status
+    and the JSON lines stay as they were."""
+    import gc
+    import weakref
+
+    from wxarchive.cli import report
+
+    arts = make_articles(30)
+    FakeWeChat(server, arts).install()
+    (tmp_path / "links.txt").write_text("".join(a.url() + "\n" for a in arts), encoding="utf-8")
+    refs: list[weakref.ref[object]] = []
+    alive_at_end: list[int] = []
+    real_add = report.Tally.add
+
+    def add(self: report.Tally, o: object) -> None:
+        real_add(self, o)  # type: ignore[arg-type]
+        refs.append(weakref.ref(o))
+        if len(refs) == len(arts):
+            gc.collect()
+            alive_at_end.append(sum(r() is not None for r in refs[:-1]))
+
+    monkeypatch.setattr(report.Tally, "add", add)
+    res = run_cli("import", tmp_path / "links.txt", "--out", tmp_path / "blog", "--delay", "0", "--json",
+                  *connect_args(server))
+    assert res.code == 0, res.err
+    assert [o["status"] for o in res.lines] == ["archived"] * len(arts)
+    assert alive_at_end and alive_at_end[0] <= 8, f"{alive_at_end[0]} earlier outcomes still held"
+
+
+def test_the_bundle_cache_counts_the_values_it_holds() -> None:
+    """A remembered script's budget counts what was read out of it: a script of many short assignments
+    holds ~10x its own size in (name, value) pairs, which the budget did not count."""
+    import gc
+    import tracemalloc
+
+    from wxarchive.extract import jsdata
+
+    budget = 256 * 1024
+    names = frozenset({"msg_title"})
+    scripts = [("".join(f'var msg_title = "t{k}-{i}";\n' for i in range(400))).encode() for k in range(30)]
+    gc.collect()
+    tracemalloc.start()
+    try:
+        cache = jsdata._Bundles(budget)
+        before = tracemalloc.get_traced_memory()[0]
+        for text in scripts:
+            hits = jsdata._hits(text, names, jsdata.GLOBALS)
+            assert len(hits) == 400
+            cache.put(text, names, jsdata.GLOBALS, hits)
+            del hits
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert cache.size <= budget
+    assert held <= budget * 1.25, f"the cache holds {held >> 10} KB for a budget of {budget >> 10} KB"
+    again = scripts[-1]
+    assert cache.get(again, names, jsdata.GLOBALS) == jsdata._hits(again, names, jsdata.GLOBALS)  # still a cache
