@@ -130,15 +130,21 @@ class Watch:
         return self.peak[c] / self.peak[base], lo, hi
 
 
-def _import(args: list[str], srv: WxServer, watch: Watch, log: Callable[[str], None]) -> tuple[int, float, str]:
-    """Run the import, polling the child's memory and the pages served; return (exit, final peak MB, stderr)."""
+def _import(args: list[str], srv: WxServer, watch: Watch,
+            log: Callable[[str], None]) -> tuple[int, float, str, float]:
+    """Run the import, polling the child's memory and the pages served; return (exit, final peak MB, stderr,
+    the child's CPU seconds)."""
     with tempfile.TemporaryDirectory() as d:
         hwm, err = Path(d) / "hwm", Path(d) / "stderr"
         with open(err, "wb") as errf:
             child = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(hwm), *args], stdout=subprocess.DEVNULL,
                                      stderr=errf, env=_env(), cwd=REPO)
             last_log = time.monotonic()
-            while child.poll() is None:
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    child.returncode = os.waitstatus_to_exitcode(status)
+                    break
                 st = _status(child.pid)
                 served = srv.counts["page"]
                 if st is not None:
@@ -152,7 +158,7 @@ def _import(args: list[str], srv: WxServer, watch: Watch, log: Callable[[str], N
     for line in text.splitlines():
         if line.startswith("tracemalloc:"):
             log(line)
-    return child.returncode, peak, text.strip()[-300:]
+    return child.returncode, peak, text.strip()[-300:], usage.ru_utime + usage.ru_stime
 
 
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]:
@@ -174,12 +180,13 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
             f"peaks at {', '.join(map(str, checkpoints))}")
         watch = Watch(checkpoints)
         t = time.perf_counter()
-        code, peak, tail = _import(args, srv, watch, log)
+        code, peak, tail, cpu = _import(args, srv, watch, log)
         took = time.perf_counter() - t
         watch.peak.setdefault(n, peak)  # the last pages: served before the child's exit was seen
         saved = sum(1 for _ in os.scandir(out / "postimg") if _.name.endswith(".png")) if (out / "postimg").is_dir() else 0
         ok = code == 0 and saved == n
-        how = (f"exit {code}, {saved}/{n} images on disk, {secs(took)} ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in);"
+        how = (f"exit {code}, {saved}/{n} images on disk, {secs(took)} ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in),"
+               f" CPU {cpu * 1000 / n:.1f} ms an article;"
                f" interpreter+CLI floor {floor:.0f} MB" + (f"; stderr: {tail}" if code else ""))
         for c in checkpoints:
             if c in watch.peak:

@@ -124,3 +124,19 @@ def test_the_bundle_cache_counts_the_values_it_holds() -> None:
     assert held <= budget * 1.25, f"the cache holds {held >> 10} KB for a budget of {budget >> 10} KB"
     again = scripts[-1]
     assert cache.get(again, names, jsdata.GLOBALS) == jsdata._hits(again, names, jsdata.GLOBALS)  # still a cache
+
+
+def test_a_long_run_gives_freed_heap_back_every_few_dozen_articles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """glibc keeps what big buffers freed in per-thread arenas: a long import trims the heap every
+    ``EVERY`` articles (and loads ctypes only then: a short run never pays for it)."""
+    from wxarchive.jobs import heap
+
+    calls: list[int] = []
+    monkeypatch.setattr(heap, "_malloc_trim", lambda: calls.append)
+    tick = heap.trimmer()
+    for _ in range(heap.EVERY - 1):
+        tick()
+    assert calls == []
+    for _ in range(heap.EVERY + 1):
+        tick()
+    assert calls == [0, 0]

@@ -774,7 +774,14 @@ class Archiver:
     def archive_long(self, sources: list[str], on_outcome: Callable[[Outcome], None]) -> Reported:
         """:meth:`archive_many` for a long list: each outcome goes to ``on_outcome`` and is then let go,
         so what the run holds does not grow with its length."""
-        queue = _InOrder(self.opts.in_flight, self._settled, on_outcome, keep=False)
+        from wxarchive.jobs.heap import trimmer
+
+        tick = trimmer()
+
+        def report(o: Outcome) -> None:
+            on_outcome(o)
+            tick()
+        queue = _InOrder(self.opts.in_flight, self._settled, report, keep=False)
         self._archive(sources, queue)
         assert queue.reported is not None
         return queue.reported
