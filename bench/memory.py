@@ -3,8 +3,10 @@
 One ``wxarchive import`` of the largest count runs in a fresh subprocess; the bench reads the child's
 ``/proc/PID/status`` as it goes, so the peak (VmHWM) when the 1,000th, 3,000th and 10,000th page had been
 served is each the peak of an import of that many articles, all in one run. The growth figures are
-peak(N) / peak(1,000); their spread comes from the resident size (VmRSS) sampled across a window before each
-checkpoint (the lowest and highest of each window, crossed).
+peak(N) / peak(1,000), the last N's peak being the whole process's (read at its exit: the end of the run,
+where a learned footer is taken out of the account's earlier posts, included); their spread comes from the
+resident size (VmRSS) sampled across a window before each checkpoint (the lowest and highest of each
+window, crossed).
 
 ``WXBENCH_TRACEMALLOC=A,B`` (e.g. ``1000,3000``): the child also runs ``tracemalloc`` and prints, after the
 run, the 25 lines whose allocations grew most between its A-th and B-th archived article (slow: ~2x).
@@ -182,7 +184,8 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
         t = time.perf_counter()
         code, peak, tail, cpu = _import(args, srv, watch, log)
         took = time.perf_counter() - t
-        watch.peak.setdefault(n, peak)  # the last pages: served before the child's exit was seen
+        if peak == peak:  # the last checkpoint is the whole process's peak, its end included (a run that
+            watch.peak[n] = peak  # learned a footer cleans the account's posts again after the last page)
         saved = sum(1 for _ in os.scandir(out / "postimg") if _.name.endswith(".png")) if (out / "postimg").is_dir() else 0
         ok = code == 0 and saved == n
         how = (f"exit {code}, {saved}/{n} images on disk, {secs(took)} ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in),"

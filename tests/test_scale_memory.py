@@ -140,3 +140,26 @@ def test_a_long_run_gives_freed_heap_back_every_few_dozen_articles(monkeypatch: 
     for _ in range(heap.EVERY + 1):
         tick()
     assert calls == [0, 0]
+
+
+def test_an_accounts_posts_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
+    """The posts a learned footer is taken out of are read as they are gone through, a batch at a time
+    (a run that learned a footer listed every post of the account at once: ~12 MB at 10,000), in publish
+    order, unknown dates first; a row written meanwhile does not stop the walk."""
+    import types
+
+    from wxarchive.archive.store import Store
+
+    with Store(tmp_path / "state.sqlite3") as st:
+        dates = ["2024-03-01", "", "2023-01-01", "2024-03-01", "2022-05-05", ""]
+        for i, d in enumerate(dates):
+            st.record_archived(f"b:{i}:1", [], url=f"u{i}", account="某号", published=d)
+        st.record_archived("b:9:1", [], url="u9", account="别的号", published="2020-01-01")
+        st.db.execute("UPDATE articles SET published = NULL WHERE key = 'b:5:1'")
+        walk = st.archived_of("某号", batch=2)
+        assert isinstance(walk, types.GeneratorType)
+        seen = []
+        for rec in walk:
+            seen.append(rec.key)
+            st.record_archived(rec.key, [], url=rec.url, account="某号", published=rec.published or "")
+    assert seen == ["b:1:1", "b:5:1", "b:4:1", "b:2:1", "b:0:1", "b:3:1"]
