@@ -774,8 +774,9 @@ class Archiver:
     def archive_long(self, sources: list[str], on_outcome: Callable[[Outcome], None]) -> Reported:
         """:meth:`archive_many` for a long list: each outcome goes to ``on_outcome`` and is then let go,
         so what the run holds does not grow with its length."""
-        from wxarchive.jobs.heap import trimmer
+        from wxarchive.jobs.heap import settle, trimmer
 
+        settle(len(sources))
         tick = trimmer()
 
         def report(o: Outcome) -> None:
