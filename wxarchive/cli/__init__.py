@@ -13,7 +13,7 @@ from wxarchive import __version__
 from wxarchive.cli import show as showcmd
 from wxarchive.cli.common import (ARCHIVING, PROXY_ENV, add_options, archive_dir, locked_archiver, options_from,
                                   require_archive)
-from wxarchive.errors import ErrorCode, ArchiveError, RateLimited, UsageError, WxError
+from wxarchive.errors import ArchiveError, RateLimited, UsageError, WxError
 
 TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from threading import Thread
 
     from wxarchive.jobs.harvest import HarvestResult
-    from wxarchive.jobs.pipeline import Archiver, Options, Outcome
+    from wxarchive.jobs.pipeline import Archiver, Options, Outcome, Reported
     from wxarchive.cli.report import Tally
     from wxarchive.archive.site import Site
 
@@ -338,18 +338,24 @@ def _printer(as_json: bool, quiet: bool):
     return show
 
 
-def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
-    from wxarchive.jobs.pipeline import Result  # loaded already: these outcomes came from it
+def exit_code(outcomes: list[Outcome] | Reported, blocked: bool) -> int:
+    from wxarchive.jobs.pipeline import Reported  # loaded already: these outcomes came from it
 
-    if blocked or any(o.error == ErrorCode.VERIFY for o in outcomes):
+    r = outcomes if isinstance(outcomes, Reported) else Reported.of(outcomes)
+    if blocked or r.verify:
         return 3
-    if any(o.error == ErrorCode.USAGE for o in outcomes):
+    if r.usage:
         return 2
-    if any(o.status == Result.FAILED for o in outcomes):
+    if r.failed:
         return 1
     # 4: every article is archived, but some images could not be saved (the posts keep their remote
     # URLs; later runs try them again)
-    return 4 if any(o.images.get("failed") for o in outcomes if o.status in (Result.ARCHIVED, Result.HEALED, Result.REBUILT)) else 0
+    return 4 if r.images_failed else 0
+
+
+def _done(sources: list[str], outs: list[Outcome] | Reported) -> set[str]:
+    """The sources whose outcome was reported."""
+    return {o.source for o in outs} if isinstance(outs, list) else outs.done(sources)
 
 
 def _get_as_import(args: argparse.Namespace) -> int | None:
@@ -515,11 +521,11 @@ class _RunHooks:
             self.after.run({"archive": self.root})
 
 
-def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
+def _not_tried(sources: list[str], outs: list[Outcome] | Reported, show) -> int:  # type: ignore[no-untyped-def]
     """Sources a stopped run never reached; each gets a ``not tried`` JSON line under --json."""
     from wxarchive.jobs.pipeline import Outcome, Result
 
-    done = {o.source for o in outs}
+    done = _done(sources, outs)
     left = [s for s in sources if s not in done]
     if show is not None:
         for s in left:
@@ -629,12 +635,12 @@ def _say_skipped(reading: Any, verbose: int) -> None:
             print(f"wxarchive:   {line.describe()}", file=sys.stderr)
 
 
-def _interrupted(what: str, sources: list[str], outs: list[Outcome], show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
+def _interrupted(what: str, sources: list[str], outs: list[Outcome] | Reported, show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
     """The end of a run stopped by a first Ctrl-C once the articles under way were finished: what was
     done, how many links were not tried (each a ``not tried`` JSON line under --json); exit 130."""
     from wxarchive.jobs.pipeline import Outcome, Result
 
-    done = {o.source for o in outs}
+    done = _done(sources, outs)
     left = [s for s in sources if s not in done]
     if show is not None:
         for s in left:
@@ -683,7 +689,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         _log().info("%s: %d article link(s) from %s", name, len(urls), args.file)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
             with Progress(len(urls), enabled=not args.quiet, label=name) as prog:
-                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
+                # (each outcome is let go once reported: a long list holds no more than a short one)
+                outs = arch.archive_long(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
                                                                 hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
@@ -691,7 +698,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return _interrupted(name, urls, outs, show if args.json else None, tally)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
-            done = {o.source for o in outs}
+            done = _done(urls, outs)
             for u in urls:
                 if u not in done:
                     tally.not_tried += 1  # (the link that met the block is counted by the tally)
