@@ -1,4 +1,16 @@
-"""Peak RSS of a 1,000-article import of real-size (2 MB) pages, each with a 1 MB image (CLI in a fresh subprocess; its VmHWM at exit)."""
+"""Peak RSS of an import of real-size (2 MB) pages with images, and how it grows with the run (issue 24).
+
+One ``wxarchive import`` of the largest count runs in a fresh subprocess; the bench reads the child's
+``/proc/PID/status`` as it goes, so the peak (VmHWM) when the 1,000th, 3,000th and 10,000th page had been
+served is each the peak of an import of that many articles, all in one run. The growth figures are
+peak(N) / peak(1,000), the last N's peak being the whole process's (read at its exit: the end of the run,
+where a learned footer is taken out of the account's earlier posts, included); their spread comes from the
+resident size (VmRSS) sampled across a window before each checkpoint (the lowest and highest of each
+window, crossed).
+
+``WXBENCH_TRACEMALLOC=A,B`` (e.g. ``1000,3000``): the child also runs ``tracemalloc`` and prints, after the
+run, the 25 lines whose allocations grew most between its A-th and B-th archived article (slow: ~2x).
+"""
 from __future__ import annotations
 
 import os
@@ -6,16 +18,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
-from .common import REPO, has_import_command
+from .common import REPO
 from .report import Result, secs
 from .realpage import article_url
 from .wxserver import WxServer, big_png
 
 SECTION = "memory"
-
+BUDGET_MB = 150
+GROWTH = 1.05  # target: peak at the last checkpoint / peak at the first
 
 _WRAPPER = r"""
 import atexit, os, runpy, sys
@@ -31,9 +45,36 @@ def leave(code):  # the CLI leaves with os._exit (no teardown): read the peak fi
     report()
     _exit(code)
 os._exit = leave
+diff = os.environ.get("WXBENCH_TRACEMALLOC", "")
+if diff:
+    import threading, tracemalloc
+    from wxarchive.archive import store
+    first, second = (int(x) for x in diff.split(","))
+    tracemalloc.start(1)
+    state = {"n": 0, "snap": None}
+    lock = threading.Lock()
+    record = store.Store.record_archived
+    def counted(self, *a, **kw):
+        record(self, *a, **kw)
+        with lock:
+            state["n"] += 1
+            n = state["n"]
+            if n == first:
+                state["snap"] = tracemalloc.take_snapshot()
+            elif n == second and state["snap"] is not None:
+                stats = tracemalloc.take_snapshot().compare_to(state["snap"], "lineno")
+                sys.stderr.write(f"tracemalloc: top growers between article {first} and {second}:\n")
+                for s in stats[:25]:
+                    sys.stderr.write(f"tracemalloc:   {s}\n")
+                sys.stderr.flush()
+    store.Store.record_archived = counted
 sys.argv = ["wxarchive", *sys.argv[2:]]
 runpy.run_module("wxarchive", run_name="__main__")
 """
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 def _run_child(args: list[str]) -> tuple[int, float, str]:
@@ -42,7 +83,8 @@ def _run_child(args: list[str]) -> tuple[int, float, str]:
     The peak is the child's own VmHWM read at exit: ru_maxrss from wait4 would also count
     the pages of this (large) bench process that the child held between fork and exec.
     """
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = _env()
+    env.pop("WXBENCH_TRACEMALLOC", None)
     with tempfile.TemporaryDirectory() as d:
         hwm = Path(d) / "hwm"
         r = subprocess.run([sys.executable, "-c", _WRAPPER, str(hwm), *args], stdout=subprocess.DEVNULL,
@@ -51,34 +93,118 @@ def _run_child(args: list[str]) -> tuple[int, float, str]:
     return r.returncode, peak, r.stderr.decode("utf-8", "replace").strip()[-300:]
 
 
+def _status(pid: int) -> tuple[float, float] | None:
+    """(VmHWM, VmRSS) of a live process, in MB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            got = {k: int(v.split()[0]) / 1024 for k, v in (line.split(":", 1) for line in f)
+                   if k in ("VmHWM", "VmRSS")}
+    except (OSError, ValueError):
+        return None
+    return (got["VmHWM"], got["VmRSS"]) if len(got) == 2 else None
+
+
+@dataclass
+class Watch:
+    """The child's peak when each checkpoint was reached, and its resident sizes in the window before."""
+
+    checkpoints: tuple[int, ...]
+    window: float = 0.1  # of each checkpoint: the samples from 0.9 N to N
+    peak: dict[int, float] = field(default_factory=dict)
+    rss: dict[int, list[float]] = field(default_factory=dict)
+
+    def sample(self, served: int, status: tuple[float, float]) -> None:
+        hwm, rss = status
+        for c in self.checkpoints:
+            if c not in self.peak:
+                if served >= c:
+                    self.peak[c] = hwm
+                    self.rss.setdefault(c, []).append(rss)
+                elif served >= c * (1 - self.window):
+                    self.rss.setdefault(c, []).append(rss)
+
+    def ratio(self, c: int, base: int) -> tuple[float, float, float] | None:
+        """peak(c) / peak(base), and the low and high of VmRSS(c window) / VmRSS(base window)."""
+        if c not in self.peak or base not in self.peak or not self.rss.get(c) or not self.rss.get(base):
+            return None
+        lo = min(self.rss[c]) / max(self.rss[base])
+        hi = max(self.rss[c]) / min(self.rss[base])
+        return self.peak[c] / self.peak[base], lo, hi
+
+
+def _import(args: list[str], srv: WxServer, watch: Watch,
+            log: Callable[[str], None]) -> tuple[int, float, str, float]:
+    """Run the import, polling the child's memory and the pages served; return (exit, final peak MB, stderr,
+    the child's CPU seconds)."""
+    with tempfile.TemporaryDirectory() as d:
+        hwm, err = Path(d) / "hwm", Path(d) / "stderr"
+        with open(err, "wb") as errf:
+            child = subprocess.Popen([sys.executable, "-c", _WRAPPER, str(hwm), *args], stdout=subprocess.DEVNULL,
+                                     stderr=errf, env=_env(), cwd=REPO)
+            last_log = time.monotonic()
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    child.returncode = os.waitstatus_to_exitcode(status)
+                    break
+                st = _status(child.pid)
+                served = srv.counts["page"]
+                if st is not None:
+                    watch.sample(served, st)
+                    if time.monotonic() - last_log > 60:
+                        last_log = time.monotonic()
+                        log(f"  memory: {served} pages served, peak {st[0]:.0f} MB, resident {st[1]:.0f} MB")
+                time.sleep(0.2)
+        peak = int(hwm.read_text()) / 1024 if hwm.exists() else float("nan")
+        text = err.read_text("utf-8", "replace")
+    for line in text.splitlines():
+        if line.startswith("tracemalloc:"):
+            log(line)
+    return child.returncode, peak, text.strip()[-300:], usage.ru_utime + usage.ru_stime
+
+
 def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]:
-    n = 200 if quick else 1000
+    checkpoints = (200, 600) if quick else (1000, 3000, 10000)
+    n = checkpoints[-1]
     image = big_png(1024 * 1024)
-    page = 2 * 1024 * 1024  # the low end of real size keeps this section near two minutes
+    page = 2 * 1024 * 1024  # the low end of real size keeps this section's time down
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="wxbench-mem-") as tmp, \
             WxServer(images=1, image_bytes=image, page_size=page) as srv:
         out = Path(tmp) / "archive"
         routes = sum((["--connect-to", c] for c in srv.connect_to), [])
-        common = ["--out", str(out), "--delay", "0", "-q", *routes]
         # the floor: the same interpreter starting the CLI and archiving nothing
         _, floor, _ = _run_child(["status", "--out", str(Path(tmp) / "none")])
-        urls = [article_url(100_000 + i) for i in range(n)]
-        if has_import_command():
-            listing = Path(tmp) / "urls.txt"
-            listing.write_text("\n".join(urls) + "\n", encoding="utf-8")
-            args, how = ["import", str(listing), *common], "wxarchive import"
-        else:
-            args, how = ["get", *urls, *common], "wxarchive get (import not in the CLI yet)"
-        log(f"  memory: {n} articles of {page >> 20} MB x 1 image of {len(image) / 2**20:.1f} MB via {how}, delay 0")
+        listing = Path(tmp) / "urls.txt"
+        listing.write_text("".join(article_url(100_000 + i) + "\n" for i in range(n)), encoding="utf-8")
+        args = ["import", str(listing), "--out", str(out), "--delay", "0", "-q", *routes]
+        log(f"  memory: import of {n} articles of {page >> 20} MB x 1 image of {len(image) / 2**20:.1f} MB, delay 0; "
+            f"peaks at {', '.join(map(str, checkpoints))}")
+        watch = Watch(checkpoints)
         t = time.perf_counter()
-        code, peak, tail = _run_child(args)
+        code, peak, tail, cpu = _import(args, srv, watch, log)
         took = time.perf_counter() - t
-        saved = sum(1 for _ in (out / "postimg").glob("*.png")) if (out / "postimg").is_dir() else 0
+        if peak == peak:  # the last checkpoint is the whole process's peak, its end included (a run that
+            watch.peak[n] = peak  # learned a footer cleans the account's posts again after the last page)
+        saved = sum(1 for _ in os.scandir(out / "postimg") if _.name.endswith(".png")) if (out / "postimg").is_dir() else 0
         ok = code == 0 and saved == n
-        results.append(Result(SECTION, f"peak RSS, import of {n} real-size pages with images", f"{peak:.0f} MB", "<= 150 MB",
-                              ok and peak <= 150,
-                              f"{how}: exit {code}, {saved}/{n} images on disk, {secs(took)}"
-                              f" ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in); interpreter+CLI floor {floor:.0f} MB"
-                              + (f"; stderr: {tail}" if code else "")))
+        how = (f"exit {code}, {saved}/{n} images on disk, {secs(took)} ({n * (len(image) + page) / 2**20 / took:.0f} MB/s in),"
+               f" CPU {cpu * 1000 / n:.1f} ms an article;"
+               f" interpreter+CLI floor {floor:.0f} MB" + (f"; stderr: {tail}" if code else ""))
+        for c in checkpoints:
+            if c in watch.peak:
+                results.append(Result(SECTION, f"peak RSS, import of {c:,} real-size pages with images",
+                                      f"{watch.peak[c]:.0f} MB", f"<= {BUDGET_MB} MB", ok and watch.peak[c] <= BUDGET_MB,
+                                      how if c == n else ""))
+        base = checkpoints[0]
+        for c in checkpoints[1:]:
+            r = watch.ratio(c, base)
+            if r is None:
+                results.append(Result(SECTION, f"peak RSS, {c:,} / {base:,} articles", "not reached",
+                                      f"<= {GROWTH}x", False, how))
+                continue
+            results.append(Result(SECTION, f"peak RSS, {c:,} / {base:,} articles (one run)",
+                                  f"{r[0]:.2f}x (resident {r[1]:.2f}-{r[2]:.2f})",
+                                  f"<= {GROWTH}x" if c == n else "report", (ok and r[0] <= GROWTH) if c == n else None,
+                                  f"{watch.peak[c]:.0f} MB vs {watch.peak[base]:.0f} MB"))
     return results

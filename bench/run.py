@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sections", nargs="*", metavar="SECTION",
                     help=f"run only these: {', '.join(SECTIONS)} (rerun is part of batch; default: all)")
     ap.add_argument("--quick", action="store_true",
-                    help="fewer rounds and smaller batches (3 rounds, batch N=12, memory 200 articles, scale 10k only)")
+                    help="fewer rounds and smaller batches (3 rounds, batch N=12, memory 600 articles, scale 10k only)")
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pages"),
                     help="folder of third-party WeChat pages read at bench time (default ../shared/corpus/pages)")
     ap.add_argument("--no-corpus", action="store_true", help="fixture pages only")

@@ -6,6 +6,8 @@ of its own words; the reasons asserted are the ones ``--json`` shows as ``remove
 """
 from __future__ import annotations
 
+import pytest
+
 from wxarchive.extract import boilerplate
 from wxarchive.extract.clean import clean_fragment
 
@@ -42,6 +44,39 @@ def test_a_long_closing_paragraph_with_one_plea_stays_above_a_footer() -> None:
     c = clean_fragment(_body(CLOSING_LIKE, "长按识别二维码关注", QR))
     assert "每一个点赞和留言" in c.html
     assert "长按识别二维码" not in c.html
+
+
+ONE_PLEA_WORD = "上一篇讲连接池的文章，评论区点赞最多的问题就是“为什么不直接调大超时”，这篇算是一个完整的回答。"
+
+
+def test_a_closing_sentence_with_one_plea_word_stays_above_a_footer() -> None:
+    """41-80 characters, one plea word (点赞) in the author's sentence, right above a real footer: the
+    sentence stays and the footer goes."""
+    assert 40 <= len(ONE_PLEA_WORD) <= 80
+    links = [f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">往期文章标题第{i}篇</a></p>' for i in range(3)]
+    c = clean_fragment(_body(ONE_PLEA_WORD, "往期推荐", *links))
+    assert "评论区点赞最多" in c.html and "往期推荐" not in c.html
+    c = clean_fragment(_body(ONE_PLEA_WORD, "长按识别二维码关注", QR))
+    assert "评论区点赞最多" in c.html and "二维码" not in c.html
+
+
+def test_a_sentence_with_one_plea_word_between_footer_blocks_goes() -> None:
+    """The same kind of sentence between two footer blocks is the footer's own (a promo's pitch)."""
+    pitch = "回复“问卷”，领取我们整理的社区调研资料。这些问卷用了两年，改过很多次，希望对你的调研有一点用。"
+    assert 40 <= len(pitch) <= 80
+    c = clean_fragment(_body("长按识别二维码关注", QR, pitch, "欢迎分享到朋友圈~"))
+    assert "社区调研资料" not in c.html and "朋友圈" not in c.html
+
+
+def test_a_scan_caption_naming_the_account_goes_with_its_code_and_motto() -> None:
+    """"扫一扫，和山城慢行一起慢慢走" under a picture: the account's name with a scan word is the caption of
+    its code; the motto below goes with it. Without the account's name the words are kept."""
+    last = "下次去重庆，记得替我多吃一碗小面。"
+    c = clean_fragment(_body(last, QR, "扫一扫，和山城慢行一起慢慢走", "一座城 · 慢慢看"), account="山城慢行")
+    assert last in c.html
+    assert "扫一扫" not in c.html and "一座城" not in c.html and "<img" not in c.html
+    c = clean_fragment(_body(last, QR, "扫一扫，和我们一起慢慢走", "一座城 · 慢慢看"), account="山城慢行")
+    assert "扫一扫" in c.html and "<img" in c.html
 
 
 def test_a_thank_you_inside_the_authors_last_sentence_stays() -> None:
@@ -222,3 +257,40 @@ def test_a_byline_above_the_account_masthead_stays() -> None:
     body = "<div><p>作者：修伊</p><p>公众号：社区观察（ID：shequ2024）</p>" + _body()[5:]
     c = clean_fragment(body)
     assert "作者：修伊" in c.html and "shequ2024" not in c.html
+
+
+def test_a_statement_with_a_plea_word_as_the_last_line_stays() -> None:
+    """"这条视频在抖音上有两万个点赞。" ends the article alone: a statement the phrase covers little of is
+    no evidence of a footer; the plea forms (a phrase that is most of the line) still go."""
+    last = "这条视频在抖音上有两万个点赞。"
+    c = clean_fragment(_body(last))
+    assert last in c.html and c.stripped == ()
+    assert _reasons(_body("喜欢就点个赞吧。")) == ["share/like prompt"]
+
+
+def test_a_head_prompt_naming_the_account_goes() -> None:
+    """"👆点击上方“社区观察”，设为星标" at the head: the account's name with 星标 is its follow prompt;
+    a lead line that names the account without one stays."""
+    c = clean_fragment("<p>👆点击上方“社区观察”，设为星标</p>" + _body(), account="社区观察")
+    assert "设为星标" not in c.html
+    lead = "<p>社区观察去年写过这家食堂，今年我们又去了一次。</p>"
+    c = clean_fragment(lead + _body(), account="社区观察")
+    assert "今年我们又去了一次" in c.html
+
+
+def test_an_english_copyright_line_goes() -> None:
+    c = clean_fragment(_body("Copyright © 2024 社区观察. All rights reserved."))
+    assert "Copyright" not in c.html
+
+
+@pytest.mark.parametrize("marker", ["—— 往期回顾 ——", "▼往期精彩回顾▼", "往期 · 推荐"])
+def test_a_recommended_section_marker_in_its_editors_dress_goes_with_its_list(marker: str) -> None:
+    links = [f'<p><a href="https://mp.weixin.qq.com/s/Abc{i}">社区里的故事之{i}</a></p>' for i in range(3)]
+    c = clean_fragment(_body(marker, *links))
+    assert "往期" not in c.html and "社区里的故事" not in c.html
+    assert {why for why, _ in c.stripped} == {boilerplate.SECTION}
+
+
+@pytest.mark.parametrize("end", ["- THE END -", "— 完 —", "END"])
+def test_end_ornaments_in_any_dress_go(end: str) -> None:
+    assert _reasons(_body(end)) == ["END ornament"]

@@ -200,3 +200,47 @@ def test_a_picture_ending_several_posts_of_an_account_is_learned(tmp_path, run_c
     assert len(posts) == 4
     assert not any("accountposter" in text for text in posts), "the learned footer picture is stripped"
     assert sum("ownphoto" in text for text in posts) == 1, "the author's own last photo stays"
+
+
+def uploaded(upload: str, name: str, ratio: float, gif: bool = False) -> str:
+    """A picture whose media id starts with its upload's shared characters, as WeChat's ids do
+    (the account's 10, then the upload's, then the picture's own)."""
+    fmt = "gif" if gif else "jpeg"
+    mid = f"Qx7Lm2Vd9K{upload:<22.22}{name}Zt8"
+    return (f'<p><img data-src="https://mmbiz.qpic.cn/mmbiz_{fmt}/{mid}/640?wx_fmt={fmt}" data-type="{fmt}" '
+            f'data-ratio="{ratio}" data-w="640"></p>')
+
+
+def uploads_kept(html: str) -> list[str]:
+    return re.findall(r"mmbiz_\w+/Qx7Lm2Vd9K\w{22}([a-z]+)Zt8", html)
+
+
+def test_a_banner_uploaded_with_the_footers_gif_goes_with_it() -> None:
+    """The account's banner and its pointer GIF were uploaded together once and come back under each
+    post; the post's panels come from the post's own upload. The GIF goes with the read-more prompt,
+    and the banner beside it, shaped like a panel, goes because it came from the GIF's upload."""
+    panels = "".join(uploaded("PanelsOfThisPostUpload", f"panel{c}", 0.5625) for c in "abc")
+    tail = (uploaded("AccountFooterAssetsUpl", "banner", 0.5984) + "<p><br></p>"
+            + uploaded("AccountFooterAssetsUpl", "pointer", 0.975, gif=True) + "<p>点“阅读原文”，更多精彩漫画</p>")
+    c = clean_fragment(panels + PARAS + tail)
+    assert uploads_kept(c.html) == ["panela", "panelb", "panelc"]
+    assert [why for why, text in c.stripped if text.startswith("[image]")] == [footimg.SAME_UPLOAD, footimg.BESIDE]
+    # the author's last panel came in the footer's upload, and so did another panel the post keeps: it says nothing
+    mixed = panels + uploaded("AccountFooterAssetsUpl", "early", 0.5625) + PARAS
+    c = clean_fragment(mixed + uploaded("AccountFooterAssetsUpl", "lastpanel", 0.5625) + tail[tail.index("<p><br>"):])
+    assert uploads_kept(c.html) == ["panela", "panelb", "panelc", "early", "lastpanel"]
+    # a post whose only photo shares the footer's upload: nothing to compare with, the photo stays
+    c = clean_fragment(PARAS + tail)
+    assert uploads_kept(c.html) == ["banner"]
+    # a last photo from another upload beside the GIF stays
+    c = clean_fragment(panels + PARAS + uploaded("SomeOlderUploadOfPhoto", "street", 0.5984) + tail[tail.index("<p><br>"):])
+    assert uploads_kept(c.html) == ["panela", "panelb", "panelc", "street"]
+
+
+def test_upload_of_reads_the_shared_leading_characters() -> None:
+    a = "https://mmbiz.qpic.cn/mmbiz_jpg/FXFEabcdeX1EjhAwF5x9DibEFiauScEI3mEwictuT5U3yYhs/640?wx_fmt=jpeg"
+    b = "https://mmbiz.qpic.cn/mmbiz_gif/FXFEabcdeX1EjhAwF5x9DibEFiauScEI3mwo39icRsf0fPnm/640?wx_fmt=gif"
+    other = "https://mmbiz.qpic.cn/mmbiz_jpg/FXFEabcdeX1Vx2urwKshCmmTXpKibcsJTeUhg1eUabcdefg/640"
+    assert footimg.upload_of(a) == footimg.upload_of(b) != footimg.upload_of(other)
+    assert footimg.upload_of("https://mmbiz.qpic.cn/mmbiz_jpg/shortid1234567890/640") == ""
+    assert footimg.upload_of("https://example.com/a.jpg") == ""

@@ -177,30 +177,6 @@ def test_css_background_image_url_kept_whole():
     assert [i.url for i in images] == [url]
 
 
-def test_saver_lists_the_folder_once_and_trusts_no_stale_name(tmp_path: Path) -> None:
-    """existing() answers from one listing of the folder (no stat per extension), yet a file deleted after
-    the listing is not reported as saved, and files put there by the pipeline are seen."""
-    from types import SimpleNamespace
-
-    from wxarchive.net.images import ImageSaver
-
-    folder = tmp_path / "postimg"
-    folder.mkdir()
-    (folder / "aaa.png").write_bytes(PNG)
-    saver = ImageSaver(SimpleNamespace(deadline=10.0), folder)  # type: ignore[arg-type]
-    try:
-        assert saver.existing("aaa") == "aaa.png"
-        assert saver.existing("bbb") is None
-        (folder / "bbb.gif").write_bytes(GIF)  # written by someone else after the listing
-        assert saver.existing("bbb") is None  # (a re-download, never a wrong answer)
-        saver.saved("bbb.gif")
-        assert saver.existing("bbb") == "bbb.gif"
-        (folder / "aaa.png").unlink()
-        assert saver.existing("aaa") is None
-    finally:
-        saver.close()
-
-
 def test_downloads_keep_to_their_slots(tmp_path: Path) -> None:
     """``concurrency`` requests at once, never more, though twice as many workers run (the others make
     or rename their files meanwhile); every image is saved, no temp file is left behind."""

@@ -173,3 +173,23 @@ def test_full_disk_stops_at_the_first_enospc(tmp_path: Path, run_proc) -> None:
         assert pages_asked < len(mids) // 2, f"{pages_asked} pages fetched after the disk was full"
         with contextlib.suppress(sqlite3.Error):
             check_archive(fs / "a")
+
+
+def test_a_full_disk_met_by_sqlite_first_reads_as_a_full_disk(tmp_path: Path) -> None:
+    """Whichever writer meets the full disk first, a post's file (ENOSPC) or the state database
+    (SQLITE_FULL, made real here by a page limit), the run stops with the same words; an error of
+    the article's own does not stop it."""
+    import errno
+    import os
+
+    from wxarchive.jobs.pipeline import _stop_reason
+
+    db = sqlite3.connect(tmp_path / "s.sqlite3")
+    db.execute("create table t (x)")
+    db.execute("pragma max_page_count = 2")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        db.executemany("insert into t values (?)", [("x" * 4000,)] * 50)
+    assert _stop_reason(full.value) == os.strerror(errno.ENOSPC) == "No space left on device"
+    assert _stop_reason(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))) == "No space left on device"
+    assert _stop_reason(OSError(errno.ENAMETOOLONG, "File name too long")) == ""
+    assert _stop_reason(sqlite3.OperationalError("no such table: x")) == ""

@@ -47,11 +47,13 @@ EXPECTED = {
     "error-verify": "error:verify",
     "footer-2019-signed-statement": "article", "footer-2020-text-closing": "text",
     "footer-2023-motto-and-reply": "article", "footer-2025-credit-and-promo": "article",
+    "footer-2022-135editor-titles": "article", "footer-2023-xiumi-scan-slogan": "article",
+    "footer-2024-mdnice-reward-card": "article", "footer-2025-editor-cards-star": "article",
     **{name: "article" for name in (
         "structure-2016-verse-br", "structure-2018-h1-paragraphs", "structure-2020-code-fence",
         "structure-2021-qr-tail", "structure-2022-bold-cjk", "structure-2023-pipes-numbers",
         "structure-2024-nbsp-indent", "structure-2025-display-block", "structure-2026-footer-images",
-        "structure-2024-mdnice-headings", "structure-2026-css-emphasis")},
+        "structure-2024-mdnice-headings", "structure-2026-css-emphasis", "structure-2019-xiumi-footer-upload")},
 }
 ARTICLES = [p for p in FIXTURES if not EXPECTED.get(p.parent.name, "").startswith("error:")]
 

@@ -861,10 +861,16 @@ class Store:
         with self._lock:
             return self.db.execute("SELECT 1 FROM footer_seen WHERE account=? LIMIT 1", (account,)).fetchone() is not None
 
-    def archived_of(self, account: str) -> list[ArticleRow]:
-        """The archived articles of one account (not kept versions of edited ones), oldest first."""
-        return list(self._articles(f"SELECT {_ARTICLE} FROM articles WHERE status=? AND account=? "
-                                   "AND key NOT LIKE '%#v%' ORDER BY published", (Status.ARCHIVED.value, account)))
+    def archived_of(self, account: str, batch: int = 512) -> Iterator[ArticleRow]:
+        """The archived articles of one account (not kept versions of edited ones), oldest first, read
+        ``batch`` rows at a time as they are yielded (the caller may write meanwhile): the run that learns
+        an account's footer goes through all its posts, and a list of 10,000 rows held ~12 MB."""
+        sql = (f"SELECT {_ARTICLE} FROM articles WHERE status=? AND account=? AND key NOT LIKE '%#v%' "
+               "AND (COALESCE(published, ''), key) > (?, ?) ORDER BY COALESCE(published, ''), key LIMIT ?")
+        after = ("", "")
+        while rows := self._articles(sql, (Status.ARCHIVED.value, account, *after, batch)):
+            yield from rows
+            after = (rows[-1].published or "", rows[-1].key)
 
     def count_tail_blocks(self, account: str, key: str, blocks: Iterable[str]) -> None:
         if not account:

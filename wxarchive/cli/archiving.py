@@ -21,11 +21,11 @@ from wxarchive.archive.backoff import Backoff
 from wxarchive.archive.site import Site
 from wxarchive.cli.common import archive_dir, locked_archiver, options_from
 from wxarchive.cli.report import Progress, Tally, chain, log_outcome
-from wxarchive.errors import ArchiveError, ErrorCode, UsageError
+from wxarchive.errors import ArchiveError, UsageError
 from wxarchive.interrupt import two_step_ctrl_c
 from wxarchive.jobs.dryrun import classify, report
 from wxarchive.jobs.hooks import Hook
-from wxarchive.jobs.pipeline import Archiver, Options, Outcome, Result, check_source, said
+from wxarchive.jobs.pipeline import Archiver, Options, Outcome, Reported, Result, check_source, said
 from wxarchive.jobs.sources import parse_album_url, read_list_report, reading_of
 from wxarchive.trust import visible
 from wxarchive.urls import is_article_url, normalize_article_url
@@ -64,16 +64,22 @@ def _printer(as_json: bool, quiet: bool):
     return show
 
 
-def exit_code(outcomes: list[Outcome], blocked: bool) -> int:
-    if blocked or any(o.error == ErrorCode.VERIFY for o in outcomes):
+def exit_code(outcomes: list[Outcome] | Reported, blocked: bool) -> int:
+    r = outcomes if isinstance(outcomes, Reported) else Reported.of(outcomes)
+    if blocked or r.verify:
         return 3
-    if any(o.error == ErrorCode.USAGE for o in outcomes):
+    if r.usage:
         return 2
-    if any(o.status == Result.FAILED for o in outcomes):
+    if r.failed:
         return 1
     # 4: every article is archived, but some images could not be saved (the posts keep their remote
     # URLs; later runs try them again)
-    return 4 if any(o.images.get("failed") for o in outcomes if o.status in (Result.ARCHIVED, Result.HEALED, Result.REBUILT)) else 0
+    return 4 if r.images_failed else 0
+
+
+def _done(sources: list[str], outs: list[Outcome] | Reported) -> set[str]:
+    """The sources whose outcome was reported."""
+    return {o.source for o in outs} if isinstance(outs, list) else outs.done(sources)
 
 
 def _get_as_import(args: argparse.Namespace) -> int | None:
@@ -216,9 +222,9 @@ class _RunHooks:
             self.after.run({"archive": self.root})
 
 
-def _not_tried(sources: list[str], outs: list[Outcome], show) -> int:  # type: ignore[no-untyped-def]
+def _not_tried(sources: list[str], outs: list[Outcome] | Reported, show) -> int:  # type: ignore[no-untyped-def]
     """Sources a stopped run never reached; each gets a ``not tried`` JSON line under --json."""
-    done = {o.source for o in outs}
+    done = _done(sources, outs)
     left = [s for s in sources if s not in done]
     if show is not None:
         for s in left:
@@ -260,10 +266,10 @@ def _say_skipped(reading: Any, verbose: int) -> None:
             print(f"wxarchive:   {line.describe()}", file=sys.stderr)
 
 
-def _interrupted(what: str, sources: list[str], outs: list[Outcome], show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
+def _interrupted(what: str, sources: list[str], outs: list[Outcome] | Reported, show, tally: Tally | None = None) -> int:  # type: ignore[no-untyped-def]
     """The end of a run stopped by a first Ctrl-C once the articles under way were finished: what was
     done, how many links were not tried (each a ``not tried`` JSON line under --json); exit 130."""
-    done = {o.source for o in outs}
+    done = _done(sources, outs)
     left = [s for s in sources if s not in done]
     if show is not None:
         for s in left:
@@ -304,7 +310,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         log.info("%s: %d article link(s) from %s", name, len(urls), args.file)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
             with Progress(len(urls), enabled=not args.quiet, label=name) as prog:
-                outs = arch.archive_many(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
+                # (each outcome is let go once reported: a long list holds no more than a short one)
+                outs = arch.archive_long(urls, on_outcome=chain(prog.before, show, tally.add, prog.update, log_outcome,
                                                                 hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, tally.add, log_outcome))
@@ -312,7 +319,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             return _interrupted(name, urls, outs, show if args.json else None, tally)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)
-            done = {o.source for o in outs}
+            done = _done(urls, outs)
             for u in urls:
                 if u not in done:
                     tally.not_tried += 1  # (the link that met the block is counted by the tally)

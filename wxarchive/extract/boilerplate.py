@@ -42,7 +42,7 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
      r"[“\"「『【]在看|在看[”\"」』】]|(^|[\s/、，,|])在看([\s/、，,!！~|]|$)", "share/like prompt"),
     (r"(戳|点击?)(这里|此处|下方|链接).{0,10}(更多|好文|文章|精彩|解锁)|更多(好文|精彩文章|干货)等你", "more-articles pointer"),
     (r"阅读原文", "read-more prompt"),
-    (r"^(END|THE END|- END -|—\s*END\s*—|完)$", "END ornament"),
+    (r"^[\W_]*(THE\s*)?END[\W_]*$|^[\W_]*(全文)?完[\W_]*$", "END ornament"),
     (r"^[-—–_=·•*~\s]{3,}$", "divider ornament"),
     (r"知识星球|添加.{0,6}(微信|好友).{0,6}(报名|进群|领取)|拉你进|(扫码|加我|欢迎|申请|邀你)进群|进群(方式|请|交流|讨论)|交流群",
      "sign-up promo"),
@@ -50,10 +50,10 @@ TAIL_RULES: tuple[tuple[str, str], ...] = (
     (r"经过.{0,10}(重新编排|编辑整理)|本文(由|经).{0,20}(编排|整理)", "re-edit notice"),
     (r"(领取|获取).{0,10}(资料|源码|福利)|收不到.{0,10}推送|不标星", "follow/bonus plea"),
     (r"^发送消息|发送(消息|关键词)[:：]", "follow/bonus plea"),
-    (r"(本栏目|新推出的).{0,20}栏目|^Talk is cheap", "column slogan"),
-    (r"所剩不多|要拿下|^晚上加班", "promo"),
+    (r"(本栏目|新推出的).{0,20}栏目", "column slogan"),
+    (r"所剩不多", "promo"),
     (r"版权(声明|所有|归)|本文版权|未经.{0,8}(授权|许可|同意).{0,12}(转载|使用|摘编|复制)|转载.{0,8}(联系|授权|注明)|"
-     r"(合作|转载).{0,3}请?联系", "copyright/reprint notice"),
+     r"(合作|转载).{0,3}请?联系|Copyright\s*(©|\(c\)|\d{4})|©\s*\d{4}|All rights reserved", "copyright/reprint notice"),
     (r"^\W{0,3}(微信|微信号|公众号|微信公众号|ID|QQ|QQ群|邮箱|E-?mail|(新浪)?微博|知乎|B站|抖音|小红书|视频号|官网)\s*[:：]|"
      r"[(（]\s*ID\s*[:：]", "account ID/contact line"),
     (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", "contact mail"),
@@ -211,7 +211,7 @@ def strip(root: etree._Element, learned: frozenset[str] = frozenset(),
     _section(leaves, texts, total, doomed)
     _tail(leaves, texts, total, learned, doomed, _key(account))
     _strong_tail(texts, total, doomed)
-    _head(leaves, texts, doomed)
+    _head(leaves, texts, doomed, _key(account))
     if shapes is not None:
         _footer_images(leaves, texts, doomed, shapes, learned)
     # never strip everything
@@ -300,11 +300,20 @@ def _section(leaves: list[etree._Element], texts: list[str], total: int, doomed:
     seen = 0
     for i, t in enumerate(texts):
         seen += len(t)
-        if t and ((len(t) <= 24 and any(r.search(t) for r in _SECTION)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
+        if t and ((len(t) <= 24 and _section_marker(t)) or (len(t) <= 160 and _SECTION_LEAD.search(t))):
             rest = sum(len(x) for x in texts[i:])
             if (seen / total >= 0.5 or rest <= 600) and _list_after(leaves, texts, i):
                 doomed.update({k: SECTION for k in range(i, len(texts))})
                 return
+
+
+_DECOR = re.compile(r"[\W_]+")
+
+
+def _section_marker(t: str) -> bool:
+    """A 往期推荐-style marker, also in its editor's dress ("—— 往期回顾 ——", "▼往期精彩回顾▼", "往期 · 推荐")."""
+    bare = _DECOR.sub("", t)
+    return any(r.search(t) or (bare and r.search(bare)) for r in _SECTION)
 
 
 def _list_after(leaves: list[etree._Element], texts: list[str], i: int) -> bool:
@@ -334,12 +343,14 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
     between footer blocks, or right after a follow/QR prompt. A date line ends
     the walk: it signs the author's text. A run backed only by one phrase
     inside the author's own sentence ("感谢大家的关注，我会继续…") is kept
-    (see :func:`_backed`): losing the author's words is worse than leaving a plea.
+    (see :func:`_backed`): losing the author's words is worse than leaving a plea. So is a sentence
+    with one plea word in it (see :func:`_authors_sentence`) unless a footer block stands above it too.
     """
     run: dict[int, str] = {}
     maybe_slogans: set[int] = set()
     pending_images: list[int] = []
     tentative: list[int] = []
+    held: dict[int, str] = {}
     found_any = False
     qr_seen = False
     i = (min(doomed) if doomed and min(doomed) > len(texts) // 2 else len(leaves)) - 1
@@ -361,6 +372,10 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
         if scanned > limit_chars or len(t) > _MAX_FOOTER_CHARS or _DATE_LINE.match(t):
             break
         why = _tail_reason(leaves[i], t, learned, account, found_any)
+        if why and why not in _LONG_OK and _authors_sentence(t):
+            held[i] = why  # one plea word in a sentence: footer only when a footer block stands above it too
+            i -= 1
+            continue
         if why is None and qr_seen and _slogan_text(t):
             if _PARALLEL.search(t):
                 why = SLOGAN  # "简单 好玩 有温度" over a QR prompt
@@ -368,7 +383,7 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
                 maybe_slogans.add(i)  # one phrase ("周明远律师"): a slogan only between footer blocks
         if why is None:
             if len(tentative) >= 8 or t.endswith("。") or len(t) > (25 if found_any else 30) or _BYLINE.search(t) \
-                    or not found_any and (len(tentative) >= 2 or _sign_off(t)):
+                    or not found_any and (len(tentative) >= 2 or _sign_off(t) and not _PARALLEL.search(t)):
                 break  # (a byline or a source line is the author's: the footer starts below it)
             tentative.append(i)
             i -= 1
@@ -376,7 +391,9 @@ def _tail(leaves: list[etree._Element], texts: list[str], total: int, learned: f
         if not found_any and tentative and not _clear(why, t):
             break  # a closing line below a mere phrase match: the author's ending, keep it all
         run.update({k: SLOGAN if k in maybe_slogans else BETWEEN for k in tentative})
+        run.update(held)
         tentative = []
+        held = {}
         run[i] = why
         if found_any or _QR.search(t):
             run.update({k: FOOTER_IMAGE for k in pending_images})
@@ -393,7 +410,8 @@ _CONTACT = "account ID/contact line"
 # unless the phrase is most of it (see _clear).
 _WEAK = frozenset(("thank-you plea", "follow prompt", "paid product/course promo", "reply-keyword plea", ARTICLE_LINK,
                    "promo", "follow/bonus plea", "survey plea"))
-_QR_STRONG = _rule(r"二维码|扫码|长按|识别")
+_QR_STRONG = _rule(r"二维码|扫码|扫一扫|长按|识别")
+QR_PROMPT = "QR-code follow prompt"
 _DATE_LINE = re.compile(r"^\W*(\d{4}|[〇零一二三四五六七八九]{4})\s*[年.\-/]\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*[月.\-/]"
                         r"\s*(\d{1,2}|[一二三四五六七八九十]{1,3})\s*日?\W*$")
 _SELF_PROMPT = _rule(r"关注|星标|置顶|订阅")  # (not 公众号: "这是X公众号的第100篇" is the author talking)
@@ -414,9 +432,28 @@ def _tail_reason(el: etree._Element, t: str, learned: frozenset[str], account: s
     if (why is None or why in _WEAK) and len(account) >= 2 and account in t and len(t) <= 80 \
             and _SELF_PROMPT.search(t):
         why = ACCOUNT_PROMPT
+    if why is None and len(account) >= 2 and account in t and len(t) <= 40 and _QR_STRONG.search(t):
+        why = QR_PROMPT  # "扫一扫，和山城慢行一起慢慢走": the account's name with the scan word is its code's caption
     if why is None and _article_links_only(el, t):
         why = ARTICLE_LINK
     return why
+
+
+SENTENCE_MIN = 40  # a block this long, with a comma inside and a full stop at its end, is a sentence, not a plea line
+
+
+def _authors_sentence(t: str) -> bool:
+    """A sentence of the author's that holds one plea word and nothing else of a footer: long enough
+    to say something ("上一篇…评论区点赞最多的问题…，这篇算是一个完整的回答。"), one phrase match, and
+    that phrase a small part of it. A plea line is short ("喜欢就点个赞吧"), or says several things
+    ("不标星或点在看…收不到推送…记得点下赞"). (Up to 80 characters: longer blocks are judged above.)"""
+    if len(t) < SENTENCE_MIN or not t.endswith(("。", "！", "？", "!", "?", "…")) or not _COMMA.search(t):
+        return False
+    spans = {m.span() for r, _ in _TAIL for m in r.finditer(t)}
+    return len(spans) == 1 and _coverage(t) < 0.2
+
+
+_COMMA = re.compile(r"[，,；;]")
 
 
 def _slogan_text(t: str) -> bool:
@@ -454,8 +491,16 @@ def _coverage(t: str) -> float:
 
 
 def _clear(why: str, t: str) -> bool:
-    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it."""
-    return why not in _WEAK or _coverage(t) > 0.6
+    """A block that is footer on its own: a rule that is no mere phrase, or a phrase that is most of it.
+    A statement (a full stop at its end) that a phrase covers little of is the author's
+    ("这条视频在抖音上有两万个点赞。"): no evidence alone, whatever the rule."""
+    cover = _coverage(t)
+    statement = why in _PHRASE_RULES and t.endswith("。") and cover < 0.3
+    return (why not in _WEAK and not statement) or cover > 0.6
+
+
+# The reasons of phrase rules (not the learned footer, a contact or copyright line, or the account naming itself)
+_PHRASE_RULES = frozenset(why for _, why in TAIL_RULES) - _LONG_OK
 
 
 def _backed(run: dict[int, str], texts: list[str]) -> bool:
@@ -477,8 +522,9 @@ def _strong_tail(texts: list[str], total: int, doomed: dict[int, str]) -> None:
             doomed[i] = why
 
 
-def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]) -> None:
-    """Follow prompts and the account's masthead (slogan, name, ID) before the first real block."""
+def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str], account: str = "") -> None:
+    """Follow prompts and the account's masthead (slogan, name, ID) before the first real block; a short
+    line naming the account with 关注/星标/置顶/订阅 ("👆点击上方“社区观察”，设为星标") is a follow prompt."""
     window = texts[: max(3, len(texts) // 20)]
     for j, t in enumerate(window[:4]):
         if t and len(t) <= 40 and _MASTHEAD.search(t):
@@ -490,6 +536,8 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
         if not t or doomed.get(j) == MASTHEAD:
             continue
         why = _reason(t, _HEAD) if len(t) <= 60 else None
+        if why is None and len(account) >= 2 and account in t and len(t) <= 40 and _SELF_PROMPT.search(t):
+            why = _HEAD_PROMPT
         if why is None and last in _HEAD_FOLLOW and len(texts) > j + 3 and _slogan_line(leaves[j], t):
             why = HEAD_SLOGAN
         if why is None:
@@ -501,6 +549,7 @@ def _head(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str]
 
 
 _HEAD_FOLLOW = frozenset(why for _, why in HEAD_RULES if "prompt" in why)
+_HEAD_PROMPT = "follow prompt at the head"
 _HEAD_CREDIT_WHY = "editor credit at the head"
 _HEAD_CREDIT = _rule(next(p for p, why in HEAD_RULES if why == _HEAD_CREDIT_WHY))
 _BYLINE = _rule(r"^[(（]?\s*(文|作者|图|撰文|来源|编译|译|译者|作|口述|整理|摄影|记者|通讯员|出品|主播)\s*[|丨｜/:：\s]")

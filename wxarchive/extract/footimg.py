@@ -16,7 +16,10 @@ account's footer. A picture the reader would see as part of that footer goes wit
   links elsewhere (covers of other articles, an ad), from its first card, divider or GIF on;
 - a closing banner: a thin picture or a banner-shaped GIF that ends the body;
 - a head promo: linked pictures before the author's first words;
-- a learned picture: one that stayed at the tail of several posts of the account (see :func:`tail_tokens`).
+- a learned picture: one that stayed at the tail of several posts of the account (see :func:`tail_tokens`);
+- uploaded with the footer: a picture next to a footer picture that came from the same upload (the
+  WeChat media id says so, see :func:`upload_of`) while every picture the author kept came from others
+  (a follow banner saved once with its pointer GIF, reused under each post).
 
 Every rule needs position (the tail or head, after or before the author's last or first words)
 and a second signal (a footer block beside it, a link, the picture's shape). A picture between two
@@ -35,8 +38,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-__all__ = ["BELOW", "BESIDE", "BOXED", "CARDS", "CLOSING", "HEAD_PROMO", "LEARNED", "REASONS", "Shape", "decide",
-           "shape_of", "tail_tokens", "thin_images", "token"]
+__all__ = ["BELOW", "BESIDE", "BOXED", "CARDS", "CLOSING", "HEAD_PROMO", "LEARNED", "REASONS", "SAME_UPLOAD", "Shape",
+           "decide", "shape_of", "tail_tokens", "thin_images", "token", "upload_of"]
 
 BELOW = "image below the footer (QR code, banner, poster)"
 BESIDE = "divider, banner or pointer GIF beside a footer block"
@@ -45,7 +48,8 @@ BOXED = "image in the footer's own box (avatar, QR code)"
 CLOSING = "closing banner after the article"
 HEAD_PROMO = "linked promo image before the article"
 LEARNED = "learned account footer picture"
-REASONS = frozenset((BELOW, BESIDE, BOXED, CARDS, CLOSING, HEAD_PROMO, LEARNED))
+SAME_UPLOAD = "picture uploaded with the footer's pictures"
+REASONS = frozenset((BELOW, BESIDE, BOXED, CARDS, CLOSING, HEAD_PROMO, LEARNED, SAME_UPLOAD))
 IMAGE_TOKEN = "[image] "
 _MEDIA_ID = re.compile(r"/(?:mmbiz_\w+|sz_mmbiz_\w+|mmbiz)/([A-Za-z0-9_-]{16,})/")
 
@@ -164,6 +168,7 @@ def decide(leaves: list[etree._Element], texts: list[str], doomed: dict[int, str
     _head_promo(b, first, out)
     if learned:
         _learned(b, last, learned, out)
+    _same_upload(b, last, out)
     return out
 
 
@@ -303,6 +308,63 @@ def _learned(b: _Body, last: int, learned: frozenset[str], out: dict[int, str]) 
             tokens = [token(img.get("src") or "") for img in b.imgs(i)]
             if tokens and all(t and t in learned for t in tokens):
                 out[i] = LEARNED
+
+
+# Footer pictures another picture may be recognised by: the account's own assets, not covers of other
+# articles (a cover shares its upload with that article's photos, which the author may reuse).
+_ASSET = frozenset((BELOW, BESIDE, BOXED, CLOSING, LEARNED))
+UPLOAD_PREFIX = 24  # leading characters of a media id that one upload shares (see upload_of)
+
+
+def upload_of(src: str) -> str:
+    """The upload a picture came from: the first characters of its WeChat media id, "" when unknown.
+
+    The pictures of one upload share 32 or more leading characters of their ids; pictures of one
+    account from different uploads share only the account's 10 to 13 (measured over the 57 corpus
+    pages: no pair of ids in between). A footer's banner, QR code and GIF were uploaded once, when the
+    account made its footer, and come back under every post; the post's own photos come from its own
+    uploads.
+    """
+    m = _MEDIA_ID.search(src)
+    return m.group(1)[:UPLOAD_PREFIX] if m and len(m.group(1)) >= 32 else ""
+
+
+def _same_upload(b: _Body, last: int, out: dict[int, str]) -> None:
+    """After the author's last words, a picture in one stretch of pictures with a footer picture (no
+    text between them) goes when it came from that picture's upload and none of the pictures kept
+    elsewhere in the post did (and some were kept: a post whose only photo shares the footer's upload
+    says nothing about it)."""
+    seeds = {i for i in range(last + 1, len(b.texts)) if not b.texts[i] and _asset(b, i, out)}
+    if not seeds:
+        return
+    stretch: set[int] = set()
+    for j in seeds:
+        for step in (-1, 1):
+            k = j + step
+            while last < k < len(b.texts) and not b.texts[k]:
+                if b.image(k) and k not in out:
+                    stretch.add(k)
+                k += step
+    if not stretch:
+        return
+    footer = {u for j in seeds for img in b.imgs(j) if (u := upload_of(img.get("src") or ""))}
+    authors = {upload_of(img.get("src") or "") for i in range(len(b.texts))
+               if i not in stretch and i not in out and i not in b.doomed for img in b.imgs(i)}
+    authors.discard("")
+    if not authors:
+        return
+    for k in sorted(stretch):
+        ups = [upload_of(img.get("src") or "") for img in b.imgs(k)]
+        if ups and all(u and u in footer and u not in authors for u in ups):
+            out[k] = SAME_UPLOAD
+
+
+def _asset(b: _Body, i: int, out: dict[int, str]) -> bool:
+    """A tail block of pictures already gone as the account's own footer picture (not a linked card)."""
+    if i in out:
+        return out[i] in _ASSET
+    return i in b.doomed and next(b.leaves[i].iter("img"), None) is not None and not any(
+        a.get("href") for img in b.imgs(i) for a in img.iterancestors("a"))
 
 
 def tail_tokens(leaves: list[etree._Element], texts: list[str]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -392,9 +393,12 @@ def _hits(text: str | bytes, names: frozenset[str], prefixes: tuple[str, ...]) -
 
 
 class _Bundles:
-    """The values found in big scripts seen earlier in this run, at most ``budget`` bytes of script
-    (a few templates' bundles), least recently used dropped first. Only scripts whose values are all
-    plain (str, number, bool, None) are kept: a caller may change a list or dict it was given."""
+    """The values found in big scripts seen earlier in this run, at most ``budget`` bytes held (a few
+    templates' bundles), least recently used dropped first. Only scripts whose values are all
+    plain (str, number, bool, None) are kept: a caller may change a list or dict it was given.
+
+    What is held is counted: the script and every (name, value) read from it (a script of many short
+    assignments holds ~10x its own size in them), so the budget bounds the memory of a run of any length."""
 
     MIN = 4 * 1024
 
@@ -426,12 +430,22 @@ class _Bundles:
         with self._lock:
             old = self._seen.pop(key, None)
             if old is not None:
-                self.size -= len(old[0])
-            self._seen[key] = (text, tuple(hits))
-            self.size += len(text)
+                self.size -= _held(*old)
+            kept = tuple(hits)
+            held = _held(text, kept)
+            if held > self.budget:
+                return
+            self._seen[key] = (text, kept)
+            self.size += held
             while self.size > self.budget:
-                _, (dropped, _) = self._seen.popitem(last=False)
-                self.size -= len(dropped)
+                _, dropped = self._seen.popitem(last=False)
+                self.size -= _held(*dropped)
+
+
+def _held(text: bytes, hits: tuple[tuple[str, Any], ...]) -> int:
+    """Bytes a remembered script holds: its text, its key and each (name, value) read from it."""
+    size = sys.getsizeof
+    return size(text) + 2 * size(text[:64]) + size(hits) + sum(size(h) + size(h[0]) + size(h[1]) for h in hits)
 
 
 _PLAIN = (str, int, float, bool, type(None))

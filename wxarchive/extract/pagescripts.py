@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -68,19 +69,27 @@ class _Known:
         return None
 
     def add(self, text: bytes) -> None:
+        """Remember ``text``; the budget counts what is held (the texts, and each head with its list)."""
         if len(text) < self.MIN or len(text) > self.budget:
             return
         with self._lock:
-            same = self._by_head.setdefault(text[:64], [])
-            if text in same:
+            head = text[:64]
+            same = self._by_head.get(head)
+            if same is None:
+                same = self._by_head[head] = []
+                self.size += _HEAD_COST
+            elif text in same:
                 return
             same.insert(0, text)
-            self.size += len(text)
+            self.size += sys.getsizeof(text)
             if len(same) > self.PER_HEAD:  # a page's own copy of a bundle (its server time written in)
-                self.size -= len(same.pop())  # starts as the others do: each would be compared in vain
+                self.size -= sys.getsizeof(same.pop())  # starts as the others do: each would be compared in vain
             while self.size > self.budget:
                 _, dropped = self._by_head.popitem(last=False)
-                self.size -= sum(len(t) for t in dropped)
+                self.size -= _HEAD_COST + sum(sys.getsizeof(t) for t in dropped)
+
+
+_HEAD_COST = 97 + 120 + 100  # a head (bytes of 64), its list of up to PER_HEAD, its slot in the OrderedDict
 
 
 _KNOWN = _Known()

@@ -44,12 +44,23 @@ if TYPE_CHECKING:
     from wxarchive.net.fetch import Fetcher
     from wxarchive.net.images import ImageSaver
 
-__all__ = ["Archiver", "Options", "Outcome", "Result", "check_source", "said"]
+__all__ = ["Archiver", "Options", "Outcome", "Reported", "Result", "check_source", "said"]
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 _STOP_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+_SQLITE_STOPS = {13: errno.ENOSPC, 8: errno.EROFS}  # SQLITE_FULL, SQLITE_READONLY: the same disk, seen by SQLite
+
+
+def _stop_reason(e: OSError | sqlite3.Error) -> str:
+    """Why no later article can be written either ("" when this failure is the article's own), in the
+    system's words whichever writer met it first: a post's file or the state database."""
+    if isinstance(e, OSError) and e.errno in _STOP_ERRNOS:
+        return e.strerror or str(e)
+    code = getattr(e, "sqlite_errorcode", 0) & 0xFF if isinstance(e, sqlite3.OperationalError) else 0
+    return os.strerror(_SQLITE_STOPS[code]) if code in _SQLITE_STOPS else ""
+
 
 MAX_IMAGE_TRIES = 5  # a failed image is tried again on later runs, this many times in all
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
@@ -280,46 +291,90 @@ def _read_file(path: Path) -> Page:
     return Page(url=url, final_url=url, status=200, content=data, fetched_at=now)
 
 
-class _InOrder:
-    """Outcomes reported in input order while up to ``in_flight`` articles are still being written."""
+class Reported:
+    """What a long run keeps of its outcomes once each was reported (:meth:`Archiver.archive_long`): a
+    bit per input saying it was reported, and the facts the exit status is made of. Not the outcomes
+    themselves (~1.5 KB each: 15 MB held by the end of a 10,000-article import, issue 24)."""
 
-    __slots__ = ("in_flight", "on_outcome", "outcomes", "pending", "settled")
+    __slots__ = ("_bits", "failed", "images_failed", "usage", "verify")
+
+    def __init__(self) -> None:
+        self._bits = bytearray()
+        self.verify = self.usage = self.failed = self.images_failed = False
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Outcome]) -> Reported:
+        r = cls()
+        for o in outcomes:
+            r.note(o)
+        return r
+
+    def add(self, index: int, o: Outcome) -> None:
+        """The outcome of the ``index``-th input."""
+        if index >> 3 >= len(self._bits):
+            self._bits.extend(bytes((index >> 3) - len(self._bits) + 1))
+        self._bits[index >> 3] |= 1 << (index & 7)
+        self.note(o)
+
+    def note(self, o: Outcome) -> None:
+        self.verify |= o.error == ErrorCode.VERIFY
+        self.usage |= o.error == ErrorCode.USAGE
+        self.failed |= o.status == Result.FAILED
+        self.images_failed |= bool(o.images.get("failed")) and o.status in (Result.ARCHIVED, Result.HEALED,
+                                                                              Result.REBUILT)
+
+    def done(self, sources: list[str]) -> set[str]:
+        """The sources (of the list the run was given) whose outcome was reported."""
+        bits = self._bits
+        return {s for i, s in enumerate(sources[:len(bits) * 8]) if bits[i >> 3] >> (i & 7) & 1}
+
+
+class _InOrder:
+    """Outcomes reported in input order while up to ``in_flight`` articles are still being written;
+    kept as a list, or (``keep=False``) only as :class:`Reported`."""
+
+    __slots__ = ("in_flight", "on_outcome", "outcomes", "pending", "reported", "settled")
 
     def __init__(self, in_flight: int, settled: Callable[[str, cf.Future[Outcome]], Outcome],
-                 on_outcome: Callable[[Outcome], None] | None) -> None:
+                 on_outcome: Callable[[Outcome], None] | None, keep: bool = True) -> None:
         self.in_flight, self.settled, self.on_outcome = in_flight, settled, on_outcome
-        self.pending: collections.deque[tuple[str, cf.Future[Outcome] | Outcome]] = collections.deque()
+        self.pending: collections.deque[tuple[int, str, cf.Future[Outcome] | Outcome]] = collections.deque()
         self.outcomes: list[Outcome] = []
+        self.reported: Reported | None = None if keep else Reported()
 
-    def add(self, source: str, item: cf.Future[Outcome] | Outcome) -> None:
-        self.pending.append((source, item))
+    def add(self, index: int, source: str, item: cf.Future[Outcome] | Outcome) -> None:
+        self.pending.append((index, source, item))
         self.emit()
+
+    def _report(self, index: int, item: Outcome) -> None:
+        if self.reported is None:
+            self.outcomes.append(item)
+        else:
+            self.reported.add(index, item)
+        if self.on_outcome:
+            self.on_outcome(item)
 
     def emit_completed(self) -> None:
         """After a stop: report the outcomes that are there (an article finished, or one that failed
         before its images), in order; the articles the stop cut short are left out."""
-        for _source, item in self.pending:
+        for index, _source, item in self.pending:
             if isinstance(item, cf.Future):
                 if not item.done() or item.cancelled() or item.exception() is not None:
                     continue
                 item = item.result()
-            self.outcomes.append(item)
-            if self.on_outcome:
-                self.on_outcome(item)
+            self._report(index, item)
         self.pending.clear()
 
     def emit(self, block: bool = False) -> None:
         """Report every outcome at the head that is ready; ``block``: wait for all of them."""
         while self.pending:
-            source, item = self.pending[0]
+            index, source, item = self.pending[0]
             if isinstance(item, cf.Future):
                 if not block and not item.done() and len(self.pending) < self.in_flight:
                     return
                 item = self.settled(source, item)
             self.pending.popleft()
-            self.outcomes.append(item)
-            if self.on_outcome:
-                self.on_outcome(item)
+            self._report(index, item)
 
 
 class Archiver:
@@ -560,8 +615,8 @@ class Archiver:
         now = (redo.archived_at if redo and redo.archived_at else None) or dt.datetime.now(SHANGHAI).replace(microsecond=0)
         article = dataclasses.replace(article, archived_at=now)
         key = key or article.key
-        if futures and redo is None:
-            self._images_asked.add(key)
+        if futures and redo is None and any(not i.local for i in article.images):
+            self._images_asked.add(key)  # (a post with every image saved is never the heal's)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
         text = render(article, self.site.settings, fate, Choices(keep_footers=keep_footers, no_images=no_images))
         suffix, raw_packed = rawpage.pack(page.content)
@@ -677,12 +732,10 @@ class Archiver:
             raise StateDamaged(self.store.path, str(e)) from None
         out = Outcome(source, Result.FAILED, error="io", message=f"cannot write the archive: {e}")
         log.error("%s: %s", source, out.message)
-        full = (isinstance(e, OSError) and e.errno in _STOP_ERRNOS) or (
-            isinstance(e, sqlite3.OperationalError) and getattr(e, "sqlite_errorcode", 0) & 0xFF in (8, 13))
-        if full and self.stopped is None:
-            self.stopped = ArchiveError(f"stopped: cannot write the archive at {self.site.root}: "
-                                        f"{getattr(e, 'strerror', None) or e}; free space (or make it writable) "
-                                        "and run the same command again to carry on")
+        why = _stop_reason(e)
+        if why and self.stopped is None:
+            self.stopped = ArchiveError(f"stopped: cannot write the archive at {self.site.root}: {why}; "
+                                        "free space (or make it writable) and run the same command again to carry on")
         return out
 
     def _fail(self, source: str, e: WxError) -> Outcome:
@@ -710,9 +763,29 @@ class Archiver:
     def archive_many(self, sources: Iterable[str], on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
         """Archive each source; outcomes are reported in input order."""
         queue = _InOrder(self.opts.in_flight, self._settled, on_outcome)
+        self._archive(sources, queue)
+        return queue.outcomes
+
+    def archive_long(self, sources: list[str], on_outcome: Callable[[Outcome], None]) -> Reported:
+        """:meth:`archive_many` for a long list: each outcome goes to ``on_outcome`` and is then let go,
+        so what the run holds does not grow with its length."""
+        from wxarchive.jobs.heap import settle, trimmer
+
+        settle(len(sources))
+        tick = trimmer()
+
+        def report(o: Outcome) -> None:
+            on_outcome(o)
+            tick()
+        queue = _InOrder(self.opts.in_flight, self._settled, report, keep=False)
+        self._archive(sources, queue)
+        assert queue.reported is not None
+        return queue.reported
+
+    def _archive(self, sources: Iterable[str], queue: _InOrder) -> None:
         finisher = cf.ThreadPoolExecutor(max_workers=max(2, self.opts.in_flight), thread_name_prefix="finish")
         try:
-            for source in self._looking_ahead(sources):
+            for index, source in enumerate(self._looking_ahead(sources)):
                 if self.blocked is not None or self.offline is not None or self.stopped is not None:
                     break
                 if self.interrupt.soft.is_set():
@@ -721,7 +794,7 @@ class Archiver:
                     item = self._start(source, finisher)
                 except StopRequested:
                     break  # (Ctrl-C during the wait before a page request: that page is not asked for)
-                queue.add(source, item)
+                queue.add(index, source, item)
             queue.emit(block=True)
         except KeyboardInterrupt:
             self.interrupt.hard.set()  # the second Ctrl-C: workers stop before writing anything more
@@ -735,7 +808,6 @@ class Archiver:
         self.settle()
         if self.stopped is not None:
             raise self.stopped  # one line from the CLI; what was finished is already reported
-        return queue.outcomes
 
     def _looking_ahead(self, sources: Iterable[str]) -> Iterator[str]:
         """The sources, with the archived records of each next 256 read in one query (``_ahead``): a
@@ -805,7 +877,6 @@ class Archiver:
             if ext is None:
                 continue  # a placeholder or an HTML error page saved by the browser
             atomic_write(self.site.image_dir / f"{name}.{ext}", data)
-            self.saver.saved(f"{name}.{ext}")
             wanted.discard(name)
             log.info("image %s taken from the saved page (%s)", name, path.name)
 
