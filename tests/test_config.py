@@ -81,19 +81,8 @@ def test_config_path_is_where_platformdirs_looks(monkeypatch, xdg_value: str | N
     assert user_config_path() == Path(platformdirs.user_config_dir("wxarchive")) / "config.toml"
 
 
-@pytest.mark.parametrize("argv", [["get", "x", "--delay", "3", "--no-images"], ["init", "d"], ["rebuild", "--out", "d"],
-                                  ["status", "--json"], ["import", "-", "--dry-run"], ["harvest", "--max-attempts", "5"],
-                                  ["ls", "--json"], ["check", "--max", "2"]])
-def test_one_command_parser_reads_what_the_whole_one_does(argv: list[str]) -> None:
-    """`main` builds only the parser of the command being run (start-up); it must parse the same."""
-    from wxarchive.cli import build_parser, command_of
-
-    assert command_of(argv) == argv[0]
-    assert vars(build_parser(only=argv[0]).parse_args(argv)) == vars(build_parser().parse_args(argv))
-
-
 def test_config_keys_are_still_checked_against_every_command(run_cli, tmp_path: Path, xdg: Path) -> None:
-    """With only `get`'s parser built, the config is still checked against every command: a top-level key
+    """A config read by `get` is checked against every command: a top-level key
     only harvest has (max) is accepted, one no command has is refused, a table that is no command is named."""
     out = str(tmp_path / "a")
     xdg.write_text('max = 5\n[harvest]\nmax = 5\n', encoding="utf-8")

@@ -49,6 +49,25 @@ def test_log_file_and_json_are_complete_and_the_status_kept(tmp_path: Path) -> N
     assert "image not saved" in text and text.endswith("\n")
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["get"], ["import", "LIST", "--dry-run", "--json"]])
+def test_a_reader_that_has_gone_is_no_error(tmp_path: Path, args: list[str]) -> None:
+    """stdout is a pipe whose reader has closed it: no traceback, no "Exception ignored", the status
+    the command would give anyway (141 when the command itself met the closed pipe)."""
+    lst = tmp_path / "l.txt"
+    lst.write_text("".join(f"https://mp.weixin.qq.com/s?__biz=MzI0NTc1OTk5Ng==&mid={2650100000 + i}&idx=1&sn=s{i}\n"
+                           for i in range(3000)), encoding="utf-8")
+    args = [str(lst) if a == "LIST" else a for a in args] + (["--out", str(tmp_path / "a")] if "LIST" in args else [])
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        r = subprocess.run([sys.executable, "-m", "wxarchive", *args], stdout=write, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr, r.stderr
+    assert r.returncode == {"--version": 0, "--help": 0, "get": 2, "import": 141}[args[0]], r.stderr
+
+
 def test_the_interpreter_teardown_is_skipped(tmp_path: Path) -> None:
     """The exit hooks of the interpreter's teardown never run: the process is gone once its output is out.
     (A ``sitecustomize`` registers one that would write a file.)"""
@@ -90,3 +109,23 @@ def test_another_thread_still_running_gets_the_ordinary_exit(monkeypatch: pytest
         cli.run()
         raise AssertionError(left)
     assert left == [("os._exit", 0)]
+
+
+def test_after_a_second_ctrl_c_a_thread_still_running_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Status 130 with a download stuck on a slow server: the quick way, not the ordinary exit that joins it."""
+    from wxarchive import cli
+
+    left = []
+    monkeypatch.setattr(cli, "main", lambda: 130)
+    monkeypatch.setattr(cli.os, "_exit", lambda code: left.append(("os._exit", code)))
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=False)
+    t.start()
+    try:
+        with pytest.raises(AssertionError):  # (the stub returns, so run goes on)
+            cli.run()
+            raise AssertionError(left)
+    finally:
+        stop.set()
+        t.join()
+    assert left == [("os._exit", 130)]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wxarchive.cli import COMMANDS
+from wxarchive.cli.running import COMMANDS
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -43,8 +43,11 @@ def test_help_and_version_load_no_http_or_html_stack(args: list[str], tmp_path: 
     rc, mods = _loaded(*args, cwd=tmp_path)
     assert rc in (0, 2)
     assert not mods & (HTTP | HTML | {"sqlite3", "logging"}), sorted(mods & (HTTP | HTML | {"sqlite3", "logging"}))
-    # the parser's modules only: no data model (dataclasses, zoneinfo) before a command runs
-    heavy = {"wxarchive.write.original", "wxarchive.models", "dataclasses", "zoneinfo"}
+    # the parser's modules only: nothing imported at the dispatch point (running, the command's module), no
+    # data model before a command runs
+    heavy = {"wxarchive.cli.running", "wxarchive.cli.archiving", "wxarchive.cli.status", "wxarchive.jobs.pipeline",
+             "wxarchive.archive.store", "wxarchive.trust", "tomllib",
+             "wxarchive.write.original", "wxarchive.models", "dataclasses", "zoneinfo"}
     assert not mods & heavy, sorted(mods & heavy)
 
 
@@ -64,3 +67,21 @@ def test_status_loads_neither_stack(tmp_path: Path) -> None:
     assert rc == 0
     heavy = HTTP | HTML - {"lxml"}  # lxml.etree reads the [[sources]] names
     assert not mods & heavy, sorted(mods & heavy)
+
+
+def test_get_of_an_archived_link_reads_no_page_and_loads_no_other_command(tmp_path: Path) -> None:
+    """A re-run's `get` of a link already archived is a look-up: no HTTP client, no page reader or post
+    writer (imported where a page is read), nothing only harvest, rebuild or check need (their own modules)."""
+    out = str(tmp_path / "a")
+    rc, _ = _loaded("get", str(PAGE), "--out", out, "-q", "--no-images", cwd=tmp_path)
+    assert rc == 0
+    ls = subprocess.run([sys.executable, "-m", "wxarchive", "ls", "--json", "--out", out], capture_output=True,
+                        text=True, cwd=REPO, timeout=120)
+    url = json.loads(ls.stdout.splitlines()[0])["url"]
+    rc, mods = _loaded("get", url, "--out", out, "--no-images", "--connect-to", "mp.weixin.qq.com=http://127.0.0.1:9",
+                       cwd=tmp_path)
+    assert rc == 0
+    others = {"wxarchive.extract.parse", "wxarchive.extract.clean", "wxarchive.write.render", "yaml",
+              "wxarchive.jobs.harvest", "wxarchive.net.weread", "wxarchive.archive.recover", "wxarchive.jobs.check",
+              "wxarchive.cli.harvest", "wxarchive.cli.rebuild"}
+    assert not mods & (HTTP | others), sorted(mods & (HTTP | others))

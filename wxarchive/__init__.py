@@ -3,9 +3,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING
+
 from wxarchive.errors import FetchError, ImageError, LayoutChanged, LockedError, NotAnArticle, RateLimited, Unavailable, UsageError, WxError
 
-TYPE_CHECKING = False  # importing typing costs start-up time
 if TYPE_CHECKING:
     from wxarchive.models import Article, Image, Media, Page
 

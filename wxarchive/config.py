@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def user_config_path() -> Path:
         if not os.path.isabs(base):
             base = os.path.expanduser("~/.config")
         return Path(base) / "wxarchive" / "config.toml"
-    import platformdirs
+    import platformdirs  # (not on Linux, where the XDG rule is written out above)
 
     return Path(platformdirs.user_config_dir("wxarchive")) / "config.toml"
 
@@ -109,8 +110,7 @@ def _read(path: Path) -> dict[str, Any]:
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file's data, or one-line :class:`UsageError`: not a regular file (a FIFO, ``/dev/zero``: no
     hang), over :data:`MAX_TOML` (no MemoryError), nested too deep for the parser, not TOML."""
-    import stat
-    import tomllib
+    import tomllib  # (~3 ms: the parser loads this module for split_config_flags, and --help reads no file)
 
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO opens at once, read or not
@@ -175,18 +175,13 @@ def _subcommands(ap: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPars
 
 
 def apply_config(ap: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace, path: str | None,
-                 ignore: bool, everything: Callable[[], argparse.ArgumentParser] | None = None) -> argparse.Namespace:
-    """``args`` parsed again with the files' values as defaults (the command line still wins).
-
-    ``ap`` may hold only the command being run; ``everything()`` builds the whole parser, to check
-    a file's keys against every command (only when a file sets something)."""
+                 ignore: bool) -> argparse.Namespace:
+    """``args`` parsed again with the files' values as defaults (the command line still wins); a file's
+    keys are checked against every command of ``ap``."""
     sub = _subcommands(ap)[args.command]
-    full: list[dict[str, argparse.ArgumentParser]] = []
 
     def subs() -> dict[str, argparse.ArgumentParser]:
-        if not full:
-            full.append(_subcommands(everything() if everything is not None else ap))
-        return full[0]
+        return _subcommands(ap)
 
     values: dict[str, Any] = {}
     trusted: list[str] = []

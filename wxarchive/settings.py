@@ -4,11 +4,11 @@ Pure: ``site.py`` reads the file, ``render`` and ``check`` read the fields.
 """
 from __future__ import annotations
 
-from wxarchive.errors import UsageError
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
-TYPE_CHECKING = False  # typing costs start-up time; only the checker reads it
-if TYPE_CHECKING:
-    from typing import Any
+from wxarchive.errors import UsageError
 
 __all__ = ["Settings"]
 
@@ -16,61 +16,26 @@ __all__ = ["Settings"]
 _OPTIONAL: dict[str, type] = {"header_img": str, "catalog": bool}
 
 
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """How posts are written and where they go; ``Settings()`` is an archive with no ``[site]`` table.
+    """How posts are written and where they go; ``Settings()`` is an archive with no ``[site]`` table."""
 
-    Frozen. A plain class with slots, not a dataclass: it is built on every ``get``'s import path,
-    where a frozen dataclass cost ten times as much.
-    """
+    layout: str = "post"  # Jekyll layout of every post
+    author: str = ""  # front-matter author; empty: the article's author, else the account
+    header_img: str | None = None
+    catalog: bool | None = None
+    tags: tuple[str, ...] = ("其他",)
+    attribution: bool = True  # the "转载：… 来源：微信公众号" quote on top of each post
+    posts_dir: str = "_posts"
+    image_dir: str = "postimg"
+    image_prefix: str = "{{ site.baseurl }}/postimg/"  # how posts refer to saved images
+    liquid: bool = True  # escape {{ and {% in article text for Jekyll
 
-    __slots__ = ("attribution", "author", "catalog", "header_img", "image_dir", "image_prefix", "layout", "liquid",
-                 "posts_dir", "tags")
-    layout: str
-    author: str
-    header_img: str | None
-    catalog: bool | None
-    tags: tuple[str, ...]
-    attribution: bool
-    posts_dir: str
-    image_dir: str
-    image_prefix: str
-    liquid: bool
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(self.tags))  # a list from a caller: still hashable, still frozen
 
-    def __init__(self, *,
-                 layout: str = "post",  # Jekyll layout of every post
-                 author: str = "",  # front-matter author; empty: the article's author, else the account
-                 header_img: str | None = None,
-                 catalog: bool | None = None,
-                 tags: tuple[str, ...] = ("其他",),
-                 attribution: bool = True,  # the "转载：… 来源：微信公众号" quote on top of each post
-                 posts_dir: str = "_posts",
-                 image_dir: str = "postimg",
-                 image_prefix: str = "{{ site.baseurl }}/postimg/",  # how posts refer to saved images
-                 liquid: bool = True,  # escape {{ and {% in article text for Jekyll
-                 ) -> None:
-        values = dict(layout=layout, author=author, header_img=header_img, catalog=catalog, tags=tuple(tags),
-                      attribution=attribution, posts_dir=posts_dir, image_dir=image_dir, image_prefix=image_prefix,
-                      liquid=liquid)
-        for k, v in values.items():
-            object.__setattr__(self, k, v)
-
-    def _values(self) -> tuple[object, ...]:
-        return tuple(getattr(self, k) for k in self.__slots__)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"Settings are frozen; use replace({name}=…)")
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Settings and self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return "Settings(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
-
-    def replace(self, **changes: object) -> Settings:
-        return Settings(**{**{k: getattr(self, k) for k in self.__slots__}, **changes})  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
 
     @classmethod
     def from_table(cls, table: Any, source: object) -> Settings:
@@ -79,7 +44,7 @@ class Settings:
         crash the writer. Unknown keys are left alone."""
         if not isinstance(table, dict):
             raise UsageError(f"{source}: [site] must be a table")
-        kinds = {k: _OPTIONAL.get(k) or type(v) for k, v in (cls.__init__.__kwdefaults__ or {}).items()}
+        kinds = {f.name: _OPTIONAL.get(f.name) or type(f.default) for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
         for k, v in table.items():
             want = kinds.get(k)

@@ -20,6 +20,8 @@ import html
 import logging
 import re
 
+import nh3
+
 __all__ = ["SAFE_SCHEMES", "VisibleFormatter", "safe_url", "sanitize_html", "visible"]
 
 SAFE_SCHEMES = frozenset({"http", "https"})
@@ -53,8 +55,6 @@ def sanitize_html(fragment: str) -> str:
     Every raw HTML block in a post goes through here, so a malformed tag (``<x<script>``) the
     HTML parser kept as a tag name cannot reach kramdown, which passes HTML blocks through.
     """
-    import nh3  # (only a post with a ragged table needs it: not loaded at start-up)
-
     return nh3.clean(fragment, tags=set(_TAGS), attributes={k: set(v) for k, v in _ATTRIBUTES.items()},
                      url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
+from wxarchive.archive.lock import adopt, sweep_partials
 from wxarchive.config import read_toml
 from wxarchive.errors import UsageError
 from wxarchive.layout import CONFIG_NAME, GONE_PAGE, JEKYLL_CONFIG, RAW_DIR, STATE_DB, STATE_DIR, TMP_DIR
@@ -184,8 +185,6 @@ def temp_dir(folder: Path | str) -> str:
     files: :func:`lock.adopt` sweeps them once, as it makes the temp folder."""
     tmp = os.path.join(folder, TMP_DIR)
     if tmp not in _tmp_ready:
-        from wxarchive.archive.lock import adopt
-
         adopt(Path(folder))
         _tmp_ready.add(tmp)
     return tmp
@@ -350,9 +349,8 @@ class Site:
                 made.append(p)
         for d in (self.posts_dir, self.image_dir, self.state_dir):
             d.mkdir(parents=True, exist_ok=True)
-        from wxarchive.archive.lock import sweep_partials  # temp files of runs killed mid-write
 
-        sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / RAW_DIR, self.root])
+        sweep_partials([self.posts_dir, self.image_dir, self.state_dir, self.state_dir / RAW_DIR, self.root])  # runs killed mid-write
         if existing and self.root / CONFIG_NAME in made:
             advice = config_advice(self.root / JEKYLL_CONFIG)
             if advice:
@@ -377,7 +375,7 @@ class Site:
 
 
 def _jekyll_config(config: Path) -> dict[str, Any]:
-    import yaml
+    import yaml  # (PyYAML, ~12 ms: read only when one of our pages is missing; every command opens a Site)
 
     try:
         data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}

@@ -10,6 +10,7 @@ upgrades in place. A schema change is a new entry there, never an edit of an old
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import sqlite3
@@ -26,6 +27,7 @@ from urllib.parse import quote
 from wxarchive.errors import StateDamaged
 
 from wxarchive.errors import ArchiveError
+from wxarchive.archive.site import temp_dir
 from wxarchive.write.original import Fate, SourceStatus
 
 __all__ = ["SCHEMA_VERSION", "ArticleRow", "BackoffRecord", "ImageStatus", "SourceKind", "SourceState", "StateKey",
@@ -565,7 +567,6 @@ class Store:
     def _create(path: Path) -> None:
         """A new state file appears whole: built under a temp name, then renamed into place,
         so a run killed while creating it never leaves a database without its tables."""
-        from wxarchive.archive.site import temp_dir
 
         tmp = Path(temp_dir(path.parent)) / f".tmp-{os.getpid()}-{path.name}.part"
         tmp.unlink(missing_ok=True)
@@ -828,8 +829,6 @@ class Store:
             return None
         rec = BackoffRecord.from_json(value)
         if rec is None:
-            import logging  # (only for a foreign state: not loaded at every start-up for this)
-
             logging.getLogger(__name__).warning("the back-off record in the state is not readable (%.100r); "
                                                 "ignored", value)
         return rec
@@ -956,8 +955,6 @@ def _known_fate(status: object, key: object) -> bool:
     """Whether a fate's status is one this code knows; a foreign state's ``bogus`` is left out with a line."""
     if status in SourceStatus._value2member_map_:
         return True
-    import logging  # (only for a foreign state: not loaded at every start-up for this)
-
     logging.getLogger(__name__).warning("the state holds the fate %.40r for %s, which wxarchive does not know; "
                                         "ignored", status, key)
     return False

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import sys
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
-from wxarchive.cli.common import add_options
+from wxarchive.cli.common import add_options, locked_archiver, options_from, require_archive
 from wxarchive.errors import ErrorCode, UsageError
 
-if TYPE_CHECKING:  # --help stays fast: the checking machinery loads only when a check runs
+# What a check uses (the checking machinery, the state: sqlite3, lxml; the log formatter) is imported when
+# it runs: this module also declares the command's options, which every run's parser (--help included) reads.
+if TYPE_CHECKING:
     from wxarchive.jobs.check import CheckOutcome
 
 __all__ = ["add_parser", "change_line", "check_slice", "cmd_check"]
@@ -41,9 +45,8 @@ def add_parser(sub: Any) -> None:
 
 def change_line(o: CheckOutcome) -> str:
     """``deleted  (was alive)  _posts/….md  title: reason`` -- one line per article."""
-    from wxarchive.write.original import SourceStatus  # loaded by the check itself; not at start-up (the parser imports this module)
-
     from wxarchive.trust import visible  # a title, reason or target is WeChat's (or anyone's) text: controls shown
+    from wxarchive.write.original import SourceStatus
 
     if o.state is None:
         return visible(f"failed   {o.seen:12} {o.source}  {o.message}".rstrip())
@@ -62,8 +65,6 @@ def _printer(as_json: bool, quiet: bool) -> Callable[[CheckOutcome], None]:
 
 
 def summary(outs: list[CheckOutcome]) -> str:
-    import collections
-
     changed = collections.Counter(o.state for o in outs if o.changed)
     failed = collections.Counter(o.seen for o in outs if o.state is None and o.seen != ErrorCode.VERIFY)
     parts = [f"{sum(1 for o in outs if o.state)} checked"]
@@ -76,9 +77,9 @@ def summary(outs: list[CheckOutcome]) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from wxarchive.jobs.check import Checker, parse_age
-    from wxarchive.cli.common import locked_archiver, options_from, require_archive
     from wxarchive.archive.backoff import Backoff
     from wxarchive.cli.report import Progress, chain
+    from wxarchive.interrupt import two_step_ctrl_c
 
     if args.max is not None and args.max < 0:
         raise UsageError("--max must be 0 or more")
@@ -99,8 +100,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"wxarchive: WeChat asked for verification earlier; run again after {held['until_text']} "
                   "(or use --ignore-backoff)", file=sys.stderr)
             return 3
-        from wxarchive.interrupt import two_step_ctrl_c
-
         with two_step_ctrl_c(arch.interrupt, args.quiet), \
                 Progress(len(recs), enabled=not args.quiet, label="check") as prog:
             outs = checker.check_many(recs, on_outcome=chain(show, prog.update))  # type: ignore[arg-type]
@@ -131,9 +130,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _dry_run(args: argparse.Namespace, older: float | None) -> int:
     """``check --dry-run``: the articles a check would ask about, read from the state opened read-only
     (no lock, no request, nothing written: it works on a read-only archive)."""
-    import json
-    from types import SimpleNamespace
-
     from wxarchive.jobs.check import Checker
     from wxarchive.archive.site import Site
     from wxarchive.archive.store import Store

@@ -7,27 +7,27 @@ attached by name to each command that takes it (:func:`add_options`), so ``--pro
 that only one command has, or that means something else there (``login --cookies`` is the WeRead session,
 not WeChat's cookies), is declared by that command.
 
-This module is loaded by every run (the parser is built from it): it imports only ``argparse``, ``os`` and the errors
-at start-up; what reading the options needs is imported when a command reads them.
+This module is loaded by every run (the parser is built from it): the pipeline and the archive's modules
+(sqlite3, lxml) are imported when a command reads the options or opens the archive.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from wxarchive.errors import ArchiveError, UsageError
+from wxarchive.net.routing import check_ca_cert, check_proxy, load_cookies, parse_connect_to
 
-TYPE_CHECKING = False  # typing itself costs ~8 ms of start-up (see cli/__init__.py)
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-    from typing import Any
-
     from wxarchive.archive.lock import ArchiveLock
     from wxarchive.jobs.pipeline import Archiver, Options
 
 __all__ = ["ARCHIVING", "OPTIONS", "PROXY_ENV", "add_options", "archive_dir", "locked_archiver", "options_from",
-           "require_archive"]
+           "require_archive", "silence_stdout"]
 
 _PROXY_HELP = ("http://, https:// or socks5://HOST:PORT for every request ('' for none; default: "
                "HTTPS_PROXY/HTTP_PROXY/ALL_PROXY, minus NO_PROXY); --connect-to routes still go direct")
@@ -95,8 +95,6 @@ def add_options(p: argparse.ArgumentParser, *names: str, **defaults: Any) -> Non
 
 def archive_dir(out: str) -> Path:
     """The archive folder named by ``--out``/``init``; a file there is a usage error, not a traceback."""
-    from pathlib import Path
-
     if "%(" in out:
         raise UsageError(f"-o/--out is the archive's folder, not a file name template (as yt-dlp's -o is): {out!r}; "
                          "posts are named by date and title inside it")
@@ -153,7 +151,6 @@ def options_from(args: argparse.Namespace) -> Options:
     """The pipeline's :class:`Options` from a command's parsed options, each checked (a bad value, file or
     proxy is a usage error now, not a failure at the first request)."""
     from wxarchive.jobs.pipeline import Options
-    from wxarchive.net.routing import check_proxy, load_cookies, parse_connect_to
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be more than 0 seconds, got {args.timeout:g}")
@@ -166,8 +163,6 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.user_agent is not None and not args.user_agent.strip():
         raise UsageError("--user-agent must not be empty (leave it out for the default)")
     if args.ca_cert:
-        from wxarchive.net.routing import check_ca_cert
-
         args.ca_cert = check_ca_cert(os.path.expanduser(args.ca_cert))  # a bad file: a usage error now
     proxy = _proxy_setting(args)
     if proxy:
@@ -205,3 +200,12 @@ def locked_archiver(opts: Options, what: str) -> tuple[ArchiveLock, Archiver]:
     except BaseException:
         lock.release()
         raise
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise again (the reader has gone)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

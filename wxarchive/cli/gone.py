@@ -6,12 +6,10 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
+from wxarchive.archive.store import ArticleRow, Store
 from wxarchive.errors import UsageError
+from wxarchive.layout import STATE_DB, STATE_DIR, state_db
 from wxarchive.write.original import SHANGHAI, Fate
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from wxarchive.archive.store import ArticleRow
 
 __all__ = ["gone_line", "gone_rows"]
 
@@ -34,9 +32,6 @@ def _row(root: Path, rec: ArticleRow, fate: Fate) -> dict[str, Any]:
 
 
 def gone_rows(root: Path) -> Iterator[dict[str, Any]]:
-    from wxarchive.layout import STATE_DB, STATE_DIR, state_db
-    from wxarchive.archive.store import Store
-
     db = state_db(root)
     if not db.is_file():
         raise UsageError(f"{root} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB})")

@@ -5,16 +5,18 @@ Kept in a module of its own so that further views (``--gone``, filters) can be a
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 
-TYPE_CHECKING = False  # start-up: --help must not pay for typing, json or pathlib
-if TYPE_CHECKING:
-    from pathlib import Path
-    from typing import Any
-    from collections.abc import Iterator
+# What the command uses (the state: sqlite3; the log formatter) is imported when it runs: this module
+# also declares the command's options, which every run's parser (--help included) reads.
 
 __all__ = ["add_parser", "cmd_ls", "rows"]
 
@@ -36,8 +38,6 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def rows(root: Path) -> Iterator[dict[str, Any]]:
     """One record per article in the state, with its post's path from the current directory."""
-    import os
-
     from wxarchive.layout import STATE_DB, STATE_DIR, state_db
     from wxarchive.archive.store import Status, Store
 
@@ -61,9 +61,6 @@ def rows(root: Path) -> Iterator[dict[str, Any]]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
     from wxarchive.archive.store import Status
     from wxarchive.trust import visible  # titles and accounts are others' text: controls shown, not obeyed
 

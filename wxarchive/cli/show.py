@@ -12,6 +12,9 @@ from typing import Any
 from wxarchive.cli.common import add_options
 from wxarchive.errors import UsageError
 
+# What the command uses (the state: sqlite3; the log formatter) is imported when it runs: this module
+# also declares the command's options, which every run's parser (--help included) reads.
+
 __all__ = ["add_parser", "cmd_show", "removed_blocks"]
 
 
@@ -39,10 +42,11 @@ def removed_blocks(stripped: str | None) -> list[dict[str, str]]:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
+    from wxarchive.urls import article_key, is_article_url, normalize_article_url
     from wxarchive.archive.site import Site
     from wxarchive.layout import STATE_DB, STATE_DIR
     from wxarchive.archive.store import Store
-    from wxarchive.urls import article_key, is_article_url, normalize_article_url
 
     site = Site.open(args.out)
     db = site.state_db
@@ -62,8 +66,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False))
         return 0
-    from wxarchive.trust import visible  # a title or a removed block may hold terminal escapes: shown, not acted on
-
     for name in ("key", "title", "account", "published", "status", "post", "url"):
         print(f"{name:<10}{visible(str(info[name] or ''))}")
     kept = "kept (--keep-footers)" if info["keep_footers"] else f"{len(info['removed'])} block(s) removed"

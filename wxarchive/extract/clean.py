@@ -8,6 +8,7 @@ and tail is removed by the rules in :mod:`wxarchive.extract.boilerplate`.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import html
 import logging
 import re
@@ -66,8 +67,6 @@ def image_url_ok(url: str) -> bool:
 
 def image_name(url: str) -> str:
     """Stable file stem: the mmbiz media id when there is one, else a hash of the URL."""
-    import hashlib
-
     m = _MEDIA_ID.search(url)
     if m and len(m.group(1)) <= 120:
         return m.group(1)

@@ -12,6 +12,8 @@ import functools
 import html
 import re
 import sys
+import threading
+from collections import OrderedDict
 from typing import Any
 
 __all__ = ["SCRIPT_END", "UNKNOWN", "js_unescape", "parse_object_at", "script_vars", "script_vars_each"]
@@ -401,9 +403,6 @@ class _Bundles:
     MIN = 4 * 1024
 
     def __init__(self, budget: int = 12 * 1024 * 1024) -> None:
-        import threading
-        from collections import OrderedDict
-
         self.budget = budget
         self.size = 0
         self._lock = threading.Lock()

@@ -10,9 +10,11 @@ filled by JavaScript and is never used.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import html
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -59,8 +61,6 @@ def unwrap_string_page(raw: bytes) -> bytes:
     as some scrapers write ``response.text`` without decoding it: the page it holds."""
     if not _STRING_PAGE.match(raw[:200]) or raw.count(b"\n") > 3:
         return raw
-    import json
-
     try:
         text = json.loads('"' + raw.decode("utf-8").strip().replace("\n", "\\n") + '"')
     except (UnicodeDecodeError, ValueError):
@@ -224,8 +224,6 @@ _BOX_FURNITURE = etree.XPath('.//*[contains(@class, "footer") or contains(@class
 def _box_said(box: Any) -> str:
     """What a message box says: its text less the box's furniture (the footer's 微信公众平台运营中心 and
     我要反馈 links, the buttons), which is the same on every such page and says nothing of this one."""
-    import copy
-
     box = copy.deepcopy(box)
     for el in _BOX_FURNITURE(box):
         if el.getparent() is not None:

@@ -27,6 +27,8 @@ from wxarchive.errors import ErrorCode, FetchError, LayoutChanged, NotAnArticle,
 from wxarchive.write.original import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus
 from wxarchive.models import Article, Page
 from wxarchive.extract.parse import parse
+from wxarchive.interrupt import StopRequested
+from wxarchive.jobs.editions import archive_version
 from wxarchive.jobs.pipeline import Archiver
 from wxarchive.write.frontmatter import FrontMatterError, fenced, read_front_matter
 from wxarchive.write.render import dump_yaml, source_line
@@ -224,7 +226,6 @@ class Checker:
                    on_outcome: Callable[[CheckOutcome], None] | None = None) -> list[CheckOutcome]:
         outs: list[CheckOutcome] = []
         silent = 0  # checks in a row that no server answered (the network may be down: not the articles')
-        from wxarchive.interrupt import StopRequested
 
         stop = getattr(self.arch, "interrupt", None)
         for rec in recs:
@@ -330,7 +331,6 @@ class Checker:
 
     def _refetch(self, rec: ArticleRow, page: Page) -> str | None:
         """Archive the edited version beside the archived one (never over it)."""
-        from wxarchive.jobs.editions import archive_version
 
         try:
             return archive_version(self.arch, rec, page)

@@ -2,16 +2,18 @@
 article page requested and nothing written (a harvest still lists its sources, which needs requests)."""
 from __future__ import annotations
 
+import json
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from collections.abc import Iterable
 
+from wxarchive.archive.site import Site
+from wxarchive.archive.store import SourceState, Status, Store
 from wxarchive.errors import UsageError, WxError
+from wxarchive.jobs.sources import dedupe
 from wxarchive.layout import state_db
-
-if TYPE_CHECKING:
-    from wxarchive.archive.store import SourceState
+from wxarchive.urls import article_key
 
 __all__ = ["Plan", "classify", "report"]
 
@@ -26,9 +28,6 @@ class Plan(StrEnum):
 
 def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bool) -> list[dict[str, Any]]:
     """``new`` (would be fetched), ``known`` (archived, no request) or ``given_up`` per link."""
-    from wxarchive.archive.store import Status, Store
-    from wxarchive.urls import article_key
-
     db = state_db(root)
     st = Store(db) if db.is_file() else None
     out: list[dict[str, Any]] = []
@@ -50,8 +49,6 @@ def classify(urls: Iterable[str], root: Any, max_attempts: int, retry_failed: bo
 
 
 def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
-    import json
-
     for r in rows:
         if as_json:
             print(json.dumps({**r, "dry_run": True}, ensure_ascii=False))
@@ -65,15 +62,12 @@ def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
 
 def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     """Every article link the sources list now (listing asks the sources; no article page is fetched)."""
-    from wxarchive.net.fetch import Fetcher
+    # (a harvest's dry run only: get and import load neither the sources' readers nor httpx)
     from wxarchive.jobs.harvest import _list_source
-    from wxarchive.jobs.sources import dedupe
+    from wxarchive.net.fetch import Fetcher
 
     class _View:  # what _list_source reads of an Archiver, without laying down or locking anything
         def __init__(self) -> None:
-            from wxarchive.archive.site import Site
-            from wxarchive.archive.store import Store
-
             self.site = Site.open(opts.out)
             db = self.site.state_db
             self.store: Any = Store(db) if db.is_file() else _NoState()

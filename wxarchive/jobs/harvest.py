@@ -23,6 +23,7 @@ from wxarchive.errors import ErrorCode, FetchError, RateLimited, UsageError, WxE
 from wxarchive.jobs.pipeline import Archiver, Outcome, Result
 from wxarchive.jobs.sources import SourceSpec, dedupe, extract_urls, guess_kind, list_album, looks_like_feed, parse_album_url, parse_feed, read_list
 from wxarchive.archive.store import SourceKind, SourceState, Status
+from wxarchive.net.weread import DEFAULT_LIST_DELAY, DEFAULT_MAX_PAGES, channel_for, list_account
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, normalize_article_url
 
 __all__ = ["HarvestResult", "SourceRun", "harvest", "load_specs"]
@@ -121,7 +122,6 @@ def _list_source(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[
 
 def _list_account(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[list[str], bool]:
     """An account's new posts through WeRead; where its history walk stands goes into ``state.walk``."""
-    from wxarchive.net.weread import DEFAULT_LIST_DELAY, DEFAULT_MAX_PAGES, channel_for, list_account
 
     def known(url: str) -> bool:
         key = article_key(url)
@@ -139,7 +139,6 @@ def _reported_before(arch: Archiver, spec: SourceSpec, e: WxError) -> bool:
     """A WeRead problem cron already mailed (see ``weread.Channel.quiet``)."""
     if not spec.account or e.code not in ("session_expired", "throttled", "channel_broken"):
         return False
-    from wxarchive.net.weread import channel_for
 
     return channel_for(arch).quiet(e, spec.account)
 

@@ -20,12 +20,12 @@ import logging
 import os
 import re
 import sqlite3
-import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable, Iterable, Iterator
+from urllib.parse import unquote, urlsplit
 
 from wxarchive import layout
 from wxarchive.interrupt import Interrupt, StopRequested
@@ -34,9 +34,13 @@ from wxarchive.archive.lock import WriteLock
 from wxarchive.models import SHANGHAI, Article, Choices, Image, Page
 from wxarchive.archive.site import Site, atomic_write, read_post_front_matter
 from wxarchive.archive.store import ArticleRow, Status, Store, is_damage
-from wxarchive.urls import article_key, decode_amp, is_article_url, normalize_article_url
+from wxarchive.urls import article_key, decode_amp, find_article_urls, is_article_url, normalize_article_url, url_ids
 
-if TYPE_CHECKING:  # the HTTP stack (httpx, an SSL context) loads only when a request is due
+# Imported where used, not here: the HTTP stack (net.fetch, net.images: httpx, an SSL context) when a
+# request is due, and the page-reading and post-writing modules (extract.parse and clean, write.render,
+# archive.rawpage: ~32 ms) when a page is read: a re-run of archived links (`get`, `import` with nothing
+# new) needs neither.
+if TYPE_CHECKING:
     from wxarchive.net.fetch import Fetcher
     from wxarchive.net.images import ImageSaver
 
@@ -197,13 +201,6 @@ def _aliases(source: str, article: Article) -> list[str]:
     keys = {article_key(source) if "://" in source else None, article_key(article.url),
             article.canonical_url, article_key(article.canonical_url)}
     return sorted(k for k in keys if k)
-
-
-def _import_reading() -> None:
-    """The modules that read a page: lxml, the parser, the cleaner (~45 ms to import)."""
-    from wxarchive.net import allowlist  # noqa: F401
-    from wxarchive.extract import clean  # noqa: F401
-    from wxarchive.extract import parse  # noqa: F401
 
 
 def check_source(source: str) -> str:
@@ -403,7 +400,6 @@ class Archiver:
         self.offline: FetchError | None = None  # set when the network looks down: the run stops, nothing counted
         self._deferred: list[tuple[str, FetchError]] = []  # transport failures not yet known to be the article's
         self._network_ok = False
-        self._reading_warmed = False
         self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
         self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
@@ -472,12 +468,8 @@ class Archiver:
                     return self._given_up_earlier(source, rec)
             if self.blocked is not None:
                 raise self.blocked
-            fetcher = self.fetcher  # (made before the thread below starts: they would share one GIL)
-            if not self._reading_warmed:  # imported in a thread while the first page is on its way
-                self._reading_warmed = True
-                threading.Thread(target=_import_reading, name="import", daemon=True).start()
             try:
-                page = fetcher.page(url)
+                page = self.fetcher.page(url)
             except FetchError as e:
                 if not _is_transport(e):
                     self._answered()
@@ -606,8 +598,6 @@ class Archiver:
 
     def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
                           redo: _Redo | None = None, key: str | None = None) -> Outcome:
-        # (imported here, in the finisher, while the first article's images download: yaml, the Markdown
-        # writer and zstd are ~30 ms of start-up no page request needs to wait for)
         from wxarchive.archive import rawpage
         from wxarchive.write.render import render
 
@@ -864,8 +854,6 @@ class Archiver:
     def _take_saved_images(self, article: Article, page: Page) -> None:
         """Images a browser saved beside the page (``X.html`` + ``X_files/``) are used before the network:
         each ``<img>`` whose ``src`` is a local file and whose ``data-src`` is the remote image."""
-        from urllib.parse import unquote, urlsplit
-
         from wxarchive.extract.clean import image_name
         from wxarchive.net.images import sniff
 
@@ -1037,8 +1025,6 @@ class Archiver:
 
 def _siblings(article: Article, limit: int) -> list[str]:
     """Up to ``limit`` other articles of the same account that the body links to (long links naming its biz)."""
-    from wxarchive.urls import find_article_urls, url_ids
-
     out = []
     for url in find_article_urls(article.body_html):
         if url_ids(url).get("biz") == article.biz and article_key(url) not in (article.key, None) and url not in out:

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -191,7 +192,6 @@ def read_list(path: str | Path) -> list[str]:
 def read_list_report(path: str | Path) -> ListReading:
     """The article URLs in a file (or stdin for ``-``), with what became of every other line."""
     if str(path) == "-":
-        import sys
 
         data = sys.stdin.buffer.read()
     else:
@@ -566,7 +566,6 @@ class SourceSpec:
     @classmethod
     def _account(cls, entry: dict[str, Any], n: int) -> SourceSpec:
         """``account = "<__biz | article link | MP_WXS_n>"``, listed through WeRead (``channel = "weread"``)."""
-        from wxarchive.net.weread import book_id_of
 
         where = f"[[sources]] entry {n}"
         secret = [k for k in entry if str(k).lower() in _SECRET_KEYS]
@@ -579,6 +578,8 @@ class SourceSpec:
             raise UsageError(f"{where}: an account is followed with kind = \"account\", channel = \"weread\"")
         if not isinstance(entry["account"], str):
             raise UsageError(f"{where}: account must be a string (the __biz, an article link or MP_WXS_<n>)")
+        from wxarchive.net.weread import book_id_of  # (an account source only: `get` reads this module too)
+
         try:
             book = book_id_of(entry["account"])
         except UsageError as e:

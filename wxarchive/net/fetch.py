@@ -32,20 +32,6 @@ __all__ = ["Fetcher", "ImageRequest", "load_cookies", "parse_connect_to"]
 log = logging.getLogger(__name__)
 
 
-def _read_in_bigger_chunks() -> None:
-    """httpcore reads a response 64 KB at a time; a 3 MB article page then takes ~50 trips through
-    h11's buffer, ~3 ms of CPU per page (``python -m bench``). 1 MB reads return as soon as any
-    bytes are there, so nothing waits longer; only the number of trips changes."""
-    try:
-        from httpcore._sync.http11 import HTTP11Connection
-    except ImportError:  # pragma: no cover - another httpcore layout: its default stands
-        return
-    if getattr(HTTP11Connection, "READ_NUM_BYTES", 0) < 1 << 20:
-        HTTP11Connection.READ_NUM_BYTES = 1 << 20
-
-
-_read_in_bigger_chunks()
-
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/124.0.0.0 Safari/537.36"

@@ -5,9 +5,13 @@ request (a saved page, ``status``, ``--help``) do not import httpx.
 """
 from __future__ import annotations
 
+import re
+import warnings
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
 from wxarchive.errors import UsageError
 
-TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.cookiejar
 
@@ -20,8 +24,6 @@ def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[st
     The values stay plain strings; :class:`wxarchive.net.fetch.Fetcher` turns them into URLs
     when it builds its client.
     """
-    from urllib.parse import urlsplit
-
     pairs = [(p, "--connect-to") for p in items or []]
     if env:
         pairs += [(p, "WXARCHIVE_CONNECT_TO") for p in env.split(",") if p.strip()]
@@ -45,8 +47,6 @@ def parse_connect_to(items: list[str] | None, env: str | None = None) -> dict[st
 
 def check_proxy(url: str) -> str:
     """``--proxy``: an http(s) or SOCKS 5 proxy URL (``host:port`` alone means http://)."""
-    from urllib.parse import urlsplit
-
     if "://" not in url:
         url = "http://" + url  # `--proxy host:3128`, as curl takes it
     scheme = url.split("://", 1)[0].lower()
@@ -64,7 +64,7 @@ def check_proxy(url: str) -> str:
 
 def check_ca_cert(path: str) -> str:
     """``--ca-cert``: a readable PEM file of CA certificates; anything else a usage error before any request."""
-    import ssl
+    import ssl  # (only for --ca-cert: a saved page or a re-run loads no SSL)
 
     try:
         ssl.create_default_context().load_verify_locations(cafile=path)
@@ -78,10 +78,8 @@ def check_ca_cert(path: str) -> str:
 
 def load_cookies(path: str) -> http.cookiejar.CookieJar:
     """A Netscape ``cookies.txt`` (as yt-dlp and gallery-dl read it, browser add-ons write it)."""
-    import http.cookiejar
-    import re
+    import http.cookiejar  # (with tempfile, only for --cookies: http.cookiejar loads urllib.request and ssl)
     import tempfile
-    import warnings
 
     jar = http.cookiejar.MozillaCookieJar()
     try:
@@ -120,8 +118,6 @@ def check_cookie_jar(jar: http.cookiejar.CookieJar, where: str) -> None:
 def _sendable(path: str, name: str, value: str) -> None:
     """A cookie an HTTP header can carry (printable ASCII, no ';'), else a usage error now: sent, it would fail
     every page request before it left, and each failure would count against an article (issue 25)."""
-    import re
-
     bad = re.search(r"[^\x21-\x3a\x3c-\x7e ]", name + value)
     if bad:
         raise UsageError(f"{path}: cookie {name!r} holds {bad.group(0)!r}, which an HTTP header cannot carry; "

@@ -49,9 +49,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
+from wxarchive.archive.site import atomic_write
 from wxarchive.archive.store import StateKey
+from wxarchive.config import user_config_path
 from wxarchive.errors import FetchError, UsageError, WxError
 from wxarchive.layout import LAYOUT_DIR
+from wxarchive.net.routing import load_cookies
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, short_token, url_ids
 
 if TYPE_CHECKING:
@@ -248,7 +251,6 @@ class Session:
 
 
 def session_dir() -> Path:
-    from wxarchive.config import user_config_path
 
     return user_config_path().parent
 
@@ -261,7 +263,6 @@ def for_weread(domain: str) -> bool:
 
 def load_session(folder: Path | None = None) -> Session:
     """The user's WeRead session, from their own config folder only (never from an archive)."""
-    from wxarchive.net.routing import load_cookies
 
     folder = folder or session_dir()
     path = folder / COOKIES_FILE
@@ -459,7 +460,6 @@ class Channel:
         """Keep an unknown answer for a bug report (any session value in it blanked); name it in the message."""
         if not self.write or self.state_dir is None or e.reason in (self.kv.get("reported") or {}).values():
             return  # (an answer already kept and reported is not kept again on every cron run)
-        from wxarchive.archive.site import atomic_write
 
         for secret in self.session.secrets() if self.session else []:
             text = text.replace(secret, "<session>")

@@ -22,6 +22,7 @@ Pure: the same tree gives the same text.
 """
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -679,8 +680,6 @@ def _bridge_spaces(toks: list[Tok]) -> list[Tok]:
 
 
 def _copy(el: etree._Element) -> etree._Element:
-    import copy
-
     c = copy.deepcopy(el)
     c.tail = None
     return c
