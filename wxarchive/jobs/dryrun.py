@@ -63,10 +63,10 @@ def report(rows: list[dict[str, Any]], as_json: bool, label: str) -> int:
 def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
     """Every article link the sources list now (listing asks the sources; no article page is fetched)."""
     # (a harvest's dry run only: get and import load neither the sources' readers nor httpx)
-    from wxarchive.jobs.harvest import _list_source
+    from wxarchive.jobs.harvest import list_source
     from wxarchive.net.fetch import Fetcher
 
-    class _View:  # what _list_source reads of an Archiver, without laying down or locking anything
+    class _View:  # what list_source reads of an Archiver, without laying down or locking anything
         def __init__(self) -> None:
             self.site = Site.open(opts.out)
             db = self.site.state_db
@@ -81,7 +81,7 @@ def harvest_urls(opts: Any, specs: list[Any]) -> list[str]:
         for spec in specs:
             state = view.store.source_state(spec.ident)
             try:
-                _kind, listed, _complete = _list_source(view, spec, state)  # type: ignore[arg-type]
+                _kind, listed, _complete = list_source(view, spec, state)  # type: ignore[arg-type]
             except UsageError:
                 raise
             except WxError as e:

@@ -26,7 +26,7 @@ from wxarchive.archive.store import SourceKind, SourceState, Status
 from wxarchive.net.weread import DEFAULT_LIST_DELAY, DEFAULT_MAX_PAGES, channel_for, list_account
 from wxarchive.urls import ARTICLE_HOST, article_key, is_article_url, normalize_article_url
 
-__all__ = ["HarvestResult", "SourceRun", "harvest", "load_specs"]
+__all__ = ["HarvestResult", "SourceRun", "harvest", "list_source", "load_specs"]
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class HarvestResult:
         return [o for r in self.runs for o in r.outcomes]
 
 
-def _list_source(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[str, list[str], bool]:
+def list_source(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[str, list[str], bool]:
     """(kind, article URLs newest first, listing complete)."""
     kind = guess_kind(spec)
     if spec.account:
@@ -160,7 +160,7 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
         result.runs.append(run)
         state = store.source_state(spec.ident)
         try:
-            run.kind, listed, complete = _list_source(arch, spec, state)
+            run.kind, listed, complete = list_source(arch, spec, state)
         except RateLimited as e:
             run.error = result.blocked = e
             store.record_source(spec.ident, run.status, 0, 0)
