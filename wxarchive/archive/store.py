@@ -473,21 +473,21 @@ class _Connection(sqlite3.Connection):
         if is_damage(e):
             raise StateDamaged(self.state_path, str(e)) from None
 
-    def execute(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, *args: Any, **kw: Any) -> sqlite3.Cursor:
         try:
             return super().execute(*args, **kw)
         except sqlite3.DatabaseError as e:
             self._check(e)
             raise
 
-    def executemany(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, *args: Any, **kw: Any) -> sqlite3.Cursor:
         try:
             return super().executemany(*args, **kw)
         except sqlite3.DatabaseError as e:
             self._check(e)
             raise
 
-    def executescript(self, *args: Any, **kw: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def executescript(self, *args: Any, **kw: Any) -> sqlite3.Cursor:
         try:
             return super().executescript(*args, **kw)
         except sqlite3.DatabaseError as e:
@@ -546,7 +546,7 @@ class Store:
     def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
         db = sqlite3.connect(target, timeout=30, check_same_thread=False, isolation_level=None, uri=uri,
                              factory=_Connection)
-        db.state_path = self.path  # type: ignore[attr-defined]
+        db.state_path = self.path
         db.row_factory = sqlite3.Row
         return db
 
@@ -595,7 +595,7 @@ class Store:
         """Rows of ``SELECT <the ArticleRow columns> …`` as records (no ``sqlite3.Row`` made per row)."""
         with self._lock:
             cur = self.db.cursor()
-            cur.row_factory = _article_row  # type: ignore[assignment]
+            cur.row_factory = _article_row
             return cur.execute(sql, tuple(args)).fetchall()
 
     def get(self, key_or_alias: str) -> ArticleRow | None:
@@ -603,7 +603,7 @@ class Store:
         ``fetchall`` stepped the query once more to find its end, ~8 µs of a re-run's ~25 µs per URL)."""
         with self._lock:
             cur = self.db.cursor()
-            cur.row_factory = _article_row  # type: ignore[assignment]
+            cur.row_factory = _article_row
             row: ArticleRow | None = cur.execute(_GET, (key_or_alias, key_or_alias)).fetchone()
             return row
 
@@ -688,11 +688,11 @@ class Store:
         with self._lock, self._tx():
             row = self.db.execute("SELECT attempts, status, updated_at FROM articles WHERE key=?", (key,)).fetchone()
             if row and row[1] == Status.ARCHIVED:
-                return row[0]
+                return int(row[0])
             if (row and row[0] and not permanent and min_gap > 0 and row[1] in _FAILED
                     and now - float(row[2] or 0) < min_gap):
                 self.db.execute("UPDATE articles SET error_code=?, error_msg=? WHERE key=?", (code, message[:500], key))
-                return row[0]
+                return int(row[0])
             attempts = (row[0] if row else 0) + 1
             status = (Status.GAVE_UP if permanent or attempts >= max_attempts else Status.FAILED).value
             self.db.execute(
@@ -716,7 +716,7 @@ class Store:
         in memory (at 100,000 rows a ``fetchall`` held ~300 MB)."""
         with self._lock:
             cur = self.db.cursor()
-            cur.row_factory = _article_row  # type: ignore[assignment]
+            cur.row_factory = _article_row
             cur.execute(ARTICLES_SQL)
         try:
             while True:

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _add_get(sub: argparse._SubParsersAction) -> None:
+def _add_get(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("get", help="archive article URLs or saved .html pages", epilog=_examples("""
   wxarchive get https://mp.weixin.qq.com/s/XXXXXXXX          # one article into ./archive
   wxarchive get saved-page.html --out ~/blog                 # a page saved from a browser
@@ -75,7 +75,7 @@ def _add_get(sub: argparse._SubParsersAction) -> None:
     add_options(p, "dry_run", "exec", "exec_after")
 
 
-def _add_site_commands(sub: argparse._SubParsersAction) -> None:
+def _add_site_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``init`` and ``rebuild``: the archive itself, no article page asked for."""
     p = sub.add_parser("init", help="lay down a minimal Jekyll site in DIR (never overwrites)", epilog=_examples("""
   wxarchive init ~/blog          # _config.yml, layouts, index, wxarchive.toml (existing files kept)
@@ -96,7 +96,7 @@ def _add_site_commands(sub: argparse._SubParsersAction) -> None:
                    help="rebuild the state database from the posts' front matter (after it was damaged or lost)")
 
 
-def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
+def _add_batch_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     """``import`` and ``harvest``: many articles, with a back-off and a dry run."""
     p = sub.add_parser("import", help="archive every article link in a list, CSV, JSON or bookmarks file", epilog=_examples("""
   wxarchive import links.txt                          # a list; progress bar on a terminal
@@ -116,7 +116,7 @@ def _add_batch_commands(sub: argparse._SubParsersAction) -> None:
     add_options(p, "ignore_backoff", "dry_run", "exec", "exec_after")
 
 
-def _add_status(sub: argparse._SubParsersAction) -> None:
+def _add_status(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("status", help="counts, failures, back-off and sources of an archive", epilog=_examples("""
   wxarchive status --out ~/blog          # counts, missing images, failures, back-off, sources
   wxarchive status --out ~/blog --json"""),

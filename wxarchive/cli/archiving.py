@@ -35,7 +35,7 @@ __all__ = ["cmd_get", "cmd_import", "cmd_init", "exit_code"]
 log = logging.getLogger("wxarchive")
 
 
-def _printer(as_json: bool, quiet: bool):
+def _printer(as_json: bool, quiet: bool) -> Callable[[Outcome], None]:
     last = [0.0]
     encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
 

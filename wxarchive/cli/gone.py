@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from wxarchive.archive.store import ArticleRow, Store
 from wxarchive.errors import UsageError
 from wxarchive.layout import STATE_DB, STATE_DIR, state_db
-from wxarchive.write.original import SHANGHAI, Fate
+from wxarchive.models import SHANGHAI
+from wxarchive.write.original import Fate
 
 __all__ = ["gone_line", "gone_rows"]
 

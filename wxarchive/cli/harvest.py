@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import logging
 import sys
 
@@ -80,7 +81,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     return 1 if problem else 4 if tally.images_failed else 0
 
 
-def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list) -> list[str]:
+def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list[Any]) -> list[str]:
     """The one report a harvest gives when something needs a person (or with -v)."""
     lines = [f"wxarchive: harvest: {tally.line()}"]
     if res.blocked is not None and res.backoff:
@@ -94,7 +95,7 @@ def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list) -> li
     return lines
 
 
-def _harvest_check(arch: Archiver, cfg: dict, res: HarvestResult) -> list[str]:
+def _harvest_check(arch: Archiver, cfg: dict[str, Any], res: HarvestResult) -> list[str]:
     """Check the ``[check]`` slice after the sources (unless WeChat blocked); the lines for changed fates."""
     if res.blocked is not None or res.waited:
         return []

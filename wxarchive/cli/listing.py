@@ -28,7 +28,7 @@ EXAMPLES = """examples:
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("ls", help="list what the archive holds (key, date, account, title, post, status, images)",
+    p: argparse.ArgumentParser = sub.add_parser("ls", help="list what the archive holds (key, date, account, title, post, status, images)",
                        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(p, "out", "json")
     p.add_argument("--gone", action="store_true", help="only articles whose original was found deleted, removed, ...")

@@ -68,7 +68,7 @@ def browser_cookies(browser: str) -> Any:
     from wxarchive.net.routing import check_cookie_jar
 
     try:
-        import browser_cookie3  # type: ignore[import-untyped]
+        import browser_cookie3
     except ImportError:
         raise UsageError("--cookies-from-browser needs browser-cookie3: pip install 'wxarchive[browser]' "
                          "(or export the cookies to a file and give --cookies FILE)") from None

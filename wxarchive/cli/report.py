@@ -30,7 +30,7 @@ class Tally:
 
     archived: int = 0
     skipped: int = 0
-    failed: collections.Counter = field(default_factory=collections.Counter)
+    failed: collections.Counter[str] = field(default_factory=collections.Counter)
     gave_up: int = 0
     not_tried: int = 0
     healed: int = 0  # archived posts whose missing images were saved this run
@@ -38,7 +38,7 @@ class Tally:
     images_found: int = 0
     images_failed: int = 0
     failures: list[Outcome] = field(default_factory=list)
-    given_up_earlier: collections.Counter = field(default_factory=collections.Counter)  # skipped: why, how many
+    given_up_earlier: collections.Counter[str] = field(default_factory=collections.Counter)  # skipped: why, how many
 
     def add(self, o: Outcome) -> None:
         if o.status == Result.HEALED:

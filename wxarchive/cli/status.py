@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 import datetime as dt
 import json
 import time
@@ -29,7 +30,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status_info(site: Site, db: Path) -> dict:
+def _status_info(site: Site, db: Path) -> dict[str, Any]:
     """What ``status`` says, read from the state (read-only) and the sources' names in wxarchive.toml."""
     names = {}
     try:
@@ -51,7 +52,7 @@ def _status_info(site: Site, db: Path) -> dict:
                 "images_missing": {"images": missing, "posts": in_posts}}
 
 
-def _print_status(info: dict) -> None:
+def _print_status(info: dict[str, Any]) -> None:
     counts = info["counts"]
     print("articles: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
     im = info["images_missing"]

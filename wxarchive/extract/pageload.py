@@ -15,6 +15,7 @@ the normal limit) keep all of its text.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -50,7 +51,7 @@ def read_tree(text: str | None, raw: bytes | None, url: str) -> lxml.html.HtmlEl
     return doc
 
 
-def check_whole(doc: lxml.html.HtmlElement, raw: bytes, content: list, url: str) -> None:
+def check_whole(doc: lxml.html.HtmlElement, raw: bytes, content: list[Any], url: str) -> None:
     """Raise :class:`Truncated` unless the page visibly ends: ``</html>`` after the body, and
     ``#js_content`` closed with a script after it."""
     if not _ends_after(raw, _content_end(raw)):

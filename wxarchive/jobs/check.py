@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable
 
 from wxarchive.archive import rawpage
 from wxarchive.errors import ErrorCode, FetchError, LayoutChanged, NotAnArticle, RateLimited, Unavailable, UsageError, WxError
-from wxarchive.write.original import FM_KEYS, GONE, SHANGHAI, Fate, SourceStatus
+from wxarchive.models import SHANGHAI
+from wxarchive.write.original import FM_KEYS, GONE, Fate, SourceStatus
 from wxarchive.models import Article, Page
 from wxarchive.extract.parse import parse
 from wxarchive.interrupt import StopRequested

@@ -81,7 +81,7 @@ class Options:
     timeout: float = 20.0
     retries: int = 3
     backoff: float = 1.0
-    connect_to: dict = field(default_factory=dict)
+    connect_to: dict[str, str] = field(default_factory=dict)
     in_flight: int = 8
     outage_after: int = 3  # this many article pages in a row failing for transport reasons: the network is down
     attempt_gap: float = 3600.0  # failures closer together than this count as one attempt
@@ -117,7 +117,7 @@ class Outcome:
     post: str | None = None
     title: str | None = None
     key: str | None = None
-    images: dict = field(default_factory=lambda: {"found": 0, "saved": 0, "failed": 0})
+    images: dict[str, int] = field(default_factory=lambda: {"found": 0, "saved": 0, "failed": 0})
     gave_up: bool = False  # failed for the last time: no later run tries again without --retry-failed
     url: str | None = None
     account: str | None = None
@@ -125,7 +125,7 @@ class Outcome:
     removed: list[dict[str, str]] = field(default_factory=list)  # the boilerplate blocks taken out, with why
     changed: bool | None = None  # `rebuild`: whether the post's bytes (or its name) changed
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         url = self.url
         if url is None and is_article_url(self.source):
             url = normalize_article_url(self.source)
@@ -586,7 +586,7 @@ class Archiver:
         self.store.add_aliases(article.key, _aliases(source, article))
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
-    def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future],
+    def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future[Any]],
                 redo: _Redo | None = None, key: str | None = None) -> Outcome:
         """``key``: record under this key instead of the article's (a kept version of an edited article)."""
         try:
@@ -596,7 +596,7 @@ class Archiver:
         except Exception as e:
             raise self._crashed(source, page, e, "writing") from None
 
-    def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future],
+    def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future[Any]],
                           redo: _Redo | None = None, key: str | None = None) -> Outcome:
         from wxarchive.archive import rawpage
         from wxarchive.write.render import render

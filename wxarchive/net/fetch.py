@@ -261,7 +261,7 @@ class Fetcher:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retry) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
-        return min(self.backoff * (2 ** (state.attempt_number - 1)), 30.0) * random.uniform(0.8, 1.2)
+        return float(min(self.backoff * (2 ** (state.attempt_number - 1)), 30.0) * random.uniform(0.8, 1.2))
 
     @staticmethod
     def _retryable(exc: BaseException) -> bool:

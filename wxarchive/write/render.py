@@ -170,7 +170,7 @@ def dump_yaml(fm: Mapping[str, Any]) -> str:
     text = yaml.dump(data, allow_unicode=True, **opts)
     if any(b in text for b in _YAML_BREAKS):
         text = yaml.dump(data, allow_unicode=False, **opts)
-    return text
+    return str(text)
 
 
 def render(article: Article, site: Settings | None = None, fate: Fate | None = None,
