@@ -30,12 +30,12 @@ from wxarchive.jobs.sources import parse_album_url, read_list_report, reading_of
 from wxarchive.trust import visible
 from wxarchive.urls import is_article_url, normalize_article_url
 
-__all__ = ["cmd_get", "cmd_import", "cmd_init", "exit_code"]
+__all__ = ["RunHooks", "cmd_get", "cmd_import", "cmd_init", "exit_code", "failure_line", "offline_line", "printer"]
 
 log = logging.getLogger("wxarchive")
 
 
-def _printer(as_json: bool, quiet: bool) -> Callable[[Outcome], None]:
+def printer(as_json: bool, quiet: bool) -> Callable[[Outcome], None]:
     last = [0.0]
     encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps makes one per call
 
@@ -128,8 +128,8 @@ def cmd_get(args: argparse.Namespace) -> int:
     opts = options_from(args)
     if args.dry_run:
         return _get_dry_run(args, opts)
-    hooks = _RunHooks(args, opts.out)
-    show = _printer(args.json, args.quiet)
+    hooks = RunHooks(args, opts.out)
+    show = printer(args.json, args.quiet)
     bad = []
     for src in args.sources:
         try:
@@ -170,7 +170,7 @@ def cmd_get(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         if arch.offline is not None:
             left = _not_tried(args.sources, outs, show if args.json else None)
-            print(f"wxarchive: {_offline_line(arch, left)}", file=sys.stderr)
+            print(f"wxarchive: {offline_line(arch, left)}", file=sys.stderr)
         hooks.after_run()
         return exit_code(outs, arch.blocked is not None)
 
@@ -198,7 +198,7 @@ def _get_dry_run(args: argparse.Namespace, opts: Options) -> int:
     return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "get")
 
 
-class _RunHooks:
+class RunHooks:
     """``--exec`` after each archived post, ``--exec-after`` once after a run that archived any (both checked
     before the run starts: a typo in the command is a usage error, not a failure after every article)."""
 
@@ -232,7 +232,7 @@ def _not_tried(sources: list[str], outs: list[Outcome] | Reported, show) -> int:
     return len(left)
 
 
-def _offline_line(arch: Archiver, left: int) -> str:
+def offline_line(arch: Archiver, left: int) -> str:
     err = arch.offline
     return (f"stopped: the network looks down ({arch.opts.outage_after} pages in a row got no answer; last: "
             f"{err.message if err else ''}). Nothing was counted against the articles; {left} link(s) not "
@@ -253,7 +253,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _failure_line(o: Outcome) -> str:
+def failure_line(o: Outcome) -> str:
     """``  failed CODE  URL: why``; the URL once, though most error messages already carry it."""
     text = visible(said(o.source, o.message or ""))
     return f"  failed {o.error or 'error':12} {text}" + ("  [given up]" if o.gave_up else "")
@@ -296,8 +296,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"wxarchive: {args.file}: {reading.summary()}", file=sys.stderr)
     if args.dry_run:
         return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
-    hooks = _RunHooks(args, opts.out)
-    show = _printer(args.json, args.quiet)
+    hooks = RunHooks(args, opts.out)
+    show = printer(args.json, args.quiet)
     tally = Tally()
     lock, arch = locked_archiver(opts, name)
     try:
@@ -331,7 +331,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             backoff.clear()
         if arch.offline is not None:
             left = _not_tried(urls, outs, show if args.json else None)
-            print(f"wxarchive: {name} {_offline_line(arch, left)}", file=sys.stderr)
+            print(f"wxarchive: {name} {offline_line(arch, left)}", file=sys.stderr)
             return 1
     finally:
         arch.close()

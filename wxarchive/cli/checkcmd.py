@@ -55,7 +55,7 @@ def change_line(o: CheckOutcome) -> str:
     return visible(f"{o.state:14} {was:20} {o.post or ''}  {o.title or ''}" + (f": {extra}" if extra else ""))
 
 
-def _printer(as_json: bool, quiet: bool) -> Callable[[CheckOutcome], None]:
+def printer(as_json: bool, quiet: bool) -> Callable[[CheckOutcome], None]:
     def show(o: CheckOutcome) -> None:
         if as_json:
             print(json.dumps(o.as_json(), ensure_ascii=False), flush=True)
@@ -88,7 +88,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(args, older)
     opts = options_from(args)
-    show = _printer(args.json, args.quiet)
+    show = printer(args.json, args.quiet)
     lock, arch = locked_archiver(opts, "check")
     try:
         checker = Checker(arch, refetch_edited=args.refetch_edited)

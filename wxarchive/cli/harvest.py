@@ -8,7 +8,7 @@ import sys
 
 from wxarchive.archive.backoff import Backoff
 from wxarchive.archive.site import Site
-from wxarchive.cli.archiving import _failure_line, _offline_line, _printer, _RunHooks
+from wxarchive.cli.archiving import failure_line, offline_line, printer, RunHooks
 from wxarchive.cli.checkcmd import change_line, check_slice
 from wxarchive.cli.common import locked_archiver, options_from, require_archive
 from wxarchive.cli.report import Tally, chain, log_outcome
@@ -36,8 +36,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
             if type(h) is logging.StreamHandler:
                 h.setLevel(logging.CRITICAL + 1)
     tally = Tally()
-    show = _printer(args.json, False) if (args.json or args.verbose) else None
-    hooks = _RunHooks(args, opts.out)
+    show = printer(args.json, False) if (args.json or args.verbose) else None
+    hooks = RunHooks(args, opts.out)
     lock, arch = locked_archiver(opts, "harvest")
     try:
         with two_step_ctrl_c(arch.interrupt, args.quiet):
@@ -64,7 +64,7 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     for line in checked:  # fates that changed: one line each, even when all else went well
         print(line, file=sys.stderr)
     if arch.offline is not None:
-        line = f"wxarchive: harvest {_offline_line(arch, tally.not_tried)}"
+        line = f"wxarchive: harvest {offline_line(arch, tally.not_tried)}"
         log.info("%s", line.removeprefix("wxarchive: "))
         print(line, file=sys.stderr)
         return 1
@@ -89,7 +89,7 @@ def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list[Any]) 
     for r in source_errors:
         lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
     for o in tally.failures[:20]:
-        lines.append(_failure_line(o))
+        lines.append(failure_line(o))
     if len(tally.failures) > 20:
         lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
     return lines

@@ -7,7 +7,7 @@ import sys
 from wxarchive.archive.lock import ArchiveLock
 from wxarchive.archive.recover import rebuild_state
 from wxarchive.archive.site import Site
-from wxarchive.cli.archiving import _printer
+from wxarchive.cli.archiving import printer
 from wxarchive.cli.common import locked_archiver, options_from
 from wxarchive.errors import ArchiveError, UsageError
 from wxarchive.jobs.pipeline import Outcome, Result
@@ -43,7 +43,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     opts = options_from(args)
     if not state_db(opts.out).is_file():
         raise UsageError(f"{args.out} holds no wxarchive archive (no {STATE_DIR}/{STATE_DB}); nothing to rebuild")
-    show = _printer(args.json, args.quiet)
+    show = printer(args.json, args.quiet)
     lock, arch = locked_archiver(opts, "rebuild")
     try:
         outs = arch.rebuild(on_outcome=show, keys=args.keys or None, keep_footers=opts.keep_footers)
