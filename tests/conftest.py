@@ -17,7 +17,8 @@ settings.register_profile("fixed", derandomize=True)
 settings.register_profile("hunt", derandomize=False)
 settings.load_profile("hunt" if os.environ.get("WXARCHIVE_LONG_TESTS") == "1" else "fixed")
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent  # tests/: helpers and data, for a test in any folder
+REPO = TESTS.parent
 FIXTURES = REPO / "fixtures"
 
 

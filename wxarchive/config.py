@@ -32,7 +32,7 @@ __all__ = ["USER_ONLY", "apply_config", "read_toml", "split_config_flags", "user
 _PATHS = {"out", "cookies", "log"}
 # Options an archive's file may not set: where requests go (connect_to, proxy), what secrets they carry
 # (cookies), what is read or written outside the archive (batch_file, log). Any new option that names a host, a URL, a file
-# outside the archive, a CA file or a command belongs here (tests/test_trust_config.py checks the metavars).
+# outside the archive, a CA file or a command belongs here (tests/scenarios/test_trust_config.py checks the metavars).
 USER_ONLY = frozenset({"connect_to", "proxy", "cookies", "log", "batch_file", "ca_cert", "exec", "exec_after",
                        "session_cookies", "session_ticket", "session_browser"})
 TRUST_KEY = "trusted_archives"  # in the user's config only: archive folders whose file may set USER_ONLY
