@@ -112,6 +112,7 @@ class Article:
     media: tuple[Media, ...] = ()
     stripped: tuple[tuple[str, str], ...] = ()  # (reason, text) of each boilerplate block removed
     tail_blocks: tuple[str, ...] = ()  # the last short blocks kept, for learning account footers
+    learned: frozenset[str] = frozenset()  # the account's learned footer blocks it was cleaned with
     final_url: str = ""
     archived_at: dt.datetime | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())

@@ -70,3 +70,25 @@ def test_a_keep_footers_post_keeps_its_footer_when_the_account_footer_is_learned
     assert run_cli("get", *pages[1:], "--out", root, "--no-images").code == 0
     kept = [text for text in _posts(root).values() if "第0篇的正文" in text]
     assert kept and "栏目7" in kept[0]
+
+
+def test_one_run_cleans_again_only_the_posts_written_before_it_learned(tmp_path: Path, run_cli) -> None:
+    """In one run of sixteen posts the third teaches the footer: the posts written until then, and those
+    cleaned ahead of it (the pipeline reads ahead), are cleaned again at the end; the ones cleaned after
+    it already went without it and are not read again (the end's second pass once read every post of
+    the account, as long as the import itself)."""
+    pages = []
+    for n in range(16):
+        body = f"<p>第{n}篇的正文第一段，讲社区里的一件小事。</p><p>第{n}篇的正文第二段，说说后来的变化。</p>" + FOOTER
+        pages.append(tmp_path / f"page{n}.html")
+        pages[-1].write_bytes(wxpages.page(f"第{n}篇", mid=2650002000 + n, ct=1600000000 + 86400 * n,
+                                           account="城市研究", body=body))
+    root = tmp_path / "blog"
+    res = run_cli("get", *pages, "--out", root, "--no-images", "--concurrency", "1", "-v")
+    assert res.code == 0, res.err
+    posts = _posts(root)
+    assert len(posts) == 16 and all("栏目7" not in text for text in posts.values()), posts
+    assert all("正文第二段" in text for text in posts.values())
+    again = re.search(r"footer; (\d+) of its archived posts were cleaned again \((\d+) changed\)", res.err)
+    assert again, res.err
+    assert int(again[2]) >= 3 and int(again[1]) < 16, again[0]

@@ -849,4 +849,5 @@ def clean(article: Article, *, learned: frozenset[str] = frozenset(), keep_foote
         media=_merge_media(article.media, c.media),
         stripped=c.stripped,
         tail_blocks=c.tail,
+        learned=frozenset() if keep_footers else learned,
     )

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -403,7 +404,9 @@ class Archiver:
         self._ahead: dict[str, ArticleRow] = {}  # see _looking_ahead
         self.stopped: ArchiveError | None = None  # the disk is full or read-only: no point fetching more
         self._images_asked: set[str] = set()  # articles whose images this run already asked for (see heal_images)
-        self._learned_now: set[str] = set()  # accounts whose footer this run learned more of (see _clean_again)
+        # accounts whose footer this run learned more of, and when a post was last written with less of it
+        # than the account's footer came to be (see _count_tail, _clean_again)
+        self._learned_now: dict[str, float] = {}
         self.interrupt = Interrupt()  # Ctrl-C: the CLI's handler sets it (see interrupt.two_step_ctrl_c)
 
     @functools.cached_property
@@ -649,7 +652,7 @@ class Archiver:
                 old_raw.unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
                 self.store.mark_written(key, fate.checked_at)
-        self._count_tail(article.account, key, article.tail_blocks, learning=redo is None)
+        self._count_tail(article, key, learning=redo is None)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.record_choices(key, keep_footers=keep_footers, no_images=no_images)
         for reason, what in article.stripped:  # nothing removed silently: -v names each block and why
@@ -661,12 +664,18 @@ class Archiver:
                                "failed": 0 if no_images else len(failed)},
                        removed=_removed(article))
 
-    def _count_tail(self, account: str, key: str, blocks: tuple[str, ...], learning: bool) -> None:
-        """Count a post's tail toward its account's learned footer; note the account when that grew."""
+    def _count_tail(self, article: Article, key: str, learning: bool) -> None:
+        """Count a post's tail toward its account's learned footer. When that grew, or when this post was
+        cleaned with less than the footer has grown to (another post taught more while it was being
+        made), note the time: every post written until then is cleaned again at the run's end."""
+        account = article.account
         before = self.store.footer_blocks(account) if learning and account else None
-        self.store.count_tail_blocks(account, key, blocks)
-        if before is not None and self.store.footer_blocks(account) - before:
-            self._learned_now.add(account)
+        self.store.count_tail_blocks(account, key, article.tail_blocks)
+        if before is None:
+            return
+        now = self.store.footer_blocks(account)
+        if now - before or (account in self._learned_now and now != article.learned):
+            self._learned_now[account] = max(time.time(), self._learned_now.get(account, 0.0))
 
     def _clean_again(self) -> None:
         """The account footers this run learned reach the account's earlier posts now, from their raw pages.
@@ -674,10 +683,13 @@ class Archiver:
         Without this, the posts that taught a footer (and any archived before it) kept it until the user
         thought of ``rebuild``; now the run that learns it cleans them, offline, as ``rebuild`` would (each
         with the choices it was made with: a ``--keep-footers`` post keeps its footer)."""
-        accounts, self._learned_now = sorted(self._learned_now), set()
-        for account in accounts:
-            changed = 0
+        learned_at, self._learned_now = self._learned_now, {}
+        for account, last_stale in sorted(learned_at.items()):
+            changed = again = 0
             for rec in self.store.archived_of(account):
+                if rec.updated_at > last_stale:
+                    continue  # written after the footer stopped growing, with all of it: nothing to take out
+                again += 1
                 before = _read_or_none(self.site.root / rec.post_path) if rec.post_path else None
                 try:
                     out = self._rebuild_one(rec)
@@ -685,8 +697,8 @@ class Archiver:
                     log.warning("%s: not cleaned again with its account's learned footer: %s", rec.url, e)
                     continue
                 changed += out.status == Result.REBUILT and _read_or_none(Path(out.post or "")) != before
-            log.info("learned more of %s's footer; its archived posts were cleaned again (%d changed)",
-                     account, changed)
+            log.info("learned more of %s's footer; %d of its archived posts were cleaned again (%d changed)",
+                     account, again, changed)
 
     def _taken(self, article: Article, key: str) -> Callable[[Path], bool]:
         """Whether a post file name is another article's (for ``Site.post_path`` to pick another)."""
