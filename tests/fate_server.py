@@ -93,6 +93,29 @@ def archive(run_cli, root: Path, origin: Origin) -> None:  # type: ignore[no-unt
     assert r.code == 0, r.err
 
 
+class Clock:
+    """The time every check in this process reads: set ``now``."""
+
+    now = 0.0
+
+
+def set_clock(monkeypatch, t0: int) -> type[Clock]:  # type: ignore[no-untyped-def]
+    """Make every ``Checker`` made in this test read ``Clock.now`` (starting at ``t0``)."""
+    from wxarchive.jobs.check import Checker
+
+    clock = type("TestClock", (Clock,), {"now": float(t0)})
+    monkeypatch.setitem(Checker.__init__.__kwdefaults__, "clock", lambda: clock.now)
+    return clock
+
+
+def archived_site(tmp_path: Path, server, run_cli, originals: list[Original]) -> tuple[Path, Origin]:  # type: ignore[no-untyped-def]
+    """A blog that archived ``originals``, served by ``server``: (its root, the origin to change them on)."""
+    origin = Origin(server, originals)
+    root = tmp_path / "blog"
+    archive(run_cli, root, origin)
+    return root, origin
+
+
 def fates(root: Path) -> dict[str, tuple]:
     """key -> (status, since, checked_at, gone_at) as the state holds them."""
     db = sqlite3.connect(state_db(root))

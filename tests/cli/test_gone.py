@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 from batch_fake import server  # noqa: F401  (the threaded local server fixture)
-from fate_server import Origin, Original, archive
+from fate_server import Origin, Original, archived_site, set_clock
 
-from wxarchive.jobs.check import Checker
 from wxarchive.urls import normalize_article_url
 from wxarchive.write.render import split_post
 
@@ -24,19 +23,12 @@ A, B, C, D = (o.key for o in ORIGINALS)
 
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
-    class Clock:
-        now = float(T0)
-
-    monkeypatch.setitem(Checker.__init__.__kwdefaults__, "clock", lambda: Clock.now)
-    return Clock
+    return set_clock(monkeypatch, T0)
 
 
 @pytest.fixture
 def site(tmp_path: Path, server, run_cli, clock):  # type: ignore[no-untyped-def]  # noqa: F811
-    origin = Origin(server, ORIGINALS)
-    root = tmp_path / "blog"
-    archive(run_cli, root, origin)
-    return root, origin
+    return archived_site(tmp_path, server, run_cli, ORIGINALS)
 
 
 def check(run_cli, root: Path, origin: Origin) -> None:  # type: ignore[no-untyped-def]

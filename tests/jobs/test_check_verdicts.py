@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from batch_fake import server  # noqa: F401  (the threaded local server fixture)
-from fate_server import Origin, Original, archive, fates, post_bytes
+from fate_server import Origin, Original, archived_site, fates, post_bytes, set_clock
 
-from wxarchive.jobs.check import Checker, post_text_after_head
+from wxarchive.jobs.check import post_text_after_head
 from wxarchive.write.render import split_post
 
 T0 = 1_760_000_000  # the check's clock: 2025-10-09 16:53:20 in Shanghai
@@ -22,20 +22,12 @@ A, B, C, D = (o.key for o in ORIGINALS)
 
 @pytest.fixture
 def clock(monkeypatch):  # type: ignore[no-untyped-def]
-    """The time every check in this process reads (set ``clock.now``)."""
-    class Clock:
-        now = float(T0)
-
-    monkeypatch.setitem(Checker.__init__.__kwdefaults__, "clock", lambda: Clock.now)
-    return Clock
+    return set_clock(monkeypatch, T0)
 
 
 @pytest.fixture
 def site(tmp_path: Path, server, run_cli, clock):  # type: ignore[no-untyped-def]  # noqa: F811
-    origin = Origin(server, ORIGINALS)
-    root = tmp_path / "blog"
-    archive(run_cli, root, origin)
-    return root, origin
+    return archived_site(tmp_path, server, run_cli, ORIGINALS)
 
 
 def check(run_cli, root: Path, origin: Origin, *extra: str):  # type: ignore[no-untyped-def]
