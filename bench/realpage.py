@@ -89,12 +89,18 @@ def _paragraphs() -> tuple[str, ...]:
                          for _ in range(rnd.randrange(60, 160))) for _ in range(300))
 
 
+_HAN = "归档解析渲染图片保存本地文章公众号微信阅读原文作者编辑时间数据代码网络服务器缓存"
+
+
 def _body(rnd: random.Random, i: int, images: int, paragraphs: int) -> str:
+    """The article's words: paragraphs of its own (an author does not repeat paragraphs across posts; a
+    shared pool made the tool learn body paragraphs as the account's footer, and clean every post again
+    at the end of a run), and the same two closing lines in every post, a sign-off the tool learns."""
     parts = []
     img_at = {round((j + 1) * paragraphs / (images + 1)) for j in range(images)}
     j = 0
     for p in range(paragraphs):
-        text = rnd.choice(_paragraphs())
+        text = "".join(rnd.choices(_HAN, k=rnd.randrange(60, 160)))
         parts.append(f'<section style="margin: 0px 8px; line-height: 1.75em;"><p style="text-align: justify;">'
                      f'<span style="font-size: 15px; color: rgb(62, 62, 62); letter-spacing: 1px;">'
                      f'<span leaf="">{text}</span></span></p></section>')

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from batch_fake import server  # noqa: F401  (fixture)
-from conftest import fixture_page
+from conftest import TESTS, fixture_page
 
 FILLER = 300  # names put into each big folder: a command that walks one reads them all
 DEAD = "http://127.0.0.1:9"  # nothing listens: a request fails at once
@@ -282,9 +282,15 @@ def test_posts_whose_images_were_given_up_are_not_read_again(run_cli, tmp_path: 
 def test_a_state_from_before_versions_is_read_as_it_is_on_a_read_only_filesystem(tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """No kv, no fates, no `stripped` column (test_store's oldest state): `status` and `ls` still read it."""
+    import importlib.util
     import sqlite3
 
-    from test_store import OLD_SCHEMA
+    # test_store lives in tests/archive, not on the import path: read by its path, so this file runs alone too
+    spec = importlib.util.spec_from_file_location("old_schema_of_test_store", TESTS / "archive" / "test_store.py")
+    assert spec and spec.loader
+    test_store = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_store)
+    OLD_SCHEMA = test_store.OLD_SCHEMA
 
     from wxarchive.archive import store as store_mod
     from wxarchive.archive.store import Store
