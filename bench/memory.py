@@ -52,6 +52,7 @@ if diff:
     first, second = (int(x) for x in diff.split(","))
     tracemalloc.start(1)
     state = {"n": 0, "snap": None}
+    floor = {}  # checkpoint -> the least traced size over the tenth of the run before it (in-flight pages left out)
     lock = threading.Lock()
     record = store.Store.record_archived
     def counted(self, *a, **kw):
@@ -59,10 +60,17 @@ if diff:
         with lock:
             state["n"] += 1
             n = state["n"]
+            for c in (first, second):
+                if 0.9 * c <= n <= c:
+                    floor[c] = min(floor.get(c, 1 << 62), tracemalloc.get_traced_memory()[0])
+            if n == second:
+                sys.stderr.write(f"tracemalloc-floor: {floor.get(first, 0)} {floor.get(second, 0)}\n")
             if n == first:
                 state["snap"] = tracemalloc.take_snapshot()
             elif n == second and state["snap"] is not None:
                 stats = tracemalloc.take_snapshot().compare_to(state["snap"], "lineno")
+                net = sum(s.size_diff for s in stats)
+                sys.stderr.write(f"tracemalloc-net: {net} {sum(s.count_diff for s in stats)}\n")
                 sys.stderr.write(f"tracemalloc: top growers between article {first} and {second}:\n")
                 for s in stats[:25]:
                     sys.stderr.write(f"tracemalloc:   {s}\n")
@@ -158,7 +166,7 @@ def _import(args: list[str], srv: WxServer, watch: Watch,
         peak = int(hwm.read_text()) / 1024 if hwm.exists() else float("nan")
         text = err.read_text("utf-8", "replace")
     for line in text.splitlines():
-        if line.startswith("tracemalloc:"):
+        if line.startswith("tracemalloc"):
             log(line)
     return child.returncode, peak, text.strip()[-300:], usage.ru_utime + usage.ru_stime
 
@@ -208,3 +216,40 @@ def run(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]
                                   f"<= {GROWTH}x" if c == n else "report", (ok and r[0] <= GROWTH) if c == n else None,
                                   f"{watch.peak[c]:.0f} MB vs {watch.peak[base]:.0f} MB"))
     return results
+
+
+def trace(quick: bool = False, log: Callable[[str], None] = print) -> list[Result]:
+    """What the Python heap gains between the 1,000th and 3,000th article of the memory section's import
+    (``--quick``: 200th and 600th), by ``tracemalloc`` (``WXBENCH_TRACEMALLOC``), with its top growers in
+    the log. Not part of a full run: tracemalloc makes the import ~2x slower. Target: under 1 KB an
+    article (one outcome kept to the end was ~1.5 KB)."""
+    first, second = (200, 600) if quick else (1000, 3000)
+    image = big_png(1024 * 1024)
+    with tempfile.TemporaryDirectory(prefix="wxbench-trace-") as tmp, \
+            WxServer(images=1, image_bytes=image, page_size=2 * 1024 * 1024) as srv:
+        listing = Path(tmp) / "urls.txt"
+        listing.write_text("".join(article_url(100_000 + i) + "\n" for i in range(second)), encoding="utf-8")
+        routes = sum((["--connect-to", c] for c in srv.connect_to), [])
+        args = ["import", str(listing), "--out", str(Path(tmp) / "archive"), "--delay", "0", "-q", *routes]
+        lines: list[str] = []
+        old = os.environ.get("WXBENCH_TRACEMALLOC")
+        os.environ["WXBENCH_TRACEMALLOC"] = f"{first},{second}"
+        try:
+            code, _, tail, _ = _import(args, srv, Watch((second,)), lambda m: (lines.append(m), log(m)))
+        finally:
+            if old is None:
+                os.environ.pop("WXBENCH_TRACEMALLOC", None)
+            else:
+                os.environ["WXBENCH_TRACEMALLOC"] = old
+    floors = next((line.split()[1:] for line in lines if line.startswith("tracemalloc-floor:")), None)
+    net = next((line.split()[1:] for line in lines if line.startswith("tracemalloc-net:")), None)
+    if code != 0 or floors is None or net is None:
+        return [Result(SECTION, f"Python heap growth, article {first:,} to {second:,}", "not measured", "< 1 KB",
+                       False, f"exit {code}; {tail}")]
+    a, b = int(floors[0]), int(floors[1])
+    per = (b - a) / (second - first)
+    return [Result(SECTION, f"Python heap growth, article {first:,} to {second:,} (tracemalloc)",
+                   f"{per:+.0f} B an article", "< 1 KB", per < 1024,
+                   f"least traced size in the tenth of the run before each: {a / 2**20:.2f} -> {b / 2**20:.2f} MiB;"
+                   f" the snapshots' difference (pages in flight included): {int(net[0]) / 1024:+.0f} KiB,"
+                   f" {int(net[1]):+d} blocks; its top growers are in the log")]

@@ -16,12 +16,14 @@ from pathlib import Path
 from .report import Result, table
 
 SECTIONS = ("startup", "cpu", "whole", "batch", "memory", "state", "check", "scale")  # batch includes the re-run cost
+EXTRA = ("trace",)  # only when named: tracemalloc makes its import ~2x slower
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("sections", nargs="*", metavar="SECTION",
-                    help=f"run only these: {', '.join(SECTIONS)} (rerun is part of batch; default: all)")
+                    help=f"run only these: {', '.join(SECTIONS + EXTRA)} (rerun is part of batch; default: all"
+                         f" but {', '.join(EXTRA)})")
     ap.add_argument("--quick", action="store_true",
                     help="fewer rounds and smaller batches (3 rounds, batch N=12, memory 600 articles, scale 10k only)")
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pages"),
@@ -29,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-corpus", action="store_true", help="fixture pages only")
     args = ap.parse_args(argv)
     wanted = [s if s != "rerun" else "batch" for s in args.sections] or list(SECTIONS)
-    unknown = [s for s in wanted if s not in SECTIONS]
+    unknown = [s for s in wanted if s not in SECTIONS + EXTRA]
     if unknown:
-        ap.error(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        ap.error(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS + EXTRA)}")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
           f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Python {platform.python_version()}; "
           f"pages: {'corpus ' + str(corpus) if corpus and corpus.is_dir() else 'generated (bench/realpage.py)'}"
           f"{' (quick)' if args.quick else ''}", flush=True)
-    for name in SECTIONS:
+    for name in SECTIONS + EXTRA:
         if name not in wanted:
             continue
         log(f"bench: {name} ...")
@@ -65,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             elif name == "memory":
                 from . import memory
                 results += memory.run(quick=args.quick, log=log)
+            elif name == "trace":
+                from . import memory
+                results += memory.trace(quick=args.quick, log=log)
             elif name == "state":
                 from . import state
                 results += state.run(quick=args.quick, log=log)
