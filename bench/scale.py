@@ -45,6 +45,15 @@ def _ratio(big: list[str], small: list[str], rounds: int) -> tuple[Spread, Sprea
     return Spread(ratios), Spread(bigs), code
 
 
+def _list_source(root: Path, url: str) -> None:
+    """A harvest source in the archive's settings: a link list (``links.txt`` beside them) of one URL."""
+    from wxarchive.layout import CONFIG_NAME
+
+    (root / "links.txt").write_text(url + "\n", encoding="utf-8")
+    with open(root / CONFIG_NAME, "a", encoding="utf-8") as f:
+        f.write('\n[[sources]]\npath = "links.txt"\n')
+
+
 def _row(name: str, target: float, n: int, big: list[str], small: list[str], rounds: int,
          ok_codes: tuple[int, ...] = (0,)) -> Result:
     s, b, code = _ratio(big, small, rounds)
@@ -68,6 +77,9 @@ def run(quick: bool = False, log: Callable[[str], None] = print, sizes: tuple[in
         for n in sizes:
             t = time.perf_counter()
             grow(big, n, start=grown)
+            if not grown:
+                for root in (one, big):
+                    _list_source(root, url)
             grown = n
             log(f"  scale: grew the archive to {n:,} articles in {secs(time.perf_counter() - t)}")
 
@@ -80,6 +92,8 @@ def run(quick: bool = False, log: Callable[[str], None] = print, sizes: tuple[in
             for _ in range(n // (MISSING_EVERY * 500) + 2):
                 run_cpu(imp[0])
             results.append(_row("get/import with nothing new (import of one known URL)", 1.1, n, *imp, rounds, (0, 4)))
+            results.append(_row("harvest with nothing new (a list source of one known URL)", 1.1, n,
+                                *both("harvest"), rounds))
             results.append(_row("check of one article", 1.2, n, *both("check", key, "-q", "--delay", "0", extra=served),
                                 rounds))
             results.append(_row("check --max 1 (the least recently checked)", 1.2, n,
