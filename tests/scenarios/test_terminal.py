@@ -106,3 +106,17 @@ def test_harvest_on_a_terminal_with_and_without_json(tmp_path: Path, server) -> 
     r = run_in_pty("harvest", "--out", str(root), "--delay", "0", "--json", *connect_args(server))
     assert r.code == 0, r.screen
     assert "Traceback" not in r.screen
+
+
+def test_harvest_verbose_says_its_report_once_and_keeps_it_in_the_log(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
+    """At -v the report goes to the terminal once (it is also logged for --log, whose handler at -v
+    writes to the terminal too: it said every line twice)."""
+    lst, _ = _links(tmp_path, 2, server)
+    root = tmp_path / "arch"
+    root.mkdir()
+    (root / "wxarchive.toml").write_text(f'[[sources]]\npath = "{lst}"\n', encoding="utf-8")
+    log = tmp_path / "harvest.log"
+    r = run_in_pty("harvest", "--out", str(root), "--delay", "0", "-v", "--log", str(log), *connect_args(server))
+    assert r.code == 0, r.screen
+    assert r.screen.count("harvest: 2 archived") == 1, r.screen
+    assert log.read_text(encoding="utf-8").count("harvest: 2 archived") == 1

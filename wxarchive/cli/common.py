@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from wxarchive.archive.lock import ArchiveLock
     from wxarchive.jobs.pipeline import Archiver, Options
 
-__all__ = ["ARCHIVING", "OPTIONS", "PROXY_ENV", "add_options", "archive_dir", "locked_archiver", "options_from",
+__all__ = ["ARCHIVING", "FILE_ONLY", "OPTIONS", "PROXY_ENV", "add_options", "archive_dir", "locked_archiver", "options_from",
            "require_archive", "silence_stdout"]
 
 _PROXY_HELP = ("http://, https:// or socks5://HOST:PORT for every request ('' for none; default: "
@@ -117,6 +117,9 @@ def require_archive(out: str, what: str) -> None:
                      f"nothing to {what} (`wxarchive init {out}` makes one; --out names the archive's folder)")
 
 
+# ``extra=`` of a log record meant for the --log file only: the same words are printed to stderr as
+# they are (a run's report), and at -v the stderr handler would say them twice
+FILE_ONLY = {"file_only": True}
 PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy")
 
 

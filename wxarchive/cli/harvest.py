@@ -10,7 +10,7 @@ from wxarchive.archive.backoff import Backoff
 from wxarchive.archive.site import Site
 from wxarchive.cli.archiving import failure_line, offline_line, printer, RunHooks
 from wxarchive.cli.checkcmd import change_line, check_slice
-from wxarchive.cli.common import locked_archiver, options_from, require_archive
+from wxarchive.cli.common import FILE_ONLY, locked_archiver, options_from, require_archive
 from wxarchive.cli.report import Tally, chain, log_outcome
 from wxarchive.interrupt import two_step_ctrl_c
 from wxarchive.jobs.dryrun import classify, harvest_urls, report
@@ -65,14 +65,14 @@ def cmd_harvest(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if arch.offline is not None:
         line = f"wxarchive: harvest {offline_line(arch, tally.not_tried)}"
-        log.info("%s", line.removeprefix("wxarchive: "))
+        log.info("%s", line.removeprefix("wxarchive: "), extra=FILE_ONLY)
         print(line, file=sys.stderr)
         return 1
     problem = bool(tally.failures or source_errors or res.blocked)
     if problem or args.verbose:
         lines = _harvest_report(tally, res, source_errors)
         for ln in lines:
-            log.info("%s", ln.removeprefix("wxarchive: "))
+            log.info("%s", ln.removeprefix("wxarchive: "), extra=FILE_ONLY)
         print("\n".join(lines), file=sys.stderr)
     if res.blocked is not None:
         return 3

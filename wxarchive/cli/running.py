@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wxarchive import __version__
-from wxarchive.cli.common import PROXY_ENV, silence_stdout
+from wxarchive.cli.common import FILE_ONLY, PROXY_ENV, silence_stdout
 from wxarchive.config import apply_config
 from wxarchive.errors import RateLimited, StateDamaged, UsageError, WxError
 from wxarchive.trust import VisibleFormatter  # titles and WeChat's words reach the log: controls shown, not obeyed
@@ -91,6 +91,7 @@ def _setup_logging(verbose: int, quiet: bool, log_file: str | None) -> None:
     level = logging.ERROR if quiet else logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     h = logging.StreamHandler(sys.stderr)
     h.setLevel(level)
+    h.addFilter(lambda r: not any(getattr(r, k, False) for k in FILE_ONLY))
     h.setFormatter(VisibleFormatter("wxarchive: %(message)s"))
     root.addHandler(h)
     root.setLevel(min(level, logging.INFO) if log_file else level)
