@@ -526,7 +526,6 @@ class Archiver:
         if self.opts.learn and page.url.startswith("http") and not self.opts.keep_footers:
             self._learn_first(article)
         article = self._clean(article)
-        self._count_tail(article)
         return article, page
 
     def _learn_first(self, article: Article) -> None:
@@ -653,11 +652,7 @@ class Archiver:
                 old_raw.unlink(missing_ok=True)  # a .html.gz of an older run, now kept as .zst
             if fate is not None:
                 self.store.mark_written(key, fate.checked_at)
-        if redo is not None:
-            self.store.count_tail_blocks(article.account, key, article.tail_blocks)
-        elif (article.account in self._learned_now and not keep_footers
-              and self.store.footer_blocks(article.account) != article.learned):
-            self._stale(article.account)  # cleaned before its account's footer grew to what it is now
+        self._count_tail(article, key, learning=redo is None)
         if redo is None:  # what this post was made with, so a rebuild makes it the same way
             self.store.record_choices(key, keep_footers=keep_footers, no_images=no_images)
         for reason, what in article.stripped:  # nothing removed silently: -v names each block and why
@@ -669,21 +664,20 @@ class Archiver:
                                "failed": 0 if no_images else len(failed)},
                        removed=_removed(article))
 
-    def _count_tail(self, article: Article) -> None:
-        """Count a post's tail toward its account's learned footer as soon as it is cleaned, in input order,
-        so the next post is cleaned with it (counted when written, the posts the pipeline had cleaned ahead
-        all went without it). When the footer grew, every post written until now is cleaned again at the
-        run's end, and so is one still in flight that was cleaned with less (see ``_finish``)."""
+    def _count_tail(self, article: Article, key: str, learning: bool) -> None:
+        """Count a post's tail toward its account's learned footer. When that grew, or when this post was
+        cleaned with less than the footer has grown to (another post taught more while it was being
+        made), note the time: every post written until then is cleaned again at the run's end. Counted
+        when written, not when cleaned (which would spare the posts cleaned ahead a second pass): an
+        article whose post could not be written teaches nothing, so it changes no other post."""
         account = article.account
-        if not account:
+        before = self.store.footer_blocks(account) if learning and account else None
+        self.store.count_tail_blocks(account, key, article.tail_blocks)
+        if before is None:
             return
-        before = self.store.footer_blocks(account)
-        self.store.count_tail_blocks(account, article.key, article.tail_blocks)
-        if self.store.footer_blocks(account) - before:
-            self._stale(account)
-
-    def _stale(self, account: str) -> None:
-        self._learned_now[account] = max(time.time(), self._learned_now.get(account, 0.0))
+        now = self.store.footer_blocks(account)
+        if now - before or (account in self._learned_now and now != article.learned):
+            self._learned_now[account] = max(time.time(), self._learned_now.get(account, 0.0))
 
     def _clean_again(self) -> None:
         """The account footers this run learned reach the account's earlier posts now, from their raw pages.
