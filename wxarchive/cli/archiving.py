@@ -154,7 +154,8 @@ def cmd_get(args: argparse.Namespace) -> int:
             print(f"wxarchive: note: WeChat asked for verification earlier; harvest waits until "
                   f"{held['until_text']}", file=sys.stderr)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
+            # (each outcome is let go once reported: a long `get` holds no more than a short one)
+            outs = arch.archive_long(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
                                                                     hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, log_outcome))
@@ -162,7 +163,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             return _interrupted("get", args.sources, outs, show if args.json else None)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
-            done = {o.source for o in outs}
+            done = _done(args.sources, outs)
             for s in args.sources:
                 if s not in done:
                     show(Outcome(s, Result.FAILED, error="verify", message="not tried: WeChat asked for verification"))
