@@ -249,3 +249,33 @@ def test_a_long_harvest_lets_each_outcome_go_once_reported(tmp_path: Path, run_c
         got = {s["source"]: (s["last_status"], s["found"], s["new"]) for s in st.sources()}
     assert sorted(got.values()) == [("ok", 30, 30), ("ok, 24 failed", 30, 6)]
     assert alive and alive[0] <= 8 + report.FAILURES_KEPT, f"{alive[0]} earlier outcomes still held"
+
+
+def test_an_import_holds_only_the_links_of_its_list(tmp_path: Path, run_cli, server,  # noqa: F811
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an import kept of its list's other lines (one record each: a list of many duplicates or notes
+    held them all) is said before the run and let go; by the last article none is held."""
+    import gc
+
+    from wxarchive.cli import report
+    from wxarchive.jobs.sources import SkippedLine
+
+    arts = make_articles(10)
+    FakeWeChat(server, arts).install()
+    (tmp_path / "links.txt").write_text("".join(f"{a.url()}\n{a.url()}\nnot a link {i}\n" for i, a in enumerate(arts)),
+                                        encoding="utf-8")
+    held: list[int] = []
+    real_add = report.Tally.add
+
+    def add(self: report.Tally, o: object) -> None:
+        real_add(self, o)  # type: ignore[arg-type]
+        if self.archived == len(arts):
+            gc.collect()
+            held.append(sum(isinstance(x, SkippedLine) for x in gc.get_objects()))
+
+    monkeypatch.setattr(report.Tally, "add", add)
+    res = run_cli("import", tmp_path / "links.txt", "--out", tmp_path / "blog", "--delay", "0", "--no-images",
+                  *connect_args(server))
+    assert res.code == 0, res.err
+    assert "30 lines: 10 links, 20 skipped (10 not WeChat articles, 10 duplicates)" in res.err
+    assert held == [0], f"{held} skipped lines still held"
