@@ -182,3 +182,100 @@ def test_a_long_import_gives_big_buffers_mappings_of_their_own(tmp_path: Path, r
                       *connect_args(server))
         assert res.code == 0, res.err
         assert calls == ([] if n == 3 else [(-3, heap.MMAP_THRESHOLD)])
+
+
+def _count_held(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, total: int) -> list[int]:
+    """Wrap ``owner.name``, a step every reported outcome goes through: when the ``total``-th comes, how
+    many of the earlier ones are still alive (one number in the list returned)."""
+    import gc
+    import weakref
+
+    refs: list[weakref.ref[object]] = []
+    alive_at_end: list[int] = []
+    real = getattr(owner, name)
+
+    def step(*args: object) -> None:
+        real(*args)
+        refs.append(weakref.ref(args[-1]))
+        if len(refs) == total:
+            gc.collect()
+            alive_at_end.append(sum(r() is not None for r in refs[:-1]))
+
+    monkeypatch.setattr(owner, name, step)
+    return alive_at_end
+
+
+def test_a_long_get_lets_each_outcome_go_once_reported(tmp_path: Path, run_cli, server,  # noqa: F811
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`get URL...` of many links holds no more by its last article than by its first: each outcome is
+    printed and let go (it held all of them to the end, ~1.5 KB each). JSON lines and exit status as before."""
+    from wxarchive.cli import archiving
+
+    arts = make_articles(30)
+    FakeWeChat(server, arts).install()
+    alive = _count_held(monkeypatch, archiving, "log_outcome", len(arts))
+    res = run_cli("get", *[a.url() for a in arts], "--out", tmp_path / "blog", "--delay", "0", "--json",
+                  *connect_args(server))
+    assert res.code == 0, res.err
+    assert [(o["status"], o["key"]) for o in res.lines] == [("archived", a.key) for a in arts]
+    assert alive and alive[0] <= 8, f"{alive[0]} earlier outcomes still held"
+
+
+def test_a_long_harvest_lets_each_outcome_go_once_reported(tmp_path: Path, run_cli, server,  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A harvest keeps of each source's articles what its report, its exit status and the sources' state
+    are made of, not their outcomes: by its last article, those of the earlier sources and the earlier
+    articles are gone, failures included (the report names the first 20 and counts the rest, as it did)."""
+    from wxarchive.archive.store import Store
+    from wxarchive.cli import report
+
+    arts = make_articles(70)
+    gone = arts[30:]  # WeChat calls these invalid: 40 failures, given up
+    FakeWeChat(server, [a for a in arts if a not in gone]).install()
+    root = tmp_path / "blog"
+    root.mkdir()
+    (root / "wxarchive.toml").write_text('[[sources]]\npath = "a.txt"\n\n[[sources]]\npath = "b.txt"\n',
+                                         encoding="utf-8")
+    (root / "a.txt").write_text("".join(a.url() + "\n" for a in arts[:30]), encoding="utf-8")
+    (root / "b.txt").write_text("".join(a.url() + "\n" for a in arts[30:]), encoding="utf-8")
+    alive = _count_held(monkeypatch, report.Tally, "add", len(arts))
+    res = run_cli("harvest", "--out", root, "--delay", "0", *connect_args(server))
+    assert res.code == 1 and res.out == ""
+    lines = res.err.strip().splitlines()
+    assert lines[0].startswith("wxarchive: harvest: 30 archived; 0 skipped; 40 failed (invalid 40); 40 given up;")
+    assert len(lines) == 22 and all("[given up]" in ln for ln in lines[1:21])
+    assert lines[21] == "  … and 20 more (wxarchive status)"
+    with Store(root / ".wxarchive" / "state.sqlite3") as st:
+        got = {s["source"]: (s["last_status"], s["found"], s["new"]) for s in st.sources()}
+    assert sorted(got.values()) == [("ok", 30, 30), ("ok, 40 failed", 40, 0)]
+    assert alive and alive[0] <= 8 + report.FAILURES_KEPT, f"{alive[0]} earlier outcomes still held"
+
+
+def test_an_import_holds_only_the_links_of_its_list(tmp_path: Path, run_cli, server,  # noqa: F811
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an import kept of its list's other lines (one record each: a list of many duplicates or notes
+    held them all) is said before the run and let go; by the last article none is held."""
+    import gc
+
+    from wxarchive.cli import report
+    from wxarchive.jobs.sources import SkippedLine
+
+    arts = make_articles(10)
+    FakeWeChat(server, arts).install()
+    (tmp_path / "links.txt").write_text("".join(f"{a.url()}\n{a.url()}\nnot a link {i}\n" for i, a in enumerate(arts)),
+                                        encoding="utf-8")
+    held: list[int] = []
+    real_add = report.Tally.add
+
+    def add(self: report.Tally, o: object) -> None:
+        real_add(self, o)  # type: ignore[arg-type]
+        if self.archived == len(arts):
+            gc.collect()
+            held.append(sum(isinstance(x, SkippedLine) for x in gc.get_objects()))
+
+    monkeypatch.setattr(report.Tally, "add", add)
+    res = run_cli("import", tmp_path / "links.txt", "--out", tmp_path / "blog", "--delay", "0", "--no-images",
+                  *connect_args(server))
+    assert res.code == 0, res.err
+    assert "30 lines: 10 links, 20 skipped (10 not WeChat articles, 10 duplicates)" in res.err
+    assert held == [0], f"{held} skipped lines still held"

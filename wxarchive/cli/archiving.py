@@ -154,7 +154,8 @@ def cmd_get(args: argparse.Namespace) -> int:
             print(f"wxarchive: note: WeChat asked for verification earlier; harvest waits until "
                   f"{held['until_text']}", file=sys.stderr)
         with two_step_ctrl_c(arch.interrupt, args.quiet):
-            outs = arch.archive_many(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
+            # (each outcome is let go once reported: a long `get` holds no more than a short one)
+            outs = arch.archive_long(args.sources, on_outcome=chain(show, log_outcome, _given_up_note(args),
                                                                     hooks.each_post))
             if arch.blocked is None and arch.offline is None:
                 arch.heal_images(on_outcome=chain(show, log_outcome))
@@ -162,7 +163,7 @@ def cmd_get(args: argparse.Namespace) -> int:
             return _interrupted("get", args.sources, outs, show if args.json else None)
         if arch.blocked is not None:
             rec = backoff.hit(arch.blocked)  # so a cron harvest on this archive waits too
-            done = {o.source for o in outs}
+            done = _done(args.sources, outs)
             for s in args.sources:
                 if s not in done:
                     show(Outcome(s, Result.FAILED, error="verify", message="not tried: WeChat asked for verification"))
@@ -280,20 +281,29 @@ def _interrupted(what: str, sources: list[str], outs: list[Outcome] | Reported, 
     return 130
 
 
-def cmd_import(args: argparse.Namespace) -> int:
-    name = args.command  # `get -` and `get -a FILE` run this and say `get`
-    opts = options_from(args)
+def _links_of(args: argparse.Namespace) -> list[str] | None:
+    """The links of the list ``args.file``, with what its other lines were (said here); None when it has
+    none. Only the links outlive this: a line kept for each skipped one (a list of many duplicates) was
+    held to the end of the run."""
     reading = read_list_report(args.file)
-    urls = reading.urls
-    if not urls:
+    if not reading.urls:
         what = f"{args.file} is {reading.what}, not a list of links" if reading.what else \
             f"no WeChat article links found in {args.file} ({reading.summary()})"
         _say_skipped(reading, args.verbose)
         print(f"wxarchive: {what}", file=sys.stderr)
-        return 2
+        return None
     if not args.quiet and (reading.skipped or args.verbose):  # (a clean list: the run's own tally says it)
         _say_skipped(reading, args.verbose)
         print(f"wxarchive: {args.file}: {reading.summary()}", file=sys.stderr)
+    return reading.urls
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    name = args.command  # `get -` and `get -a FILE` run this and say `get`
+    opts = options_from(args)
+    urls = _links_of(args)
+    if urls is None:
+        return 2
     if args.dry_run:
         return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
     hooks = RunHooks(args, opts.out)

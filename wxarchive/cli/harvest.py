@@ -11,7 +11,7 @@ from wxarchive.archive.site import Site
 from wxarchive.cli.archiving import failure_line, offline_line, printer, RunHooks
 from wxarchive.cli.checkcmd import change_line, check_slice
 from wxarchive.cli.common import FILE_ONLY, locked_archiver, options_from, require_archive
-from wxarchive.cli.report import Tally, chain, log_outcome
+from wxarchive.cli.report import FAILURES_KEPT, Tally, chain, log_outcome
 from wxarchive.interrupt import two_step_ctrl_c
 from wxarchive.jobs.dryrun import classify, harvest_urls, report
 from wxarchive.jobs.harvest import HarvestResult, harvest, load_specs
@@ -88,10 +88,10 @@ def _harvest_report(tally: Tally, res: HarvestResult, source_errors: list[Any]) 
         lines.append(f"  stopped: {res.blocked.message}; no WeChat requests before {res.backoff['until_text']}")
     for r in source_errors:
         lines.append(f"  source {r.spec.name}: {r.error.message if r.error else ''}")
-    for o in tally.failures[:20]:
+    for o in tally.failures[:FAILURES_KEPT]:
         lines.append(failure_line(o))
-    if len(tally.failures) > 20:
-        lines.append(f"  … and {len(tally.failures) - 20} more (wxarchive status)")
+    if tally.n_failed > FAILURES_KEPT:
+        lines.append(f"  … and {tally.n_failed - FAILURES_KEPT} more (wxarchive status)")
     return lines
 
 

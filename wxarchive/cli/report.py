@@ -19,9 +19,12 @@ from wxarchive.jobs.pipeline import Outcome, Result
 from wxarchive.errors import ErrorCode
 from wxarchive.trust import visible
 
-__all__ = ["Progress", "Tally", "chain", "log_outcome"]
+__all__ = ["FAILURES_KEPT", "Progress", "Tally", "chain", "log_outcome"]
 
 log = logging.getLogger(__name__)
+
+
+FAILURES_KEPT = 20  # failed outcomes a run keeps for its report; the rest are counted
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Tally:
     images_saved: int = 0
     images_found: int = 0
     images_failed: int = 0
-    failures: list[Outcome] = field(default_factory=list)
+    failures: list[Outcome] = field(default_factory=list)  # the first FAILURES_KEPT (n_failed counts them all)
     given_up_earlier: collections.Counter[str] = field(default_factory=collections.Counter)  # skipped: why, how many
 
     def add(self, o: Outcome) -> None:
@@ -55,7 +58,8 @@ class Tally:
         elif o.status == Result.FAILED:
             self.failed[o.error or "error"] += 1
             self.gave_up += int(o.gave_up)
-            self.failures.append(o)
+            if len(self.failures) < FAILURES_KEPT:  # a report names the first ones: many failures hold no more
+                self.failures.append(o)
         imgs = o.images or {}
         self.images_found += int(imgs.get("found", 0) or 0) if o.status == Result.ARCHIVED else 0
         self.images_saved += int(imgs.get("saved", 0) or 0) if o.status == Result.ARCHIVED else 0

@@ -39,23 +39,30 @@ def load_specs(sources: list[Any]) -> list[SourceSpec]:
 
 @dataclass
 class SourceRun:
-    """What one source gave in one run."""
+    """What one source gave in one run: counts and the links to keep pending, not its outcomes (each is
+    let go once reported: a source of 10,000 articles held 15 MB of them to the end of the run, issue 24)."""
 
     spec: SourceSpec
     kind: str = ""
     found: int = 0
-    outcomes: list[Outcome] = field(default_factory=list)
+    new: int = 0  # archived this run
+    n_failed: int = 0
     error: WxError | None = None
     not_tried: int = 0
     note: str = ""  # a listing problem already reported (WeRead: an expiry once a day, a bench once)
+    retry: list[str] = field(default_factory=list)  # failed, to be tried again by the next run
+    verify: list[str] = field(default_factory=list)  # met WeChat's verification page: tried again on resume
 
-    @property
-    def new(self) -> int:
-        return sum(1 for o in self.outcomes if o.status == Result.ARCHIVED)
-
-    @property
-    def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status == Result.FAILED]
+    def add(self, o: Outcome) -> None:
+        """Count one reported outcome and keep its link if the next run must try it again."""
+        if o.status == Result.ARCHIVED:
+            self.new += 1
+        elif o.status == Result.FAILED:
+            self.n_failed += 1
+            if not o.gave_up and o.error not in ("usage", "verify"):
+                self.retry.append(o.source)
+        if o.error == ErrorCode.VERIFY:
+            self.verify.append(o.source)
 
     @property
     def status(self) -> str:
@@ -67,8 +74,8 @@ class SourceRun:
             return f"error: {self.error.message}"[:300]
         if self.not_tried:
             return f"stopped ({self.not_tried} not tried)"
-        if self.failed:
-            return f"ok, {len(self.failed)} failed"
+        if self.n_failed:
+            return f"ok, {self.n_failed} failed"
         return "ok"
 
 
@@ -79,10 +86,6 @@ class HarvestResult:
     backoff: dict[str, Any] | None = None  # the back-off this run started or found
     waited: bool = False  # a back-off was already in force: nothing was asked of WeChat
     session_expired: WxError | None = None  # the WeRead session must be refreshed (account sources stopped)
-
-    @property
-    def outcomes(self) -> list[Outcome]:
-        return [o for r in self.runs for o in r.outcomes]
 
 
 def list_source(arch: Archiver, spec: SourceSpec, state: SourceState) -> tuple[str, list[str], bool]:
@@ -143,6 +146,16 @@ def _reported_before(arch: Archiver, spec: SourceSpec, e: WxError) -> bool:
     return channel_for(arch).quiet(e, spec.account)
 
 
+def _counted(run: SourceRun, on_outcome: Callable[[Outcome], None] | None) -> Callable[[Outcome], None]:
+    """Each outcome counted into ``run``, then passed on."""
+
+    def report(o: Outcome) -> None:
+        run.add(o)
+        if on_outcome is not None:
+            on_outcome(o)
+    return report
+
+
 def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             on_outcome: Callable[[Outcome], None] | None = None, ignore_backoff: bool = False) -> HarvestResult:
     """One harvest over every source, in config order; stops everything at the first block."""
@@ -191,13 +204,11 @@ def harvest(arch: Archiver, specs: list[SourceSpec], *, backoff: Backoff,
             # the first archived article, so would not list the older ones again; lists and feeds list all)
             state.pending = dedupe(todo)
             store.set_source_state(spec.ident, state)
-        run.outcomes = arch.archive_many(todo, on_outcome=on_outcome)
-        done = {o.source for o in run.outcomes}
-        run.not_tried = sum(1 for u in todo if u not in done)
+        reported = arch.archive_long(todo, on_outcome=_counted(run, on_outcome))
+        done = reported.done(todo)
         pending = [u for u in todo if u not in done]
-        pending += [o.source for o in run.outcomes
-                    if o.status == Result.FAILED and not o.gave_up and o.error not in ("usage", "verify")]
-        pending += [o.source for o in run.outcomes if o.error == ErrorCode.VERIFY]
+        run.not_tried = len(pending)
+        pending += run.retry + run.verify
         state.pending = dedupe(pending)
         store.set_source_state(spec.ident, state)
         store.record_source(spec.ident, run.status if arch.blocked is None else "blocked", run.found, run.new)
