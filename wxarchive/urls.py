@@ -164,7 +164,7 @@ def url_ids(url: str) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=1024)
 def article_key(url: str) -> str | None:
     """The identity known before any request: ``biz:mid:idx`` or ``s:TOKEN``; else None (cached, as above)."""
     m = _CANONICAL.fullmatch(url)

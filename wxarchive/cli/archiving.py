@@ -23,10 +23,8 @@ from wxarchive.cli.common import archive_dir, locked_archiver, options_from
 from wxarchive.cli.report import Progress, Tally, chain, log_outcome
 from wxarchive.errors import ArchiveError, UsageError
 from wxarchive.interrupt import two_step_ctrl_c
-from wxarchive.jobs.dryrun import classify, report
 from wxarchive.jobs.hooks import Hook
 from wxarchive.jobs.pipeline import Archiver, Options, Outcome, Reported, Result, check_source, said
-from wxarchive.jobs.sources import parse_album_url, read_list_report, reading_of
 from wxarchive.trust import visible
 from wxarchive.urls import is_article_url, normalize_article_url
 
@@ -95,9 +93,16 @@ def _get_as_import(args: argparse.Namespace) -> int | None:
     return cmd_import(args)
 
 
+def _album(src: str) -> bool:
+    # the source listers (~2.5 ms to load) only for what may be an album: a `get` of an article pays nothing
+    from wxarchive.jobs.sources import parse_album_url
+
+    return parse_album_url(src) is not None
+
+
 def _not_for_get(src: str) -> str | None:
     """A one-line pointer when a source belongs to another command."""
-    if parse_album_url(src):
+    if "appmsgalbum" in src and _album(src):
         return (f"{src} is an album (合集), not an article: add it to [[sources]] in wxarchive.toml "
                 "(url = \"…\") and run `wxarchive harvest`")
     p = Path(src)
@@ -113,6 +118,8 @@ def _not_for_get(src: str) -> str | None:
 
 def _what_file(src: str, data: bytes) -> str:
     """What a file given to ``get`` is, when it is no saved page: a list of links, or what else it is."""
+    from wxarchive.jobs.sources import reading_of  # (see _album)
+
     reading = reading_of(data)
     if reading.what:
         return f"{src} is {reading.what}, not a saved page or a list of links"
@@ -196,7 +203,14 @@ def _get_dry_run(args: argparse.Namespace, opts: Options) -> int:
             raise UsageError(hint)
         check_source(src)
     urls = [normalize_article_url(s) if is_article_url(s) else s for s in args.sources]
-    return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "get")
+    return _dry_run(urls, opts, args.json, "get")
+
+
+def _dry_run(urls: list[str], opts: Options, as_json: bool, name: str) -> int:
+    """What a run would do with ``urls``, asking nothing of WeChat."""
+    from wxarchive.jobs.dryrun import classify, report  # (with the source listers, ~3 ms: a dry run only)
+
+    return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), as_json, name)
 
 
 class RunHooks:
@@ -285,6 +299,8 @@ def _links_of(args: argparse.Namespace) -> list[str] | None:
     """The links of the list ``args.file``, with what its other lines were (said here); None when it has
     none. Only the links outlive this: a line kept for each skipped one (a list of many duplicates) was
     held to the end of the run."""
+    from wxarchive.jobs.sources import read_list_report  # (see _album)
+
     reading = read_list_report(args.file)
     if not reading.urls:
         what = f"{args.file} is {reading.what}, not a list of links" if reading.what else \
@@ -305,7 +321,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if urls is None:
         return 2
     if args.dry_run:
-        return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, name)
+        return _dry_run(urls, opts, args.json, name)
     hooks = RunHooks(args, opts.out)
     show = printer(args.json, args.quiet)
     tally = Tally()

@@ -13,7 +13,6 @@ from wxarchive.cli.checkcmd import change_line, check_slice
 from wxarchive.cli.common import FILE_ONLY, locked_archiver, options_from, require_archive
 from wxarchive.cli.report import FAILURES_KEPT, Tally, chain, log_outcome
 from wxarchive.interrupt import two_step_ctrl_c
-from wxarchive.jobs.dryrun import classify, harvest_urls, report
 from wxarchive.jobs.harvest import HarvestResult, harvest, load_specs
 from wxarchive.jobs.pipeline import Archiver
 
@@ -29,6 +28,8 @@ def cmd_harvest(args: argparse.Namespace) -> int:
     site = Site.open(opts.out)
     specs = load_specs(site.sources) if site.sources or site.check is None else []
     if args.dry_run:
+        from wxarchive.jobs.dryrun import classify, harvest_urls, report  # (a dry run only)
+
         urls = harvest_urls(opts, specs)
         return report(classify(urls, opts.out, opts.max_attempts, opts.retry_failed), args.json, "harvest")
     if not args.verbose:
