@@ -163,6 +163,35 @@ def test_unexpected_exception_in_parse_fails_one_of_an_import(tmp_path: Path, se
     assert "Traceback" not in r.err
 
 
+def test_unexpected_exception_while_writing_keeps_the_whole_page(tmp_path: Path, server, monkeypatch,  # type: ignore[no-untyped-def]
+                                                                    run_cli) -> None:
+    """A bug met while writing fails that article and keeps its page as it was served, whole (the page
+    waits for its images compressed; the report unpacks it), and the run goes on."""
+    import re
+
+    import wxarchive.write.render as rd
+    from batch_fake import FakeWeChat, connect_args, make_articles
+
+    arts = make_articles(3)
+    FakeWeChat(server, arts).install()
+    real = rd.render
+
+    def render(article, *a, **kw):  # type: ignore[no-untyped-def]
+        if article.mid == str(arts[1].mid):
+            raise KeyError("boom")
+        return real(article, *a, **kw)
+
+    monkeypatch.setattr(rd, "render", render)
+    lst = tmp_path / "links.txt"
+    lst.write_text("\n".join(a.url() for a in arts), encoding="utf-8")
+    r = run_cli("import", lst, "--out", tmp_path / "a", "--delay", "0", "--json", *connect_args(server))
+    assert r.code == 1, r.err
+    assert [x["status"] for x in r.lines] == ["archived", "failed", "archived"]
+    kept = re.search(r"raw page kept at (\S+\.html)", r.lines[1]["message"])
+    assert kept, r.lines[1]
+    assert Path(kept[1]).read_bytes() == arts[1].html().encode("utf-8")
+
+
 # ---- get -a FILE / get - / an album or a list given to get
 def test_get_batch_file_and_stdin_are_import(tmp_path: Path, server) -> None:  # type: ignore[no-untyped-def]
     from batch_fake import FakeWeChat, connect_args, make_articles

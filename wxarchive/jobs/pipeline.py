@@ -590,17 +590,23 @@ class Archiver:
 
     # ---- stage 2: wait for images, render, write, record (may run in a worker)
     def _finish(self, source: str, article: Article, page: Page, futures: list[cf.Future[Any]],
-                redo: _Redo | None = None, key: str | None = None) -> Outcome:
-        """``key``: record under this key instead of the article's (a kept version of an edited article)."""
+                redo: _Redo | None = None, key: str | None = None, packed: tuple[str, bytes] | None = None) -> Outcome:
+        """``key``: record under this key instead of the article's (a kept version of an edited article);
+        ``packed``: the page's raw copy, packed already (``page.content`` is then empty)."""
         try:
-            return self._finish_unguarded(source, article, page, futures, redo, key)
+            return self._finish_unguarded(source, article, page, futures, redo, key, packed)
         except (WxError, OSError, sqlite3.Error):
             raise
         except Exception as e:
+            if packed is not None:
+                from wxarchive.archive import rawpage
+
+                page = dataclasses.replace(page, content=rawpage.unpack(packed[1]))  # kept whole for the report
             raise self._crashed(source, page, e, "writing") from None
 
     def _finish_unguarded(self, source: str, article: Article, page: Page, futures: list[cf.Future[Any]],
-                          redo: _Redo | None = None, key: str | None = None) -> Outcome:
+                          redo: _Redo | None = None, key: str | None = None,
+                          packed: tuple[str, bytes] | None = None) -> Outcome:
         from wxarchive.archive import rawpage
         from wxarchive.write.render import render
 
@@ -622,7 +628,7 @@ class Archiver:
             self._images_asked.add(key)  # (a post with every image saved is never the heal's)
         fate = self.store.fate(key)  # what `check` saw of the original stays on a re-rendered post
         text = render(article, self.site.settings, fate, Choices(keep_footers=keep_footers, no_images=no_images))
-        suffix, raw_packed = rawpage.pack(page.content)
+        suffix, raw_packed = packed or rawpage.pack(page.content)
         raw_rel = layout.raw_rel(rawpage.raw_name(key, suffix))
         saved = sum(1 for i in article.images if i.local)
         failed = [i for i in article.images if not i.local]
@@ -844,7 +850,13 @@ class Archiver:
         if page.url.startswith("file:") and not self.opts.no_images and article.images:
             self._take_saved_images(article, page)  # a browser's "Save page complete" X_files/
         futures = [] if self.opts.no_images else self.saver.submit(article)
-        return finisher.submit(self._finish, source, article, page, futures)
+        from wxarchive.archive import rawpage  # (loaded with the first page: a re-run of archived links needs none)
+
+        # the page waits for its images as its compressed copy, ~1/5 of its size: up to `in_flight` of them
+        # wait at once, and whole 2-4 MB pages made the peak of a long run depend on how many
+        packed = rawpage.pack(page.content)
+        page = dataclasses.replace(page, content=b"")
+        return finisher.submit(self._finish, source, article, page, futures, packed=packed)
 
     def _settled(self, source: str, done: cf.Future[Outcome]) -> Outcome:
         """The outcome of a finished stage 2; whatever it raised fails that one article."""
