@@ -4,11 +4,12 @@ Archives are grown through wxarchive's own store code (``bench/grown.py``: rows,
 records, per-post choices, and the post, raw-page and image files on disk; 1 post in 7 made with
 ``--no-images``, 1 in 11 missing an image). Each figure is the CPU time of a fresh ``python -m
 wxarchive`` on the large archive over the same command on the 1-article one; a round takes the least
-CPU of 5 interleaved runs of each, and the target is met only if every round meets it. The least, not
+CPU of 9 interleaved runs of each, and the target is met only if every round meets it. The least, not
 the median: on the shared box the same ~70 ms command takes two levels of CPU time whatever the archive
 (40 interleaved pairs of ``status``, 100,000 articles / 1: 69-103 ms against 70-118 ms, pair ratios
 0.68-1.47), and a median of 5 lands on the slow level of one side often enough to fail a round (1.21x,
-1.27x in rounds whose medians were 1.00-1.05x). What a command does beyond its start-up only adds. No request leaves the machine: ``check`` asks ``bench/wxserver.py``,
+1.27x in rounds whose medians were 1.00-1.05x); the least of 5 still spread 0.89-1.10x around 0.96x.
+Interference only adds time. No request leaves the machine: ``check`` asks ``bench/wxserver.py``,
 the others are pointed at a closed port.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .report import Result, secs
 from .wxserver import BIZ, MID0, WxServer, article_url
 
 SECTION = "scale"
-PAIRS = 5  # interleaved runs of each command in a round
+PAIRS = 9  # interleaved runs of each command in a round
 DEAD = ["--connect-to", "mp.weixin.qq.com=http://127.0.0.1:9/mp", "--connect-to", "mmbiz.qpic.cn=http://127.0.0.1:9/img"]
 
 
