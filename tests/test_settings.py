@@ -8,7 +8,7 @@ import pytest
 
 from wxarchive.errors import UsageError
 from wxarchive.settings import Settings
-from wxarchive.archive.site import Site, _default_toml
+from wxarchive.archive.site import Site, _default_table, _default_toml
 
 
 def test_the_file_laid_down_says_what_the_defaults_are() -> None:
@@ -16,6 +16,18 @@ def test_the_file_laid_down_says_what_the_defaults_are() -> None:
     assert Settings.from_table(tomllib.loads(_default_toml(False))["site"], "t") == Settings()
     own = Settings.from_table(tomllib.loads(_default_toml(True))["site"], "t")
     assert own == Settings().replace(header_img="img/the-first.png", catalog=False)
+
+
+@pytest.mark.parametrize("own_site", [True, False])
+def test_the_run_that_lays_the_file_down_reads_what_it_says(tmp_path: Path, own_site: bool) -> None:
+    """The settings a first run takes without reading the file back are the file's, as any later run reads them."""
+    assert _default_table(own_site) == tomllib.loads(_default_toml(own_site))["site"]
+    if not own_site:  # someone's blog: their _config.yml is there
+        (tmp_path / "_config.yml").write_text("title: mine\n", encoding="utf-8")
+    site = Site.open(tmp_path)
+    site.init()
+    assert site.settings == Site.open(tmp_path).settings
+    assert (site.settings != Settings()) is own_site  # (our own site's file names its theme keys)
 
 
 def test_read_from_the_archive(tmp_path: Path) -> None:

@@ -51,6 +51,30 @@ def test_new_state_carries_the_schema_version(tmp_path: Path) -> None:
     assert _version(tmp_path / "state.sqlite3") == SCHEMA_VERSION >= 1
 
 
+def test_a_new_state_is_what_the_upgrades_make(tmp_path: Path) -> None:
+    """A new state is built in one unjournaled transaction; it must hold what the migrations, run one by one
+    as an upgrade runs them, make of an empty file: every table, index and trigger, the version, WAL."""
+    from wxarchive.archive.store import _upgrade
+
+    Store(tmp_path / "new.sqlite3").close()
+    stepped = sqlite3.connect(tmp_path / "stepped.sqlite3", isolation_level=None)
+    stepped.execute("PRAGMA journal_mode=WAL")
+    _upgrade(stepped, tmp_path / "stepped.sqlite3")
+    stepped.close()
+
+    def schema(name: str) -> tuple[list[tuple[str, str, str]], int, str]:
+        db = sqlite3.connect(tmp_path / name)
+        try:
+            rows = sorted(db.execute("SELECT type, name, sql FROM sqlite_master"))
+            return rows, db.execute("PRAGMA user_version").fetchone()[0], db.execute("PRAGMA journal_mode").fetchone()[0]
+        finally:
+            db.close()
+
+    new, stepped_schema = schema("new.sqlite3"), schema("stepped.sqlite3")
+    assert new == stepped_schema and len(new[0]) > 10 and new[1:] == (SCHEMA_VERSION, "wal")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("new")) == ["new.sqlite3"]
+
+
 def test_old_archive_upgrades_in_place_keeping_everything(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     _old_archive(path)

@@ -566,18 +566,32 @@ class Store:
     @staticmethod
     def _create(path: Path) -> None:
         """A new state file appears whole: built under a temp name, then renamed into place,
-        so a run killed while creating it never leaves a database without its tables."""
+        so a run killed while creating it never leaves a database without its tables.
 
+        No one else sees the temp file, so it is built as one transaction with no journal and no
+        syncs, then synced once before the rename (the four migrations, each synced as an upgrade
+        does, were ~3 ms of a first ``get``'s CPU). A test holds its schema equal to an upgrade's."""
         tmp = Path(temp_dir(path.parent)) / f".tmp-{os.getpid()}-{path.name}.part"
         tmp.unlink(missing_ok=True)
         db = sqlite3.connect(tmp, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            _upgrade(db, path)
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("BEGIN")
+            for step in sorted(MIGRATIONS):
+                MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            db.execute("COMMIT")
+            db.execute("PRAGMA journal_mode=WAL")  # (kept in the file: every later connection uses it)
         finally:
             db.close()
         for extra in ("-wal", "-shm"):
             Path(str(tmp) + extra).unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
 
     def close(self) -> None:

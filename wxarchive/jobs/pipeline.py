@@ -386,8 +386,7 @@ class Archiver:
         self.site = Site.open(opts.out)
         self._root = os.fspath(self.site.root)
         try:
-            if any(p.name == layout.CONFIG_NAME for p in self.site.init()):
-                self.site = Site.open(opts.out)  # the settings file just laid down is this run's settings
+            self.site.init()  # (a settings file it lays down is this run's settings)
             # serialises write-and-record between processes sharing the archive, and the
             # creation of the state database (switching it to WAL needs it alone)
             self._write_lock = WriteLock(self.site.state_dir)

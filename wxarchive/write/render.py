@@ -1,17 +1,16 @@
-"""Front matter (through a YAML library) and the Markdown body (written by :mod:`wxarchive.write.markdown`).
+"""Front matter (PyYAML's, see :mod:`~wxarchive.write.yamlplain`) and the Markdown body (written by :mod:`wxarchive.write.markdown`).
 
 Pure: the same Article and settings give the same text, byte for byte.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 from collections.abc import Callable, Mapping
 
-import yaml
-
-from wxarchive.write.frontmatter import read_front_matter
+from wxarchive.write import yamlplain
 from wxarchive.write.original import Fate, mark_source
 from wxarchive.extract.htmltree import fragment
 from wxarchive.write.markdown import escape_text, escape_url, to_markdown
@@ -71,7 +70,8 @@ def _date(value: dt.datetime | None) -> str | None:
 
 def front_matter(article: Article, site: Settings, fate: Fate | None = None,
                  choices: Choices | None = None) -> dict[str, Any]:
-    """The post's front matter as a plain mapping (emitted by PyYAML, never by hand); ``fate``: see check.
+    """The post's front matter as a plain mapping (written as PyYAML writes it, never by string
+    formatting: see :func:`dump_yaml`); ``fate``: see check.
     ``choices``: the per-post options it was made with; ``keep_footers`` is written when set, so
     `rebuild --from-posts` can give it back to a lost state (issue 25)."""
     fm: dict[str, Any] = {
@@ -142,18 +142,23 @@ class _Timestamp(str):
     """A front-matter date we format ourselves: written plain, so Jekyll reads it as a time."""
 
 
-class _FrontMatterDumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, quoting every string another YAML 1.1 reader could retype."""
+@functools.cache
+def _dumper() -> type:
+    """PyYAML's safe dumper, quoting every string another YAML 1.1 reader could retype (PyYAML is loaded
+    only for front matter :mod:`~wxarchive.write.yamlplain` does not write: ~10 ms of a ``get``)."""
+    import yaml
 
+    class FrontMatterDumper(yaml.SafeDumper):
+        pass
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    if _retyped_by_ruby(data):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
-    return dumper.represent_str(data)
+    def represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        if _retyped_by_ruby(data):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="'")
+        return dumper.represent_str(data)
 
-
-_FrontMatterDumper.add_representer(str, _represent_str)
-_FrontMatterDumper.add_representer(_Timestamp, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v)))
+    FrontMatterDumper.add_representer(str, represent_str)
+    FrontMatterDumper.add_representer(_Timestamp, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", str(v)))
+    return FrontMatterDumper
 
 
 # written as YAML timestamps (unquoted), one type for every date-time of a post: a quoted
@@ -162,11 +167,17 @@ _TIMESTAMPS = ("date", "archived_at", "source_checked_at", "source_gone_at")
 
 
 def dump_yaml(fm: Mapping[str, Any]) -> str:
+    """The front matter's YAML: PyYAML's text, written without PyYAML for the flat shapes it nearly always has."""
+    data = {k: _Timestamp(v) if k in _TIMESTAMPS and isinstance(v, str) else v for k, v in fm.items()}
+    return yamlplain.dump(data, quote_if=_retyped_by_ruby, plain=(_Timestamp,)) or _pyyaml(data)
+
+
+def _pyyaml(data: Mapping[str, Any]) -> str:
+    import yaml
+
     # PyYAML writes NEL/LS/PS raw under allow_unicode, and its reader then folds them
     # as line breaks; the rare post holding one is written all-escaped so it round-trips
-    data = {k: _Timestamp(v) if k in _TIMESTAMPS and isinstance(v, str) else v for k, v in fm.items()}
-    opts: dict[str, Any] = {"Dumper": _FrontMatterDumper, "sort_keys": False, "default_flow_style": False,
-                            "width": 2**30}
+    opts: dict[str, Any] = {"Dumper": _dumper(), "sort_keys": False, "default_flow_style": False, "width": 2**30}
     text = yaml.dump(data, allow_unicode=True, **opts)
     if any(b in text for b in _YAML_BREAKS):
         text = yaml.dump(data, allow_unicode=False, **opts)
@@ -231,5 +242,7 @@ def _attribution(article: Article, lit: Callable[[str], str], fate: Fate | None 
 def split_post(text: str) -> tuple[dict[str, Any], str]:
     """Front matter and body of a post written by :func:`render` (tests); ``{}`` and the whole text when it
     has none. Read by :func:`~wxarchive.write.frontmatter.read_front_matter` (its errors too)."""
+    from wxarchive.write.frontmatter import read_front_matter  # (PyYAML: loaded when a post is read)
+
     fm = read_front_matter(text)
     return (fm.data, text[fm.end:]) if fm else ({}, text)
